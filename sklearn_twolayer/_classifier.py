@@ -1,0 +1,480 @@
+"""TwoLayerClassifier: the scikit-learn estimator."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._initialization import initialize_parameters
+from ._network import Network, predict_output
+from ._threads import effective_n_threads, single_threaded_blas
+from ._training import SGD, Adam, EpochRunner
+
+_SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
+
+
+def _encode_targets(y, y_type, classes, dtype):
+    """Targets as the network's outputs: one logistic unit for binary y
+    (seed 001), one-hot rows for multiclass y (seed 000), the indicator matrix
+    itself for multilabel y."""
+    if y_type == "multilabel-indicator":
+        y = y.toarray() if hasattr(y, "toarray") else y
+        return np.ascontiguousarray(y, dtype=dtype)
+    if y_type == "binary":
+        return (y == classes[1]).astype(dtype).reshape(-1, 1)
+    Y = np.zeros((y.shape[0], classes.shape[0]), dtype=dtype)
+    Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = 1
+    return Y
+
+
+class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
+    """Two-layer neural network classifier (one hidden layer).
+
+    The network of the seed documents: ``A1 = g(X @ W1 + b1)`` and
+    ``A2 = softmax(A1 @ W2 + b2)`` for multiclass targets, or a logistic
+    output unit for binary (and each label of multilabel) targets, trained by
+    backpropagation and (minibatch) gradient descent. The numeric work runs
+    in compiled OpenMP kernels that use every core OpenMP allows; limit them
+    with ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` or
+    ``OMP_NUM_THREADS``.
+
+    With ``solver="sgd", momentum=0, batch_size="full", alpha=0,
+    shuffle=False, init="uniform"`` it is exactly the seeds' batch gradient
+    descent.
+
+    Parameters
+    ----------
+    n_hidden : int, default=100
+        Number of hidden units.
+
+    activation : {"relu", "logistic", "tanh", "identity"}, default="relu"
+        Hidden-layer activation ``g``.
+
+    solver : {"adam", "sgd"}, default="adam"
+        ``"sgd"`` is gradient descent with optional (Nesterov) momentum;
+        ``"adam"`` is Kingma and Ba's Adam.
+
+    loss : {"log_loss", "squared_error"}, default="log_loss"
+        ``"log_loss"``: cross-entropy, whose output delta is ``A2 - Y``.
+        ``"squared_error"``: ``0.5 * ||A2 - Y||^2`` averaged over samples
+        (seed 000 eq. 11), back-propagated through the exact softmax
+        Jacobian (eq. 14) or the logistic derivative.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty ``0.5 * alpha * ||W||^2 / batch_size``.
+
+    batch_size : int, "auto" or "full", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)`` and ``"full"``
+        all samples (batch gradient descent).
+
+    learning_rate_init : float, default=1e-3
+        Step size.
+
+    max_iter : int, default=200
+        Maximum number of epochs.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the shuffling. For a given value the
+        fitted weights do not depend on the number of threads.
+
+    tol : float, default=1e-4
+        Training stops when the loss has not improved by at least ``tol``
+        for ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool, default=False
+        Print the loss after each epoch.
+
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` and ``intercepts_`` instead of
+        initialising new weights.
+
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (``solver="sgd"`` with ``momentum > 0``).
+
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before stopping.
+
+    init : {"glorot_uniform", "uniform"}, default="glorot_uniform"
+        Initial weights: MLPClassifier's Glorot-uniform scheme (the same
+        ``random_state`` gives MLPClassifier's starting weights), or the
+        seeds' ``U(-0.5, 0.5)``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    coefs_ : list of two ndarrays
+        ``coefs_[0]`` is W1.T of shape (n_features, n_hidden), ``coefs_[1]``
+        is W2.T of shape (n_hidden, n_outputs).
+
+    intercepts_ : list of two ndarrays
+        ``b1`` of shape (n_hidden,) and ``b2`` of shape (n_outputs,).
+
+    n_outputs_ : int
+        Number of output units: 1 for binary targets.
+
+    out_activation_ : str
+        ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
+
+    n_iter_ : int
+        Epochs run by the last call to ``fit``.
+
+    t_ : int
+        Training samples seen, over all calls to ``fit``.
+
+    loss_ : float
+        Loss of the last epoch.
+
+    best_loss_ : float
+        Lowest epoch loss reached.
+
+    loss_curve_ : list of float
+        Loss of each epoch.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : Multi-layer perceptron classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_twolayer import TwoLayerClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = TwoLayerClassifier(random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16)
+    array([0, 1, 2])
+    """
+
+    _parameter_constraints: dict = {
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"relu", "logistic", "tanh", "identity"})],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "loss": [StrOptions({"log_loss", "squared_error"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto", "full"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"glorot_uniform", "uniform"})],
+    }
+
+    def __init__(
+        self,
+        n_hidden=100,
+        *,
+        activation="relu",
+        solver="adam",
+        loss="log_loss",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        init="glorot_uniform",
+    ):
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.solver = solver
+        self.loss = loss
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.init = init
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to data X and targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. float32 data is trained in float32.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "coefs_")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=(np.float64, np.float32),
+            order="C",
+            multi_output=True,
+            reset=not continuing,
+        )
+        Y = self._encode_y(y, X.dtype, continuing)
+        n_samples, n_features = X.shape
+
+        if continuing:
+            network = Network.from_arrays(self.coefs_, self.intercepts_, X.dtype)
+        else:
+            network = Network(n_features, self.n_hidden, Y.shape[1], X.dtype)
+        if network.coefs[0].shape[1] != self.n_hidden:
+            raise ValueError(
+                f"warm_start=True continues from coefs_ with "
+                f"{network.coefs[0].shape[1]} hidden units, but n_hidden="
+                f"{self.n_hidden}; set warm_start=False to start anew."
+            )
+        random_state = check_random_state(self.random_state)
+        if not continuing:
+            initialize_parameters(
+                network.coefs, network.intercepts, self.init, self.activation,
+                random_state,
+            )
+            self.t_ = 0
+            self.loss_curve_ = []
+            self.best_loss_ = np.inf
+            self._no_improvement_count = 0
+
+        self._train(network, X, Y, random_state)
+
+        if not np.isfinite(network.params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data "
+                "may contain large values and need to be preprocessed."
+            )
+        self.coefs_ = network.coefs
+        self.intercepts_ = network.intercepts
+        return self
+
+    def _encode_y(self, y, dtype, continuing):
+        """Check the targets, set ``classes_`` and the output layer."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        if y_type not in _SUPPORTED_TARGETS:
+            raise ValueError(
+                f"TwoLayerClassifier supports binary, multiclass and "
+                f"multilabel-indicator targets; got a {y_type} target."
+            )
+        if y_type == "multilabel-indicator":
+            classes = np.arange(y.shape[1])
+        else:
+            classes = np.unique(y)
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    "TwoLayerClassifier needs samples of at least 2 classes in "
+                    f"the data, but the data contains only one class: {classes[0]!r}."
+                )
+        if continuing and (
+            classes.shape != self.classes_.shape or np.any(classes != self.classes_)
+        ):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as "
+                f"in the previous call to fit. Previously got {self.classes_}, "
+                f"`y` has {classes}."
+            )
+        if y_type == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+        self.classes_ = classes
+        self._y_type = y_type
+        Y = _encode_targets(y, y_type, classes, dtype)
+        self.n_outputs_ = Y.shape[1]
+        return Y
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "full":
+            return n_samples
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the number of "
+                f"samples ({n_samples}); it is clipped to {n_samples}."
+            )
+        return min(self.batch_size, n_samples)
+
+    def _make_optimizer(self, network):
+        if self.solver == "sgd":
+            return SGD(
+                network.params.shape[0], network.dtype, self.learning_rate_init,
+                self.momentum, self.nesterovs_momentum,
+            )
+        return Adam(
+            network.params.shape[0], network.dtype, self.learning_rate_init,
+            self.beta_1, self.beta_2, self.epsilon,
+        )
+
+    def _train(self, network, X, Y, random_state):
+        """The epoch loop: shuffling, loss curve, stopping rule, warnings."""
+        n_samples = X.shape[0]
+        n_threads = effective_n_threads()
+        runner = EpochRunner(
+            network, self._make_optimizer(network), X, Y,
+            self._batch_size(n_samples), self.alpha, self.activation,
+            self.out_activation_, self.loss, n_threads,
+        )
+        order = np.arange(n_samples)
+        self.n_iter_ = 0
+        with single_threaded_blas():
+            try:
+                for _ in range(self.max_iter):
+                    if self.shuffle:
+                        order = shuffle(order, random_state=random_state)
+                    self.loss_ = runner.run(order if self.shuffle else None)
+                    self.n_iter_ += 1
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                    if self._stop_for_no_improvement():
+                        break
+                    if not np.isfinite(self.loss_):
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            f"Stochastic Optimizer: Maximum iterations "
+                            f"({self.max_iter}) reached and the optimization "
+                            "hasn't converged yet.",
+                            ConvergenceWarning,
+                        )
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.")
+
+    def _stop_for_no_improvement(self):
+        if self.loss_ > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self.verbose:
+            print(
+                f"Training loss did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs. Stopping."
+            )
+        return True
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities in the order of ``classes_`` (for multilabel
+            targets, each label's probability).
+        """
+        check_is_fitted(self)
+        dtype = self.coefs_[0].dtype
+        if dtype not in (np.float32, np.float64):
+            dtype = np.float64
+        X = validate_data(self, X, dtype=dtype, order="C", reset=False)
+        with single_threaded_blas():
+            output = predict_output(
+                X, self.coefs_, self.intercepts_, self.activation,
+                self.out_activation_, effective_n_threads(),
+            )
+        if self._y_type == "binary":
+            return np.hstack([1 - output, output])
+        return output
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict class labels (label indicators for multilabel targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        proba = self.predict_proba(X)
+        if self._y_type == "multilabel-indicator":
+            return (proba > 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,95 @@
+"""Forward propagation: a dense layer with its activation, by row blocks."""
+
+from cython cimport floating
+from cython.parallel cimport prange
+
+from _activations cimport (
+    IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
+)
+from _blas cimport gemm
+from _blocks cimport ROW_BLOCK, n_blocks
+
+
+ACTIVATIONS = {
+    "identity": IDENTITY,
+    "relu": RELU,
+    "logistic": LOGISTIC,
+    "tanh": TANH,
+    "softmax": SOFTMAX,
+}
+
+
+cdef void _forward_rows(
+    const floating* X,
+    const floating* W,
+    const floating* b,
+    floating* out,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_in,
+    Py_ssize_t n_out,
+    int activation,
+) noexcept nogil:
+    # The activation is applied right after the block's product, while the
+    # block of `out` is still in cache.
+    gemm(False, False, <int> n_rows, <int> n_out, <int> n_in,
+         <floating> 1, X, <int> n_in, W, <int> n_out,
+         <floating> 0, out, <int> n_out)
+    add_bias_activate(out, n_rows, n_out, b, activation)
+
+
+def forward_layer(
+    const floating[:, ::1] X,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    floating[:, ::1] out,
+    int activation,
+    int n_threads,
+):
+    """out = g(X @ W + b), in parallel over fixed blocks of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_in)
+    W : ndarray of shape (n_in, n_out)
+    b : ndarray of shape (n_out,)
+    out : ndarray of shape (n_rows, n_out)
+        Written in place.
+    activation : int
+        A value of ``ACTIVATIONS``; softmax normalises each row.
+    n_threads : int
+        OpenMP threads to use (BLAS must be single-threaded around the call).
+    """
+    cdef Py_ssize_t n_rows = X.shape[0]
+    cdef Py_ssize_t n_in = X.shape[1]
+    cdef Py_ssize_t n_out = W.shape[1]
+    cdef Py_ssize_t block, start
+    if W.shape[0] != n_in or b.shape[0] != n_out:
+        raise ValueError("forward_layer: W and b do not match X's shape")
+    if out.shape[0] != n_rows or out.shape[1] != n_out:
+        raise ValueError("forward_layer: out has the wrong shape")
+    if n_in == 0 or n_out == 0:
+        raise ValueError("forward_layer: a layer needs at least one unit")
+    if n_rows == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            _forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
+                          min(ROW_BLOCK, n_rows - start), n_in, n_out,
+                          activation)
+
+
+def output_activation(floating[:, ::1] Z, int activation, int n_threads):
+    """Apply an output activation (softmax or logistic) in place, by rows."""
+    cdef Py_ssize_t n_rows = Z.shape[0]
+    cdef Py_ssize_t n_cols = Z.shape[1]
+    cdef Py_ssize_t block, start
+    if n_rows == 0 or n_cols == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            add_bias_activate(&Z[start, 0], min(ROW_BLOCK, n_rows - start),
+                              n_cols, <floating*> NULL, activation)
