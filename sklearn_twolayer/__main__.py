@@ -97,12 +97,18 @@ def main(argv=None):
     theirs.fit(X_train, y_train)
     their_time = time.perf_counter() - start
 
-    print(f"TwoLayerClassifier: test accuracy {ours.score(X_test, y_test):.4f}, "
-          f"fit {our_time:.3f} s ({ours.n_iter_} epochs)")
-    print(f"MLPClassifier:      test accuracy {theirs.score(X_test, y_test):.4f}, "
-          f"fit {their_time:.3f} s ({theirs.n_iter_} epochs)")
-    print(f"fit time ratio MLPClassifier / TwoLayerClassifier: "
-          f"{their_time / our_time:.2f}")
+    print(
+        f"TwoLayerClassifier: test accuracy {ours.score(X_test, y_test):.4f}, "
+        f"fit {our_time:.3f} s ({ours.n_iter_} epochs)"
+    )
+    print(
+        f"MLPClassifier:      test accuracy {theirs.score(X_test, y_test):.4f}, "
+        f"fit {their_time:.3f} s ({theirs.n_iter_} epochs)"
+    )
+    print(
+        f"fit time ratio MLPClassifier / TwoLayerClassifier: "
+        f"{their_time / our_time:.2f}"
+    )
     return 0
 
 

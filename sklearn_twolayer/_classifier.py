@@ -287,7 +287,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         if not continuing:
             initialize_parameters(
-                network.coefs, network.intercepts, self.init, self.activation,
+                network.coefs,
+                network.intercepts,
+                self.init,
+                self.activation,
                 random_state,
             )
             self.t_ = 0
@@ -352,19 +355,27 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         if self.batch_size > n_samples:
             warnings.warn(
                 f"batch_size={self.batch_size} is larger than the number of "
-                f"samples ({n_samples}); it is clipped to {n_samples}."
+                f"samples ({n_samples}); it is clipped to {n_samples}.",
+                stacklevel=3,
             )
         return min(self.batch_size, n_samples)
 
     def _make_optimizer(self, network):
         if self.solver == "sgd":
             return SGD(
-                network.params.shape[0], network.dtype, self.learning_rate_init,
-                self.momentum, self.nesterovs_momentum,
+                network.params.shape[0],
+                network.dtype,
+                self.learning_rate_init,
+                self.momentum,
+                self.nesterovs_momentum,
             )
         return Adam(
-            network.params.shape[0], network.dtype, self.learning_rate_init,
-            self.beta_1, self.beta_2, self.epsilon,
+            network.params.shape[0],
+            network.dtype,
+            self.learning_rate_init,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
         )
 
     def _train(self, network, X, Y, random_state):
@@ -372,9 +383,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         n_samples = X.shape[0]
         n_threads = effective_n_threads()
         runner = EpochRunner(
-            network, self._make_optimizer(network), X, Y,
-            self._batch_size(n_samples), self.alpha, self.activation,
-            self.out_activation_, self.loss, n_threads,
+            network,
+            self._make_optimizer(network),
+            X,
+            Y,
+            self._batch_size(n_samples),
+            self.alpha,
+            self.activation,
+            self.out_activation_,
+            self.loss,
+            n_threads,
         )
         order = np.arange(n_samples)
         self.n_iter_ = 0
@@ -399,9 +417,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                             f"({self.max_iter}) reached and the optimization "
                             "hasn't converged yet.",
                             ConvergenceWarning,
+                            stacklevel=3,
                         )
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=3)
 
     def _stop_for_no_improvement(self):
         if self.loss_ > self.best_loss_ - self.tol:
@@ -438,8 +457,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=dtype, order="C", reset=False)
         with single_threaded_blas():
             output = predict_output(
-                X, self.coefs_, self.intercepts_, self.activation,
-                self.out_activation_, effective_n_threads(),
+                X,
+                self.coefs_,
+                self.intercepts_,
+                self.activation,
+                self.out_activation_,
+                effective_n_threads(),
             )
         if self._y_type == "binary":
             return np.hstack([1 - output, output])

@@ -36,7 +36,9 @@ class Network:
     def _views(self, flat):
         coefs, intercepts, start = [], [], 0
         for fan_in, fan_out in self.shapes:
-            coefs.append(flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out))
+            coefs.append(
+                flat[start : start + fan_in * fan_out].reshape(fan_in, fan_out)
+            )
             start += fan_in * fan_out
             intercepts.append(flat[start : start + fan_out])
             start += fan_out
@@ -105,13 +107,25 @@ def loss_and_gradients(
     forward_layer(A1, W2, b2, A2, output_code, n_threads)
     loss_sum = output_delta(A2, Y, D2, output_code, LOSSES[loss], n_threads)
     squares = layer_gradients(
-        A1, D2, W2, network.grad_coefs[1], network.grad_intercepts[1],
-        alpha, n_rows, n_threads,
+        A1,
+        D2,
+        W2,
+        network.grad_coefs[1],
+        network.grad_intercepts[1],
+        alpha,
+        n_rows,
+        n_threads,
     )
     hidden_delta(D2, W2, A1, D1, hidden_code, n_threads)
     squares += layer_gradients(
-        X, D1, W1, network.grad_coefs[0], network.grad_intercepts[0],
-        alpha, n_rows, n_threads,
+        X,
+        D1,
+        W1,
+        network.grad_coefs[0],
+        network.grad_intercepts[0],
+        alpha,
+        n_rows,
+        n_threads,
     )
     return (loss_sum + 0.5 * alpha * squares) / n_rows
 

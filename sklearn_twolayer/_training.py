@@ -21,8 +21,13 @@ class SGD:
 
     def step(self, params, grads, n_threads):
         sgd_update(
-            params, grads, self.velocity, self.learning_rate, self.momentum,
-            self.nesterov, n_threads,
+            params,
+            grads,
+            self.velocity,
+            self.learning_rate,
+            self.momentum,
+            self.nesterov,
+            n_threads,
         )
 
 
@@ -46,8 +51,15 @@ class Adam:
             / (1 - self.beta_1**self.n_steps)
         )
         adam_update(
-            params, grads, self.first_moment, self.second_moment, step_size,
-            self.beta_1, self.beta_2, self.epsilon, n_threads,
+            params,
+            grads,
+            self.first_moment,
+            self.second_moment,
+            step_size,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            n_threads,
         )
 
 
@@ -67,8 +79,17 @@ class EpochRunner:
     """
 
     def __init__(
-        self, network, optimizer, X, Y, batch_size, alpha, activation,
-        out_activation, loss, n_threads,
+        self,
+        network,
+        optimizer,
+        X,
+        Y,
+        batch_size,
+        alpha,
+        activation,
+        out_activation,
+        loss,
+        n_threads,
     ):
         self.network = network
         self.optimizer = optimizer
@@ -111,8 +132,15 @@ class EpochRunner:
                     self.Y, rows, axis=0, out=self.Y_batch[: stop - start], mode="clip"
                 )
             batch_loss = loss_and_gradients(
-                self.network, self.workspace, X_batch, Y_batch, self.alpha,
-                self.activation, self.out_activation, self.loss, self.n_threads,
+                self.network,
+                self.workspace,
+                X_batch,
+                Y_batch,
+                self.alpha,
+                self.activation,
+                self.out_activation,
+                self.loss,
+                self.n_threads,
             )
             total += batch_loss * (stop - start)
             self.optimizer.step(self.network.params, self.network.grads, self.n_threads)

@@ -2,6 +2,7 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport log
 from libc.stdlib cimport free, malloc
 
@@ -106,7 +107,8 @@ def output_delta(
     cdef Py_ssize_t n_cols = A.shape[1]
     cdef Py_ssize_t n_tasks = n_blocks(n_rows, ROW_BLOCK)
     cdef Py_ssize_t block, start
-    cdef double eps = 1.1920928955078125e-07 if floating is float else 2.220446049250313e-16
+    # Machine epsilon of the data's type, as numpy.finfo(dtype).eps.
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double total = 0
     cdef double* partial
     if (Y.shape[0] != n_rows or Y.shape[1] != n_cols

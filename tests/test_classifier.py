@@ -1,0 +1,256 @@
+"""TwoLayerClassifier's behaviour as an estimator."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from sklearn_twolayer import TwoLayerClassifier
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def fit_quietly(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+def test_digits_accuracy_matches_mlpclassifier(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    ours = fit_quietly(TwoLayerClassifier(random_state=0), X_train, y_train)
+    theirs = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(100,), random_state=0), X_train, y_train
+    )
+    our_accuracy = ours.score(X_test, y_test)
+    assert our_accuracy >= 0.95
+    assert our_accuracy >= theirs.score(X_test, y_test) - 0.01
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("activation", ["relu", "logistic", "tanh"])
+def test_same_random_state_follows_mlpclassifier(digits_split, solver, activation):
+    # Same Glorot start, same shuffling, same updates: the minibatch training
+    # must track MLPClassifier's to round-off.
+    X_train, _, y_train, _ = digits_split
+    params = dict(
+        random_state=3, max_iter=5, solver=solver, activation=activation, batch_size=64
+    )
+    ours = fit_quietly(TwoLayerClassifier(n_hidden=40, **params), X_train, y_train)
+    theirs = fit_quietly(
+        MLPClassifier(hidden_layer_sizes=(40,), **params), X_train, y_train
+    )
+    for mine, reference in zip(
+        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_
+    ):
+        np.testing.assert_allclose(mine, reference, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(
+        ours.predict_proba(X_train), theirs.predict_proba(X_train), atol=1e-10
+    )
+
+
+def test_binary_targets_use_one_logistic_output():
+    X, y = make_classification(n_samples=120, n_features=6, random_state=0)
+    labels = np.array(["no", "yes"])[y]
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=8, random_state=0), X, labels)
+    assert clf.n_outputs_ == 1
+    assert clf.out_activation_ == "logistic"
+    assert clf.coefs_[1].shape == (8, 1)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (120, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(
+        clf.predict(X), clf.classes_[(proba[:, 1] > 0.5).astype(int)]
+    )
+    assert set(clf.predict(X)) <= {"no", "yes"}
+
+
+def test_multiclass_targets_use_softmax():
+    X, y = make_classification(
+        n_samples=150, n_features=8, n_informative=5, n_classes=4, random_state=0
+    )
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=8, random_state=0), X, y + 10)
+    assert clf.out_activation_ == "softmax"
+    assert clf.coefs_[1].shape == (8, 4)
+    np.testing.assert_array_equal(clf.classes_, [10, 11, 12, 13])
+    np.testing.assert_allclose(
+        clf.predict_log_proba(X), np.log(clf.predict_proba(X)), rtol=1e-12
+    )
+
+
+def test_multilabel_targets_use_independent_logistic_outputs():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] < 0.5]).astype(int)
+    clf = fit_quietly(
+        TwoLayerClassifier(n_hidden=16, learning_rate_init=0.01, random_state=0), X, Y
+    )
+    assert clf.out_activation_ == "logistic"
+    assert clf.predict(X).shape == Y.shape
+    assert (clf.predict(X) == Y).mean() > 0.9
+
+
+def test_float32_is_trained_and_predicted_in_float32(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    clf = fit_quietly(
+        TwoLayerClassifier(random_state=0, max_iter=50),
+        X_train.astype(np.float32),
+        y_train,
+    )
+    assert all(c.dtype == np.float32 for c in clf.coefs_ + clf.intercepts_)
+    assert clf.predict_proba(X_test.astype(np.float32)).dtype == np.float32
+    reference = fit_quietly(
+        TwoLayerClassifier(random_state=0, max_iter=50), X_train, y_train
+    )
+    assert abs(clf.score(X_test, y_test) - reference.score(X_test, y_test)) <= 0.01
+
+
+def test_fitted_weights_do_not_depend_on_thread_count():
+    X, y = make_classification(
+        n_samples=700, n_features=40, n_informative=10, n_classes=3, random_state=0
+    )
+    fits = []
+    for n_threads in (1, 2, 3):
+        with threadpool_limits(n_threads, user_api="openmp"):
+            fits.append(
+                fit_quietly(
+                    TwoLayerClassifier(n_hidden=50, max_iter=3, random_state=0), X, y
+                )
+            )
+    for other in fits[1:]:
+        for a, b in zip(
+            fits[0].coefs_ + fits[0].intercepts_, other.coefs_ + other.intercepts_
+        ):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_continues_from_current_weights():
+    X, y = make_classification(n_samples=200, n_features=10, random_state=0)
+    params = dict(
+        solver="sgd",
+        momentum=0.0,
+        shuffle=False,
+        n_hidden=10,
+        random_state=0,
+        tol=0.0,
+        n_iter_no_change=100,
+    )
+    straight = fit_quietly(TwoLayerClassifier(max_iter=10, **params), X, y)
+    in_two = fit_quietly(TwoLayerClassifier(max_iter=4, **params), X, y)
+    in_two.set_params(warm_start=True, max_iter=6)
+    fit_quietly(in_two, X, y)
+    for a, b in zip(
+        straight.coefs_ + straight.intercepts_, in_two.coefs_ + in_two.intercepts_
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert in_two.loss_curve_ == pytest.approx(straight.loss_curve_, rel=1e-12)
+    assert in_two.t_ == 10 * 200
+
+
+def test_warm_start_rejects_new_classes_and_a_new_n_hidden():
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=4, max_iter=2, warm_start=True), X, y)
+    with pytest.raises(ValueError, match="same classes"):
+        clf.fit(X, y + 1)
+    clf.set_params(n_hidden=5)
+    with pytest.raises(ValueError, match="n_hidden=5"):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("tol", [10.0, 1e-2])
+def test_training_stops_when_loss_stops_improving_as_mlpclassifier(tol):
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    params = dict(tol=tol, n_iter_no_change=3, max_iter=100, random_state=0)
+    clf = TwoLayerClassifier(**params).fit(X, y)
+    reference = MLPClassifier(**params).fit(X, y)
+    assert clf.n_iter_ == reference.n_iter_ < 100
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.best_loss_ == pytest.approx(reference.best_loss_, rel=1e-10)
+
+
+def test_max_iter_reached_warns():
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        TwoLayerClassifier(max_iter=2).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    fit_quietly(TwoLayerClassifier(max_iter=3, verbose=True), X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "Iteration 1",
+        "Iteration 2",
+        "Iteration 3",
+    ]
+
+
+def test_diverging_training_raises_a_clear_error():
+    X, y = make_classification(n_samples=100, n_features=5, random_state=0)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        fit_quietly(
+            TwoLayerClassifier(solver="sgd", learning_rate_init=10.0, max_iter=50),
+            X * 1e150,
+            y,
+        )
+
+
+def test_pipeline_in_grid_search_with_two_jobs(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    search = GridSearchCV(
+        make_pipeline(
+            StandardScaler(), TwoLayerClassifier(max_iter=30, random_state=0)
+        ),
+        {
+            "twolayerclassifier__n_hidden": [16, 32],
+            "twolayerclassifier__activation": ["relu", "tanh"],
+        },
+        cv=3,
+        n_jobs=2,
+    )
+    fit_quietly(search, X_train, y_train)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.score(X_test, y_test) > 0.9
+
+
+def test_pickle_round_trip_keeps_predictions(digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    clf = fit_quietly(TwoLayerClassifier(max_iter=10, random_state=0), X_train, y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), clf.predict_proba(X_test)
+    )
+    np.testing.assert_array_equal(restored.predict(X_test), clf.predict(X_test))
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(digits_split):
+    X_train, _, y_train, _ = digits_split
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=7, max_iter=2), X_train, y_train)
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params()
+    assert not hasattr(copy, "coefs_")
+
+
+def test_predict_on_more_rows_than_one_chunk_matches_row_by_row():
+    from sklearn_twolayer import _network
+
+    X, y = make_classification(n_samples=300, n_features=6, random_state=0)
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=5, max_iter=3, random_state=0), X, y)
+    X_big = np.tile(X, (int(np.ceil(2.5 * _network.PREDICT_CHUNK_ROWS / 300)), 1))
+    proba = clf.predict_proba(X_big)
+    np.testing.assert_allclose(proba[: len(X)], clf.predict_proba(X), rtol=1e-12)
+    np.testing.assert_allclose(proba[-len(X) :], proba[: len(X)], rtol=1e-12)

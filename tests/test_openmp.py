@@ -1,0 +1,104 @@
+"""The extension is built with OpenMP, obeys thread limits, and runs in parallel."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+from sklearn_twolayer._forward import ACTIVATIONS, forward_layer
+from sklearn_twolayer._openmp_helpers import effective_n_threads, openmp_enabled
+from threadpoolctl import threadpool_limits
+
+
+def test_extension_is_built_with_openmp():
+    assert openmp_enabled(), (
+        "sklearn_twolayer was built without OpenMP: every kernel runs on a "
+        "single thread. Rebuild with a compiler and OpenMP runtime that meson "
+        "finds (e.g. gcc with libgomp)."
+    )
+
+
+def test_effective_n_threads_is_at_least_one():
+    n_threads = effective_n_threads()
+    assert isinstance(n_threads, int)
+    assert n_threads >= 1
+
+
+def test_effective_n_threads_follows_threadpoolctl_openmp_limit():
+    before = effective_n_threads()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert effective_n_threads() == 1
+    assert effective_n_threads() == before
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="built without OpenMP")
+def test_effective_n_threads_can_be_raised_by_threadpoolctl():
+    with threadpool_limits(limits=3, user_api="openmp"):
+        assert effective_n_threads() == 3
+
+
+def thread_cpu_ticks():
+    """CPU time (clock ticks) of each thread of this process, by thread id.
+
+    Linux only (reads /proc/self/task); empty elsewhere.
+    """
+    ticks = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return ticks
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks[tid] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+
+def n_busy_threads(before, after, share=0.25):
+    """Threads that did at least ``share`` of the CPU work between two reads."""
+    spent = [after[tid] - before.get(tid, 0) for tid in after]
+    total = sum(spent)
+    return sum(ticks >= share * total for ticks in spent) if total else 0
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs at least 2 CPUs")
+def test_forward_layer_runs_on_several_threads():
+    # One call is about 1e10 flops plus 1e7 tanh: a few tenths of a second,
+    # long enough for CPU time / wall time to show how many threads worked.
+    # The machine may be shared, so a few attempts are allowed; when other
+    # processes hold the CPUs (so that no attempt can show CPU time above
+    # wall time), the per-thread CPU times still show the work was split
+    # over two threads.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 500))
+    W = rng.standard_normal((500, 500)) / np.sqrt(500)
+    b = np.zeros(500)
+    out = np.empty((20000, 500))
+    tanh = ACTIVATIONS["tanh"]
+    ratios, busy = [], []
+    with threadpool_limits(limits=1, user_api="blas"):
+        forward_layer(X[:256], W, b, out[:256], tanh, 2)  # start the thread pool
+        deadline = time.perf_counter() + 4
+        for _ in range(3):
+            ticks_start = thread_cpu_ticks()
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            forward_layer(X, W, b, out, tanh, 2)
+            cpu, wall = (
+                time.process_time() - cpu_start,
+                time.perf_counter() - wall_start,
+            )
+            ratios.append(cpu / wall)
+            busy.append(n_busy_threads(ticks_start, thread_cpu_ticks()))
+            if ratios[-1] > 1.3 or time.perf_counter() > deadline:
+                break
+    ran_in_parallel = max(ratios) > 1.3
+    split_over_threads = max(busy) >= 2
+    assert ran_in_parallel or split_over_threads, (
+        "forward_layer with n_threads=2 ran on a single thread: CPU time / "
+        f"wall time was {[round(r, 2) for r in ratios]} (expected > 1.3 on "
+        "one attempt), and the threads that each did a quarter or more of the "
+        f"work numbered {busy} (expected 2)"
+    )
