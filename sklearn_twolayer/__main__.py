@@ -6,9 +6,11 @@ Usage: ``python -m sklearn_twolayer [--csv PATH --target COLUMN]``.
 import argparse
 import sys
 import time
+import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import MinMaxScaler
@@ -86,6 +88,8 @@ def main(argv=None):
         f"samples, {X.shape[1]} features, {np.unique(y).shape[0]} classes"
     )
 
+    # Both estimators may stop at max_iter; the epoch counts below say so.
+    warnings.simplefilter("ignore", ConvergenceWarning)
     settings = dict(max_iter=args.max_iter, random_state=args.random_state)
     ours = TwoLayerClassifier(n_hidden=args.n_hidden, verbose=True, **settings)
     start = time.perf_counter()
