@@ -1,0 +1,1 @@
+"""asv benchmarks of sklearn_twolayer.TwoLayerClassifier against MLPClassifier."""

@@ -1,0 +1,54 @@
+"""Benchmark data sets, built once per process."""
+
+from functools import cache
+
+from sklearn.datasets import load_digits, make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+DATASETS = ("digits", "synthetic")
+
+
+def _digits():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0  # pixel intensities 0..16 -> [0, 1]
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+def _synthetic():
+    X, y = make_classification(
+        n_samples=5000,
+        n_features=50,
+        n_informative=30,
+        n_classes=5,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+@cache
+def load_data(name):
+    """Return ``(X_train, X_test, y_train, y_test)`` of data set `name`.
+
+    Parameters
+    ----------
+    name : {"digits", "synthetic"}
+        ``"digits"``: scikit-learn's 8x8 digits scaled to [0, 1];
+        ``"synthetic"``: a standardized 5-class ``make_classification``
+        problem with 5000 samples and 50 features.  Both use a stratified
+        25% test split with ``random_state=0``.
+
+    Returns
+    -------
+    tuple of ndarray
+        The train and test splits; cached, so treat them as read-only.
+    """
+    if name == "digits":
+        return tuple(_digits())
+    if name == "synthetic":
+        return tuple(_synthetic())
+    raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")
