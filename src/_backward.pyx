@@ -3,74 +3,16 @@
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport log
 from libc.stdlib cimport free, malloc
 
-from _activations cimport LOGISTIC, SOFTMAX, multiply_by_derivative
-from _blas cimport gemm
 from _blocks cimport ROW_BLOCK, UNIT_BLOCK, n_blocks
-
-
-cdef enum Loss:
-    LOG_LOSS = 0
-    SQUARED_ERROR = 1
+from _layers cimport (
+    LOG_LOSS, SQUARED_ERROR, bias_gradient_columns, finish_gradient,
+    hidden_delta_rows, output_delta_rows, weight_gradient_units,
+)
 
 
 LOSSES = {"log_loss": LOG_LOSS, "squared_error": SQUARED_ERROR}
-
-
-cdef inline double _clipped_log(double p, double eps) noexcept nogil:
-    # Probabilities are clipped to [eps, 1 - eps] as MLPClassifier's losses do.
-    if p < eps:
-        p = eps
-    elif p > 1 - eps:
-        p = 1 - eps
-    return log(p)
-
-
-cdef double _output_delta_rows(
-    const floating* A,
-    const floating* Y,
-    floating* delta,
-    Py_ssize_t n_rows,
-    Py_ssize_t n_cols,
-    int out_activation,
-    int loss,
-    double eps,
-) noexcept nogil:
-    """Write dL/dZ2 for a block of rows and return the block's summed loss."""
-    cdef Py_ssize_t i, j, k
-    cdef double total = 0
-    cdef floating spread
-    for i in range(n_rows):
-        k = i * n_cols
-        if loss == LOG_LOSS:
-            # dZ2 = A2 - Y: seed 000 eq. 16 and seed 001, the exact gradient
-            # of the cross-entropy for a softmax or logistic output.
-            for j in range(k, k + n_cols):
-                delta[j] = A[j] - Y[j]
-                if Y[j] != 0:
-                    total -= Y[j] * _clipped_log(A[j], eps)
-                if out_activation == LOGISTIC and Y[j] != 1:
-                    total -= (1 - Y[j]) * _clipped_log(1 - A[j], eps)
-        else:
-            for j in range(k, k + n_cols):
-                total += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
-            if out_activation == SOFTMAX:
-                # Seed 000 eq. 14, the full softmax Jacobian product:
-                # A * (A - Y) - A * sum(A * (A - Y)).
-                spread = 0
-                for j in range(k, k + n_cols):
-                    spread = spread + A[j] * (A[j] - Y[j])
-                for j in range(k, k + n_cols):
-                    delta[j] = A[j] * (A[j] - Y[j]) - A[j] * spread
-            elif out_activation == LOGISTIC:
-                for j in range(k, k + n_cols):
-                    delta[j] = (A[j] - Y[j]) * A[j] * (1 - A[j])
-            else:
-                for j in range(k, k + n_cols):
-                    delta[j] = A[j] - Y[j]
-    return total
 
 
 def output_delta(
@@ -123,7 +65,7 @@ def output_delta(
         for block in prange(n_tasks, schedule="static",
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
-            partial[block] = _output_delta_rows(
+            partial[block] = output_delta_rows(
                 &A[start, 0], &Y[start, 0], &delta[start, 0],
                 min(ROW_BLOCK, n_rows - start), n_cols, out_activation, loss,
                 eps)
@@ -149,7 +91,7 @@ def hidden_delta(
     cdef Py_ssize_t n_rows = delta_out.shape[0]
     cdef Py_ssize_t n_out = delta_out.shape[1]
     cdef Py_ssize_t n_hidden = W_out.shape[0]
-    cdef Py_ssize_t block, start, rows
+    cdef Py_ssize_t block, start
     if (W_out.shape[1] != n_out or A_hidden.shape[0] != n_rows
             or A_hidden.shape[1] != n_hidden
             or delta_hidden.shape[0] != n_rows
@@ -163,61 +105,10 @@ def hidden_delta(
         for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
-            rows = min(ROW_BLOCK, n_rows - start)
-            gemm(False, True, <int> rows, <int> n_hidden, <int> n_out,
-                 <floating> 1, &delta_out[start, 0], <int> n_out,
-                 &W_out[0, 0], <int> n_out,
-                 <floating> 0, &delta_hidden[start, 0], <int> n_hidden)
-            multiply_by_derivative(&delta_hidden[start, 0], &A_hidden[start, 0],
-                                   rows * n_hidden, activation)
-
-
-cdef double _weight_gradient_rows(
-    const floating* A_in,
-    const floating* delta,
-    const floating* W,
-    floating* grad_W,
-    Py_ssize_t first_unit,
-    Py_ssize_t n_units,
-    Py_ssize_t n_rows,
-    Py_ssize_t n_in,
-    Py_ssize_t n_out,
-    floating alpha,
-    floating divisor,
-) noexcept nogil:
-    """grad_W[u] = (A_in[:, u].T @ delta + alpha * W[u]) / divisor for a block
-    of input units u; returns sum(W[u] ** 2) for the L2 term of the loss."""
-    cdef Py_ssize_t i
-    cdef Py_ssize_t offset = first_unit * n_out
-    cdef double squares = 0
-    gemm(True, False, <int> n_units, <int> n_out, <int> n_rows,
-         <floating> 1, A_in + first_unit, <int> n_in, delta, <int> n_out,
-         <floating> 0, grad_W + offset, <int> n_out)
-    for i in range(offset, offset + n_units * n_out):
-        squares += W[i] * W[i]
-        grad_W[i] = (grad_W[i] + alpha * W[i]) / divisor
-    return squares
-
-
-cdef void _bias_gradient_columns(
-    const floating* delta,
-    floating* grad_b,
-    Py_ssize_t first_col,
-    Py_ssize_t n_cols,
-    Py_ssize_t n_rows,
-    Py_ssize_t n_out,
-    floating divisor,
-) noexcept nogil:
-    cdef Py_ssize_t i, j
-    cdef const floating* row
-    for j in range(first_col, first_col + n_cols):
-        grad_b[j] = 0
-    for i in range(n_rows):
-        row = delta + i * n_out
-        for j in range(first_col, first_col + n_cols):
-            grad_b[j] += row[j]
-    for j in range(first_col, first_col + n_cols):
-        grad_b[j] /= divisor
+            hidden_delta_rows(&delta_out[start, 0], &W_out[0, 0],
+                              &A_hidden[start, 0], &delta_hidden[start, 0],
+                              min(ROW_BLOCK, n_rows - start), n_hidden, n_out,
+                              activation)
 
 
 def layer_gradients(
@@ -246,7 +137,7 @@ def layer_gradients(
     cdef Py_ssize_t n_out = delta.shape[1]
     cdef Py_ssize_t n_weight_tasks = n_blocks(n_in, UNIT_BLOCK)
     cdef Py_ssize_t n_tasks = n_weight_tasks + n_blocks(n_out, UNIT_BLOCK)
-    cdef Py_ssize_t task, first
+    cdef Py_ssize_t task, first, size, j
     cdef double squares = 0
     cdef double* partial
     if (delta.shape[0] != n_rows or W.shape[0] != n_in or W.shape[1] != n_out
@@ -269,16 +160,19 @@ def layer_gradients(
                            num_threads=max(n_threads, 1)):
             if task < n_weight_tasks:
                 first = task * UNIT_BLOCK
-                partial[task] = _weight_gradient_rows(
-                    &A_in[0, 0], &delta[0, 0], &W[0, 0], &grad_W[0, 0],
-                    first, min(UNIT_BLOCK, n_in - first), n_rows, n_in, n_out,
+                size = min(UNIT_BLOCK, n_in - first)
+                weight_gradient_units(&A_in[0, 0], &delta[0, 0], &grad_W[0, 0],
+                                      first, size, n_rows, n_in, n_out, False)
+                partial[task] = finish_gradient(
+                    &grad_W[first, 0], &W[first, 0], size * n_out,
                     <floating> alpha, <floating> divisor)
             else:
                 first = (task - n_weight_tasks) * UNIT_BLOCK
-                _bias_gradient_columns(
-                    &delta[0, 0], &grad_b[0], first,
-                    min(UNIT_BLOCK, n_out - first), n_rows, n_out,
-                    <floating> divisor)
+                size = min(UNIT_BLOCK, n_out - first)
+                bias_gradient_columns(&delta[0, 0], &grad_b[0], first, size,
+                                      n_rows, n_out, False)
+                for j in range(first, first + size):
+                    grad_b[j] /= <floating> divisor
         for task in range(n_weight_tasks):
             squares += partial[task]
     free(partial)

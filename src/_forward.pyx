@@ -6,8 +6,8 @@ from cython.parallel cimport prange
 from _activations cimport (
     IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
 )
-from _blas cimport gemm
 from _blocks cimport ROW_BLOCK, n_blocks
+from _layers cimport forward_rows
 
 
 ACTIVATIONS = {
@@ -17,24 +17,6 @@ ACTIVATIONS = {
     "tanh": TANH,
     "softmax": SOFTMAX,
 }
-
-
-cdef void _forward_rows(
-    const floating* X,
-    const floating* W,
-    const floating* b,
-    floating* out,
-    Py_ssize_t n_rows,
-    Py_ssize_t n_in,
-    Py_ssize_t n_out,
-    int activation,
-) noexcept nogil:
-    # The activation is applied right after the block's product, while the
-    # block of `out` is still in cache.
-    gemm(False, False, <int> n_rows, <int> n_out, <int> n_in,
-         <floating> 1, X, <int> n_in, W, <int> n_out,
-         <floating> 0, out, <int> n_out)
-    add_bias_activate(out, n_rows, n_out, b, activation)
 
 
 def forward_layer(
@@ -75,9 +57,9 @@ def forward_layer(
         for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
-            _forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
-                          min(ROW_BLOCK, n_rows - start), n_in, n_out,
-                          activation)
+            forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
+                         min(ROW_BLOCK, n_rows - start), n_in, n_out,
+                         activation)
 
 
 def output_activation(floating[:, ::1] Z, int activation, int n_threads):

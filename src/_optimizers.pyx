@@ -2,9 +2,9 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport sqrt, sqrtf
 
 from _blocks cimport FLAT_BLOCK, n_blocks
+from _updates cimport adam_step, sgd_step
 
 
 def sgd_update(
@@ -24,20 +24,17 @@ def sgd_update(
     ``momentum=0`` this is seed 000 eqs. 28-29.
     """
     cdef Py_ssize_t n = params.shape[0]
-    cdef Py_ssize_t block, i
-    cdef floating lr = <floating> learning_rate
-    cdef floating mu = <floating> momentum
+    cdef Py_ssize_t block
     if grads.shape[0] != n or velocity.shape[0] != n:
         raise ValueError("sgd_update: params, grads and velocity differ in size")
+    if n == 0:
+        return
     with nogil:
         for block in prange(n_blocks(n, FLAT_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
-            for i in range(block * FLAT_BLOCK, min(n, (block + 1) * FLAT_BLOCK)):
-                velocity[i] = mu * velocity[i] - lr * grads[i]
-                if nesterov:
-                    params[i] += mu * velocity[i] - lr * grads[i]
-                else:
-                    params[i] += velocity[i]
+            sgd_step(&params[0], &grads[0], &velocity[0], block * FLAT_BLOCK,
+                     min(n, (block + 1) * FLAT_BLOCK), <floating> learning_rate,
+                     <floating> momentum, nesterov)
 
 
 def adam_update(
@@ -57,24 +54,16 @@ def adam_update(
     ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``.
     """
     cdef Py_ssize_t n = params.shape[0]
-    cdef Py_ssize_t block, i
-    cdef floating lr = <floating> learning_rate
-    cdef floating b1 = <floating> beta_1
-    cdef floating b2 = <floating> beta_2
-    cdef floating eps = <floating> epsilon
-    cdef floating root
+    cdef Py_ssize_t block
     if (grads.shape[0] != n or first_moment.shape[0] != n
             or second_moment.shape[0] != n):
         raise ValueError("adam_update: params, grads and moments differ in size")
+    if n == 0:
+        return
     with nogil:
         for block in prange(n_blocks(n, FLAT_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
-            for i in range(block * FLAT_BLOCK, min(n, (block + 1) * FLAT_BLOCK)):
-                first_moment[i] = b1 * first_moment[i] + (1 - b1) * grads[i]
-                second_moment[i] = (b2 * second_moment[i]
-                                    + (1 - b2) * (grads[i] * grads[i]))
-                if floating is float:
-                    root = sqrtf(second_moment[i])
-                else:
-                    root = sqrt(second_moment[i])
-                params[i] += -lr * first_moment[i] / (root + eps)
+            adam_step(&params[0], &grads[0], &first_moment[0],
+                      &second_moment[0], block * FLAT_BLOCK,
+                      min(n, (block + 1) * FLAT_BLOCK), <floating> learning_rate,
+                      <floating> beta_1, <floating> beta_2, <floating> epsilon)

@@ -1,0 +1,163 @@
+# Block-level steps of the forward and backward passes, shared by the
+# kernels exposed to Python (_forward, _backward) and the compiled epoch
+# loop (_epoch). Each works on one block of rows or of units and touches no
+# shared state, so blocks can run on any thread.
+
+from cython cimport floating
+from libc.math cimport log
+
+from _activations cimport (
+    LOGISTIC, SOFTMAX, add_bias_activate, multiply_by_derivative,
+)
+from _blas cimport gemm
+
+
+cdef enum Loss:
+    LOG_LOSS = 0
+    SQUARED_ERROR = 1
+
+
+cdef inline void forward_rows(
+    const floating* X,
+    const floating* W,
+    const floating* b,
+    floating* out,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_in,
+    Py_ssize_t n_out,
+    int activation,
+) noexcept nogil:
+    """out = g(X @ W + b) for a block of rows; the activation is applied
+    right after the block's product, while ``out`` is still in cache."""
+    gemm(False, False, <int> n_rows, <int> n_out, <int> n_in,
+         <floating> 1, X, <int> n_in, W, <int> n_out,
+         <floating> 0, out, <int> n_out)
+    add_bias_activate(out, n_rows, n_out, b, activation)
+
+
+cdef inline double clipped_log(double p, double eps) noexcept nogil:
+    # Probabilities are clipped to [eps, 1 - eps] as MLPClassifier's losses do.
+    if p < eps:
+        p = eps
+    elif p > 1 - eps:
+        p = 1 - eps
+    return log(p)
+
+
+cdef inline double output_delta_rows(
+    const floating* A,
+    const floating* Y,
+    floating* delta,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_cols,
+    int out_activation,
+    int loss,
+    double eps,
+) noexcept nogil:
+    """Write dL/dZ2 for a block of rows and return the block's summed loss."""
+    cdef Py_ssize_t i, j, k
+    cdef double total = 0
+    cdef floating spread
+    for i in range(n_rows):
+        k = i * n_cols
+        if loss == LOG_LOSS:
+            # dZ2 = A2 - Y: seed 000 eq. 16 and seed 001, the exact gradient
+            # of the cross-entropy for a softmax or logistic output.
+            for j in range(k, k + n_cols):
+                delta[j] = A[j] - Y[j]
+                if Y[j] != 0:
+                    total -= Y[j] * clipped_log(A[j], eps)
+                if out_activation == LOGISTIC and Y[j] != 1:
+                    total -= (1 - Y[j]) * clipped_log(1 - A[j], eps)
+        else:
+            for j in range(k, k + n_cols):
+                total += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
+            if out_activation == SOFTMAX:
+                # Seed 000 eq. 14, the full softmax Jacobian product:
+                # A * (A - Y) - A * sum(A * (A - Y)).
+                spread = 0
+                for j in range(k, k + n_cols):
+                    spread = spread + A[j] * (A[j] - Y[j])
+                for j in range(k, k + n_cols):
+                    delta[j] = A[j] * (A[j] - Y[j]) - A[j] * spread
+            elif out_activation == LOGISTIC:
+                for j in range(k, k + n_cols):
+                    delta[j] = (A[j] - Y[j]) * A[j] * (1 - A[j])
+            else:
+                for j in range(k, k + n_cols):
+                    delta[j] = A[j] - Y[j]
+    return total
+
+
+cdef inline void hidden_delta_rows(
+    const floating* delta_out,
+    const floating* W_out,
+    const floating* A_hidden,
+    floating* delta_hidden,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_hidden,
+    Py_ssize_t n_out,
+    int activation,
+) noexcept nogil:
+    """delta_hidden = (delta_out @ W_out.T) * g'(Z1) for a block of rows
+    (seed 000 eq. 24), g' read off A_hidden = g(Z1)."""
+    gemm(False, True, <int> n_rows, <int> n_hidden, <int> n_out,
+         <floating> 1, delta_out, <int> n_out, W_out, <int> n_out,
+         <floating> 0, delta_hidden, <int> n_hidden)
+    multiply_by_derivative(delta_hidden, A_hidden, n_rows * n_hidden, activation)
+
+
+cdef inline void weight_gradient_units(
+    const floating* A_in,
+    const floating* delta,
+    floating* grad_W,
+    Py_ssize_t first_unit,
+    Py_ssize_t n_units,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_in,
+    Py_ssize_t n_out,
+    bint accumulate,
+) noexcept nogil:
+    """grad_W[u] (+)= A_in[:, u].T @ delta for a block of input units u."""
+    gemm(True, False, <int> n_units, <int> n_out, <int> n_rows,
+         <floating> 1, A_in + first_unit, <int> n_in, delta, <int> n_out,
+         <floating> (1 if accumulate else 0), grad_W + first_unit * n_out,
+         <int> n_out)
+
+
+cdef inline void bias_gradient_columns(
+    const floating* delta,
+    floating* grad_b,
+    Py_ssize_t first_col,
+    Py_ssize_t n_cols,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_out,
+    bint accumulate,
+) noexcept nogil:
+    """grad_b[j] (+)= sum_i delta[i, j] for a block of columns j."""
+    cdef Py_ssize_t i, j
+    cdef const floating* row
+    if not accumulate:
+        for j in range(first_col, first_col + n_cols):
+            grad_b[j] = 0
+    for i in range(n_rows):
+        row = delta + i * n_out
+        for j in range(first_col, first_col + n_cols):
+            grad_b[j] += row[j]
+
+
+cdef inline double finish_gradient(
+    floating* grad,
+    const floating* param,
+    Py_ssize_t n,
+    floating alpha,
+    floating divisor,
+) noexcept nogil:
+    """grad = (grad + alpha * param) / divisor (MLPClassifier's order of
+    operations); returns sum(param ** 2) for the L2 term of the loss."""
+    cdef Py_ssize_t i
+    cdef double squares = 0
+    for i in range(n):
+        squares += param[i] * param[i]
+        grad[i] = (grad[i] + alpha * param[i]) / divisor
+    return squares
