@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._initialization import initialize_parameters
 from ._network import Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
-from ._training import SGD, Adam, EpochRunner
+from ._training import EpochRunner, make_settings
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -360,39 +360,25 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _make_optimizer(self, network):
-        if self.solver == "sgd":
-            return SGD(
-                network.params.shape[0],
-                network.dtype,
-                self.learning_rate_init,
-                self.momentum,
-                self.nesterovs_momentum,
-            )
-        return Adam(
-            network.params.shape[0],
-            network.dtype,
-            self.learning_rate_init,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )
-
     def _train(self, network, X, Y, random_state):
         """The epoch loop: shuffling, loss curve, stopping rule, warnings."""
         n_samples = X.shape[0]
         n_threads = effective_n_threads()
-        runner = EpochRunner(
-            network,
-            self._make_optimizer(network),
-            X,
-            Y,
-            self._batch_size(n_samples),
-            self.alpha,
+        settings = make_settings(
             self.activation,
             self.out_activation_,
             self.loss,
-            n_threads,
+            solver=self.solver,
+            alpha=self.alpha,
+            learning_rate=self.learning_rate_init,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
+        runner = EpochRunner(
+            network, X, Y, self._batch_size(n_samples), settings, n_threads
         )
         order = np.arange(n_samples)
         self.n_iter_ = 0
@@ -400,7 +386,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             try:
                 for _ in range(self.max_iter):
                     if self.shuffle:
-                        order = shuffle(order, random_state=random_state)
+                        # What sklearn.utils.shuffle does to an index array,
+                        # drawing the same numbers as MLPClassifier does.
+                        permutation = np.arange(n_samples)
+                        random_state.shuffle(permutation)
+                        order = order[permutation]
                     self.loss_ = runner.run(order if self.shuffle else None)
                     self.n_iter_ += 1
                     self.t_ += n_samples

@@ -1,12 +1,11 @@
-"""A two-layer network as flat arrays, and its passes over a batch.
+"""A two-layer network as flat arrays, and its forward pass over a data set.
 
 Every numeric step is a kernel call; this module only lays out the memory
-and sequences the kernels (seed 000 sections I-II).
+and sequences the kernels (seed 000 section I).
 """
 
 import numpy as np
 
-from ._backward import LOSSES, hidden_delta, layer_gradients, output_delta
 from ._forward import ACTIVATIONS, forward_layer
 
 # Rows per chunk when running the network on a whole data set, so that the
@@ -58,76 +57,6 @@ class Network:
                 )
             packed[...] = given
         return network
-
-
-class BatchWorkspace:
-    """Activation and delta buffers for batches of up to ``n_rows`` rows."""
-
-    def __init__(self, n_rows, n_hidden, n_outputs, dtype):
-        self.hidden = np.empty((n_rows, n_hidden), dtype=dtype)
-        self.output = np.empty((n_rows, n_outputs), dtype=dtype)
-        self.delta_output = np.empty((n_rows, n_outputs), dtype=dtype)
-        self.delta_hidden = np.empty((n_rows, n_hidden), dtype=dtype)
-
-
-def loss_and_gradients(
-    network, workspace, X, Y, alpha, activation, out_activation, loss, n_threads
-):
-    """Forward and backward pass of one batch; gradients go to ``network.grads``.
-
-    Parameters
-    ----------
-    network : Network
-    workspace : BatchWorkspace
-        With room for at least ``X.shape[0]`` rows.
-    X : C-contiguous ndarray of shape (n_rows, n_features)
-    Y : C-contiguous ndarray of shape (n_rows, n_outputs)
-        Encoded targets.
-    alpha : float
-        L2 penalty; enters the loss as ``0.5 * alpha * ||W||^2 / n_rows``.
-    activation, out_activation, loss : str
-    n_threads : int
-
-    Returns
-    -------
-    loss : float
-        Mean loss over the batch plus the L2 term.
-    """
-    n_rows = X.shape[0]
-    hidden_code = ACTIVATIONS[activation]
-    output_code = ACTIVATIONS[out_activation]
-    W1, W2 = network.coefs
-    b1, b2 = network.intercepts
-    A1 = workspace.hidden[:n_rows]
-    A2 = workspace.output[:n_rows]
-    D2 = workspace.delta_output[:n_rows]
-    D1 = workspace.delta_hidden[:n_rows]
-
-    forward_layer(X, W1, b1, A1, hidden_code, n_threads)
-    forward_layer(A1, W2, b2, A2, output_code, n_threads)
-    loss_sum = output_delta(A2, Y, D2, output_code, LOSSES[loss], n_threads)
-    squares = layer_gradients(
-        A1,
-        D2,
-        W2,
-        network.grad_coefs[1],
-        network.grad_intercepts[1],
-        alpha,
-        n_rows,
-        n_threads,
-    )
-    hidden_delta(D2, W2, A1, D1, hidden_code, n_threads)
-    squares += layer_gradients(
-        X,
-        D1,
-        W1,
-        network.grad_coefs[0],
-        network.grad_intercepts[0],
-        alpha,
-        n_rows,
-        n_threads,
-    )
-    return (loss_sum + 0.5 * alpha * squares) / n_rows
 
 
 def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):

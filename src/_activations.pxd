@@ -57,9 +57,10 @@ cdef inline void add_bias_activate(
             for j in range(n_cols):
                 row[j] += bias[j]
         if activation == RELU:
+            # A select rather than a branch: signs are random, and the
+            # select compiles to a (vectorised) max.
             for j in range(n_cols):
-                if row[j] < 0:
-                    row[j] = 0
+                row[j] = row[j] if row[j] > 0 else 0
         elif activation == LOGISTIC:
             for j in range(n_cols):
                 row[j] = logistic(row[j])
@@ -84,8 +85,7 @@ cdef inline void multiply_by_derivative(
     cdef Py_ssize_t i
     if activation == RELU:
         for i in range(n):
-            if activated[i] <= 0:
-                delta[i] = 0
+            delta[i] = delta[i] if activated[i] > 0 else 0
     elif activation == LOGISTIC:
         for i in range(n):
             delta[i] = delta[i] * activated[i] * (1 - activated[i])

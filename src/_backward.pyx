@@ -130,7 +130,7 @@ def layer_gradients(
     Returns
     -------
     squared_norm : float
-        ``sum(W ** 2)``, for the L2 term of the loss.
+        ``sum(W ** 2)``, for the L2 term of the loss; 0 when ``alpha`` is 0.
     """
     cdef Py_ssize_t n_rows = A_in.shape[0]
     cdef Py_ssize_t n_in = A_in.shape[1]

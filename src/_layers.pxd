@@ -154,10 +154,14 @@ cdef inline double finish_gradient(
     floating divisor,
 ) noexcept nogil:
     """grad = (grad + alpha * param) / divisor (MLPClassifier's order of
-    operations); returns sum(param ** 2) for the L2 term of the loss."""
+    operations); returns sum(param ** 2) for the L2 term of the loss (0 when
+    alpha is 0)."""
     cdef Py_ssize_t i
     cdef double squares = 0
     for i in range(n):
-        squares += param[i] * param[i]
         grad[i] = (grad[i] + alpha * param[i]) / divisor
+    if alpha != 0:
+        # Only the penalty needs it: skipped, the loop above vectorises.
+        for i in range(n):
+            squares += param[i] * param[i]
     return squares

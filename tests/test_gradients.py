@@ -1,7 +1,7 @@
 """Analytic gradients against central finite differences of the loss.
 
 The loss is computed by an independent numpy forward pass; the gradients by
-the kernels (``loss_and_gradients``). Covered: every hidden activation, both
+the compiled training code (the same passes an epoch runs). Covered: every hidden activation, both
 losses (for squared_error this checks seed 000 eq. 14, the full softmax
 Jacobian product) and every output kind, with the L2 penalty on.
 """
@@ -9,7 +9,8 @@ Jacobian product) and every output kind, with the L2 penalty on.
 import numpy as np
 import pytest
 
-from sklearn_twolayer._network import BatchWorkspace, Network, loss_and_gradients
+from sklearn_twolayer._network import Network
+from sklearn_twolayer._training import full_loss_and_gradient, make_settings
 
 HIDDEN = {
     "identity": lambda z: z,
@@ -61,11 +62,9 @@ def test_gradients_match_central_finite_differences(activation, loss, kind):
     alpha = 0.3
     network = Network(N_FEATURES, N_HIDDEN, Y.shape[1], np.float64)
     network.params[:] = rng.uniform(-1, 1, size=network.params.shape)
-    workspace = BatchWorkspace(N_SAMPLES, N_HIDDEN, Y.shape[1], np.float64)
+    settings = make_settings(activation, out_activation, loss, alpha=alpha)
 
-    loss_value = loss_and_gradients(
-        network, workspace, X, Y, alpha, activation, out_activation, loss, 1
-    )
+    loss_value = full_loss_and_gradient(network, X, Y, settings, 1)
     analytic = network.grads.copy()
     np.testing.assert_allclose(
         loss_value,

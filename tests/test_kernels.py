@@ -150,7 +150,8 @@ def np_layer_gradients(A_in, delta, W, alpha, divisor):
     A_in, delta, W = f64(A_in), f64(delta), f64(W)
     grad_W = (A_in.T @ delta + alpha * W) / divisor
     grad_b = delta.sum(axis=0) / divisor
-    return grad_W, grad_b, np.sum(W**2)
+    # The squared norm only feeds the L2 term, so it is 0 when alpha is.
+    return grad_W, grad_b, np.sum(W**2) if alpha else 0.0
 
 
 def np_sgd(params, grads, velocity, lr, momentum, nesterov):

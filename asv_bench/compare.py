@@ -1,0 +1,278 @@
+"""Side-by-side seconds per epoch: TwoLayerClassifier, MLPClassifier, a plain
+PyTorch CPU loop (when torch is importable) and the "GEMM floor" (numpy doing
+only the matrix products one epoch needs, on preallocated arrays).
+
+Everything runs in one process, repeats interleaved, with the same data,
+architecture, solver, batch size, epochs and thread count; medians and
+ratios are printed. Usage::
+
+    python asv_bench/compare.py [--threads 1 2] [--repeats 5]
+                                [--scenarios digits medium ...] [--small]
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from sklearn_twolayer import TwoLayerClassifier
+
+try:
+    import torch
+except ImportError:  # the PyTorch column is left out
+    torch = None
+
+
+# name: (data, n_hidden, solver, learning rate, momentum, batch size, epochs)
+SCENARIOS = {
+    "digits": ("digits", 100, "adam", 1e-3, 0.0, 200, 50),
+    "medium": ("medium", 128, "adam", 1e-3, 0.0, 256, 10),
+    "large32": ("large32", 256, "sgd", 1e-2, 0.9, 512, 3),
+    "fullbatch": ("large64", 128, "sgd", 0.1, 0.0, "full", 10),
+}
+
+
+def load(name, small):
+    """Standardised data of a scenario (``small`` shrinks the big sets)."""
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y
+    if name == "medium":
+        X, y = make_classification(
+            n_samples=4000 if small else 20000, n_features=100, n_informative=60,
+            n_classes=5, random_state=0,
+        )
+        return StandardScaler().fit_transform(X), y
+    X, y = make_classification(
+        n_samples=6000 if small else 60000, n_features=784, n_informative=200,
+        n_classes=10, random_state=0,
+    )
+    X = StandardScaler().fit_transform(X)
+    return (X.astype(np.float32) if name == "large32" else X), y
+
+
+def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+    clf = TwoLayerClassifier(
+        n_hidden=n_hidden, solver=solver, learning_rate_init=lr, momentum=momentum,
+        batch_size=batch_size, max_iter=epochs, alpha=0.0, tol=0.0,
+        n_iter_no_change=epochs + 1, shuffle=batch_size != "full", random_state=0,
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return (time.perf_counter() - start) / epochs, clf
+
+
+def mlp(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+    clf = MLPClassifier(
+        hidden_layer_sizes=(n_hidden,), solver=solver, learning_rate_init=lr,
+        momentum=momentum, batch_size=X.shape[0] if batch_size == "full" else batch_size,
+        max_iter=epochs, alpha=0.0, tol=0.0, n_iter_no_change=epochs + 1,
+        shuffle=batch_size != "full", random_state=0,
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return (time.perf_counter() - start) / epochs, clf
+
+
+def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+    """The same network and optimizer as a textbook PyTorch loop."""
+    torch.manual_seed(0)
+    classes, codes = np.unique(y, return_inverse=True)
+    X_t = torch.from_numpy(np.ascontiguousarray(X))
+    y_t = torch.from_numpy(codes)
+    n_samples = X.shape[0]
+    batch = n_samples if batch_size == "full" else batch_size
+    model = torch.nn.Sequential(
+        torch.nn.Linear(X.shape[1], n_hidden), torch.nn.ReLU(),
+        torch.nn.Linear(n_hidden, classes.shape[0]),
+    ).to(X_t.dtype)
+    if solver == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-8)
+    else:
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=lr, momentum=momentum, nesterov=momentum > 0
+        )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(n_samples) if batch_size != "full" else None
+        for first in range(0, n_samples, batch):
+            if order is None:
+                X_b, y_b = X_t[first : first + batch], y_t[first : first + batch]
+            else:
+                rows = order[first : first + batch]
+                X_b, y_b = X_t[rows], y_t[rows]
+            optimizer.zero_grad()
+            loss_fn(model(X_b), y_b).backward()
+            optimizer.step()
+    return (time.perf_counter() - start) / epochs, None
+
+
+def gemm_floor(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+    """Only the five matrix products of each batch, into preallocated arrays."""
+    n_samples, n_features = X.shape
+    n_outputs = np.unique(y).shape[0]
+    batch = n_samples if batch_size == "full" else batch_size
+    rng = np.random.default_rng(0)
+    W1 = rng.standard_normal((n_features, n_hidden)).astype(X.dtype)
+    W2 = rng.standard_normal((n_hidden, n_outputs)).astype(X.dtype)
+    A1 = np.empty((batch, n_hidden), X.dtype)
+    A2 = np.empty((batch, n_outputs), X.dtype)
+    D1 = np.empty((batch, n_hidden), X.dtype)
+    G1 = np.empty_like(W1)
+    G2 = np.empty_like(W2)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for first in range(0, n_samples, batch):
+            X_b = X[first : first + batch]
+            rows = X_b.shape[0]
+            np.matmul(X_b, W1, out=A1[:rows])
+            np.matmul(A1[:rows], W2, out=A2[:rows])
+            np.matmul(A2[:rows], W2.T, out=D1[:rows])
+            np.matmul(A1[:rows].T, A2[:rows], out=G2)
+            np.matmul(X_b.T, D1[:rows], out=G1)
+    return (time.perf_counter() - start) / epochs, None
+
+
+def epoch_flops(n_samples, n_features, n_hidden, n_outputs):
+    # forward 2FH + 2HK, backward 2HK (hidden delta) + 2HK + 2FH (gradients)
+    return n_samples * (4 * n_features * n_hidden + 6 * n_hidden * n_outputs)
+
+
+def time_predict(clf, X, mlp_clf, repeats):
+    """One-row latency and many-row throughput of predict_proba."""
+    rows = {}
+    one = X[:1].copy()
+    many = X[:20000]
+    W1, W2 = (np.ascontiguousarray(c) for c in clf.coefs_)
+    b1, b2 = clf.intercepts_
+    hidden = np.empty((many.shape[0], W1.shape[1]), X.dtype)
+    out = np.empty((many.shape[0], W2.shape[1]), X.dtype)
+
+    def floor():
+        np.matmul(many, W1, out=hidden)
+        np.matmul(hidden, W2, out=out)
+
+    candidates = {"TwoLayerClassifier": clf, "MLPClassifier": mlp_clf}
+    if torch is not None:
+        model = torch.nn.Sequential(
+            torch.nn.Linear(W1.shape[0], W1.shape[1]), torch.nn.ReLU(),
+            torch.nn.Linear(W1.shape[1], W2.shape[1]), torch.nn.Softmax(dim=1),
+        ).to(torch.float64 if X.dtype == np.float64 else torch.float32)
+        with torch.no_grad():
+            model[0].weight.copy_(torch.from_numpy(W1.T.copy()))
+            model[0].bias.copy_(torch.from_numpy(b1))
+            model[2].weight.copy_(torch.from_numpy(W2.T.copy()))
+            model[2].bias.copy_(torch.from_numpy(b2))
+
+        class TorchProba:
+            def predict_proba(self, data):
+                with torch.no_grad():
+                    return model(torch.from_numpy(data)).numpy()
+
+        candidates["PyTorch"] = TorchProba()
+
+    def per_call(fn, n_calls):
+        start = time.perf_counter()
+        for _ in range(n_calls):
+            fn()
+        return (time.perf_counter() - start) / n_calls
+
+    for name in candidates:
+        rows[name] = {"one": [], "many": []}
+    rows["GEMM floor"] = {"one": [], "many": []}
+    for _ in range(repeats):
+        for name, model_ in candidates.items():
+            rows[name]["one"].append(per_call(lambda m=model_: m.predict_proba(one), 200))
+            rows[name]["many"].append(per_call(lambda m=model_: m.predict_proba(many), 5))
+        rows["GEMM floor"]["many"].append(per_call(floor, 5))
+    return {
+        name: {kind: statistics.median(t) if t else None for kind, t in kinds.items()}
+        for name, kinds in rows.items()
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scenarios", nargs="+", default=[*SCENARIOS, "predict"])
+    parser.add_argument("--small", action="store_true", help="smaller data sets")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    blas = [
+        f"{i['internal_api']} {i.get('architecture')} ({i['filepath'].rsplit('/', 1)[-1]})"
+        for i in threadpool_info() if i["user_api"] == "blas"
+    ]
+    print("BLAS:", "; ".join(blas))
+    print("torch:", torch.__version__ if torch is not None else "not installed")
+    runners = {"TwoLayerClassifier": ours, "MLPClassifier": mlp, "GEMM floor": gemm_floor}
+    if torch is not None:
+        runners["PyTorch"] = torch_loop
+
+    cache = {}
+    medium_models = {}
+    for n_threads in args.threads:
+        if torch is not None:
+            torch.set_num_threads(n_threads)
+        with threadpool_limits(n_threads):
+            for scenario in args.scenarios:
+                if scenario == "predict":
+                    continue
+                data, n_hidden, solver, lr, momentum, batch_size, epochs = SCENARIOS[scenario]
+                if data not in cache:
+                    cache[data] = load(data, args.small)
+                X, y = cache[data]
+                settings = (n_hidden, solver, lr, momentum, batch_size, epochs)
+                times = {name: [] for name in runners}
+                for _ in range(args.repeats):
+                    for name, run in runners.items():
+                        seconds, model = run(X, y, *settings)
+                        times[name].append(seconds)
+                        if scenario == "medium":
+                            medium_models[n_threads, name] = model
+                median = {name: statistics.median(t) for name, t in times.items()}
+                flops = epoch_flops(X.shape[0], X.shape[1], n_hidden, np.unique(y).shape[0])
+                report(scenario, n_threads, median, flops)
+            if "predict" in args.scenarios:
+                if ("medium" not in cache):
+                    cache["medium"] = load("medium", args.small)
+                X, y = cache["medium"]
+                clf = medium_models.get((n_threads, "TwoLayerClassifier"))
+                mlp_clf = medium_models.get((n_threads, "MLPClassifier"))
+                if clf is None:
+                    _, clf = ours(X, y, 128, "adam", 1e-3, 0.0, 256, 10)
+                    _, mlp_clf = mlp(X, y, 128, "adam", 1e-3, 0.0, 256, 10)
+                report_predict(n_threads, time_predict(clf, X, mlp_clf, args.repeats))
+
+
+def report(scenario, n_threads, median, flops):
+    base = median["TwoLayerClassifier"]
+    print(f"\n{scenario}, {n_threads} thread(s): median seconds per epoch")
+    for name, seconds in median.items():
+        ratio = seconds / base
+        print(f"  {name:20s} {seconds:10.5f} s  {ratio:6.2f}x ours  "
+              f"{flops / seconds / 1e9:7.2f} GFLOP/s")
+
+
+def report_predict(n_threads, result):
+    base = result["TwoLayerClassifier"]
+    print(f"\npredict_proba (medium model), {n_threads} thread(s): median seconds")
+    for name, kinds in result.items():
+        one = "" if kinds["one"] is None else (
+            f"1 row {kinds['one'] * 1e6:9.1f} us ({kinds['one'] / base['one']:5.2f}x ours)"
+        )
+        print(f"  {name:20s} {one:42s} 20000 rows {kinds['many'] * 1e3:8.2f} ms "
+              f"({kinds['many'] / base['many']:5.2f}x ours)")
+
+
+if __name__ == "__main__":
+    main()
