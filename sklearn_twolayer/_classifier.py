@@ -18,6 +18,10 @@ from ._training import EpochRunner, make_settings
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
+# Up to this many rows, predict runs on the calling thread alone: waking an
+# OpenMP team and limiting BLAS would cost more than the products.
+_SERIAL_PREDICT_ROWS = 64
+
 
 def _encode_targets(y, y_type, classes, dtype):
     """Targets as the network's outputs: one logistic unit for binary y
@@ -440,23 +444,55 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             Class probabilities in the order of ``classes_`` (for multilabel
             targets, each label's probability).
         """
-        check_is_fitted(self)
-        dtype = self.coefs_[0].dtype
-        if dtype not in (np.float32, np.float64):
-            dtype = np.float64
-        X = validate_data(self, X, dtype=dtype, order="C", reset=False)
-        with single_threaded_blas():
+        X = self._predict_input(X)
+        if X.shape[0] <= _SERIAL_PREDICT_ROWS:
             output = predict_output(
                 X,
                 self.coefs_,
                 self.intercepts_,
                 self.activation,
                 self.out_activation_,
-                effective_n_threads(),
+                1,
             )
+        else:
+            with single_threaded_blas():
+                output = predict_output(
+                    X,
+                    self.coefs_,
+                    self.intercepts_,
+                    self.activation,
+                    self.out_activation_,
+                    effective_n_threads(),
+                )
         if self._y_type == "binary":
             return np.hstack([1 - output, output])
         return output
+
+    def _predict_input(self, X):
+        """Validate X for prediction.
+
+        A C-contiguous ndarray of the model's dtype and width, without
+        feature names on either side, only needs its values checked; the
+        full validation costs more than predicting a few rows.
+        """
+        coefs = getattr(self, "coefs_", None)
+        if (
+            type(X) is np.ndarray
+            and coefs is not None
+            and X.ndim == 2
+            and X.dtype == coefs[0].dtype
+            and X.flags.c_contiguous
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        check_is_fitted(self)
+        dtype = self.coefs_[0].dtype
+        if dtype not in (np.float32, np.float64):
+            dtype = np.float64
+        return validate_data(self, X, dtype=dtype, order="C", reset=False)
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
