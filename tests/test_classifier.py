@@ -119,19 +119,36 @@ def test_float32_is_trained_and_predicted_in_float32(digits_split):
     assert abs(clf.score(X_test, y_test) - reference.score(X_test, y_test)) <= 0.01
 
 
-def test_fitted_weights_do_not_depend_on_thread_count():
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", batch_size=200),
+        dict(solver="sgd", batch_size="full", alpha=1e-2),
+        dict(solver="sgd", batch_size=700, activation="tanh", loss="squared_error"),
+    ],
+    ids=["adam-minibatch", "sgd-full-batch", "sgd-multi-chunk-batch"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fitted_weights_do_not_depend_on_thread_count(params, dtype):
+    # 1300 rows: a full batch spans several chunks, whose gradients are summed.
     X, y = make_classification(
-        n_samples=700, n_features=40, n_informative=10, n_classes=3, random_state=0
+        n_samples=1300, n_features=40, n_informative=10, n_classes=3, random_state=0
     )
+    X = X.astype(dtype)
     fits = []
     for n_threads in (1, 2, 3):
         with threadpool_limits(n_threads, user_api="openmp"):
             fits.append(
                 fit_quietly(
-                    TwoLayerClassifier(n_hidden=50, max_iter=3, random_state=0), X, y
+                    TwoLayerClassifier(
+                        n_hidden=50, max_iter=3, random_state=0, **params
+                    ),
+                    X,
+                    y,
                 )
             )
     for other in fits[1:]:
+        assert other.loss_curve_ == fits[0].loss_curve_
         for a, b in zip(
             fits[0].coefs_ + fits[0].intercepts_, other.coefs_ + other.intercepts_
         ):

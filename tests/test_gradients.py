@@ -1,9 +1,10 @@
 """Analytic gradients against central finite differences of the loss.
 
 The loss is computed by an independent numpy forward pass; the gradients by
-the compiled training code (the same passes an epoch runs). Covered: every hidden activation, both
-losses (for squared_error this checks seed 000 eq. 14, the full softmax
-Jacobian product) and every output kind, with the L2 penalty on.
+the compiled training code (the same passes an epoch runs). Covered: every
+hidden activation, both losses (for squared_error this checks seed 000 eq.
+14, the full softmax Jacobian product) and every output kind, with the L2
+penalty on.
 """
 
 import numpy as np
