@@ -46,13 +46,19 @@ def load(name, small):
         return X / 16.0, y
     if name == "medium":
         X, y = make_classification(
-            n_samples=4000 if small else 20000, n_features=100, n_informative=60,
-            n_classes=5, random_state=0,
+            n_samples=4000 if small else 20000,
+            n_features=100,
+            n_informative=60,
+            n_classes=5,
+            random_state=0,
         )
         return StandardScaler().fit_transform(X), y
     X, y = make_classification(
-        n_samples=6000 if small else 60000, n_features=784, n_informative=200,
-        n_classes=10, random_state=0,
+        n_samples=6000 if small else 60000,
+        n_features=784,
+        n_informative=200,
+        n_classes=10,
+        random_state=0,
     )
     X = StandardScaler().fit_transform(X)
     return (X.astype(np.float32) if name == "large32" else X), y
@@ -60,9 +66,17 @@ def load(name, small):
 
 def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
     clf = TwoLayerClassifier(
-        n_hidden=n_hidden, solver=solver, learning_rate_init=lr, momentum=momentum,
-        batch_size=batch_size, max_iter=epochs, alpha=0.0, tol=0.0,
-        n_iter_no_change=epochs + 1, shuffle=batch_size != "full", random_state=0,
+        n_hidden=n_hidden,
+        solver=solver,
+        learning_rate_init=lr,
+        momentum=momentum,
+        batch_size=batch_size,
+        max_iter=epochs,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        shuffle=batch_size != "full",
+        random_state=0,
     )
     start = time.perf_counter()
     clf.fit(X, y)
@@ -71,10 +85,17 @@ def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
 
 def mlp(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
     clf = MLPClassifier(
-        hidden_layer_sizes=(n_hidden,), solver=solver, learning_rate_init=lr,
-        momentum=momentum, batch_size=X.shape[0] if batch_size == "full" else batch_size,
-        max_iter=epochs, alpha=0.0, tol=0.0, n_iter_no_change=epochs + 1,
-        shuffle=batch_size != "full", random_state=0,
+        hidden_layer_sizes=(n_hidden,),
+        solver=solver,
+        learning_rate_init=lr,
+        momentum=momentum,
+        batch_size=X.shape[0] if batch_size == "full" else batch_size,
+        max_iter=epochs,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        shuffle=batch_size != "full",
+        random_state=0,
     )
     start = time.perf_counter()
     clf.fit(X, y)
@@ -90,7 +111,8 @@ def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
     n_samples = X.shape[0]
     batch = n_samples if batch_size == "full" else batch_size
     model = torch.nn.Sequential(
-        torch.nn.Linear(X.shape[1], n_hidden), torch.nn.ReLU(),
+        torch.nn.Linear(X.shape[1], n_hidden),
+        torch.nn.ReLU(),
         torch.nn.Linear(n_hidden, classes.shape[0]),
     ).to(X_t.dtype)
     if solver == "adam":
@@ -163,8 +185,10 @@ def time_predict(clf, X, mlp_clf, repeats):
     candidates = {"TwoLayerClassifier": clf, "MLPClassifier": mlp_clf}
     if torch is not None:
         model = torch.nn.Sequential(
-            torch.nn.Linear(W1.shape[0], W1.shape[1]), torch.nn.ReLU(),
-            torch.nn.Linear(W1.shape[1], W2.shape[1]), torch.nn.Softmax(dim=1),
+            torch.nn.Linear(W1.shape[0], W1.shape[1]),
+            torch.nn.ReLU(),
+            torch.nn.Linear(W1.shape[1], W2.shape[1]),
+            torch.nn.Softmax(dim=1),
         ).to(torch.float64 if X.dtype == np.float64 else torch.float32)
         with torch.no_grad():
             model[0].weight.copy_(torch.from_numpy(W1.T.copy()))
@@ -190,8 +214,12 @@ def time_predict(clf, X, mlp_clf, repeats):
     rows["GEMM floor"] = {"one": [], "many": []}
     for _ in range(repeats):
         for name, model_ in candidates.items():
-            rows[name]["one"].append(per_call(lambda m=model_: m.predict_proba(one), 200))
-            rows[name]["many"].append(per_call(lambda m=model_: m.predict_proba(many), 5))
+            rows[name]["one"].append(
+                per_call(lambda m=model_: m.predict_proba(one), 200)
+            )
+            rows[name]["many"].append(
+                per_call(lambda m=model_: m.predict_proba(many), 5)
+            )
         rows["GEMM floor"]["many"].append(per_call(floor, 5))
     return {
         name: {kind: statistics.median(t) if t else None for kind, t in kinds.items()}
@@ -209,12 +237,18 @@ def main():
     warnings.simplefilter("ignore", ConvergenceWarning)
 
     blas = [
-        f"{i['internal_api']} {i.get('architecture')} ({i['filepath'].rsplit('/', 1)[-1]})"
-        for i in threadpool_info() if i["user_api"] == "blas"
+        f"{i['internal_api']} {i.get('architecture')} "
+        f"({i['filepath'].rsplit('/', 1)[-1]})"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
     ]
     print("BLAS:", "; ".join(blas))
     print("torch:", torch.__version__ if torch is not None else "not installed")
-    runners = {"TwoLayerClassifier": ours, "MLPClassifier": mlp, "GEMM floor": gemm_floor}
+    runners = {
+        "TwoLayerClassifier": ours,
+        "MLPClassifier": mlp,
+        "GEMM floor": gemm_floor,
+    }
     if torch is not None:
         runners["PyTorch"] = torch_loop
 
@@ -227,7 +261,9 @@ def main():
             for scenario in args.scenarios:
                 if scenario == "predict":
                     continue
-                data, n_hidden, solver, lr, momentum, batch_size, epochs = SCENARIOS[scenario]
+                data, n_hidden, solver, lr, momentum, batch_size, epochs = SCENARIOS[
+                    scenario
+                ]
                 if data not in cache:
                     cache[data] = load(data, args.small)
                 X, y = cache[data]
@@ -240,10 +276,12 @@ def main():
                         if scenario == "medium":
                             medium_models[n_threads, name] = model
                 median = {name: statistics.median(t) for name, t in times.items()}
-                flops = epoch_flops(X.shape[0], X.shape[1], n_hidden, np.unique(y).shape[0])
+                flops = epoch_flops(
+                    X.shape[0], X.shape[1], n_hidden, np.unique(y).shape[0]
+                )
                 report(scenario, n_threads, median, flops)
             if "predict" in args.scenarios:
-                if ("medium" not in cache):
+                if "medium" not in cache:
                     cache["medium"] = load("medium", args.small)
                 X, y = cache["medium"]
                 clf = medium_models.get((n_threads, "TwoLayerClassifier"))
@@ -259,19 +297,28 @@ def report(scenario, n_threads, median, flops):
     print(f"\n{scenario}, {n_threads} thread(s): median seconds per epoch")
     for name, seconds in median.items():
         ratio = seconds / base
-        print(f"  {name:20s} {seconds:10.5f} s  {ratio:6.2f}x ours  "
-              f"{flops / seconds / 1e9:7.2f} GFLOP/s")
+        print(
+            f"  {name:20s} {seconds:10.5f} s  {ratio:6.2f}x ours  "
+            f"{flops / seconds / 1e9:7.2f} GFLOP/s"
+        )
 
 
 def report_predict(n_threads, result):
     base = result["TwoLayerClassifier"]
     print(f"\npredict_proba (medium model), {n_threads} thread(s): median seconds")
     for name, kinds in result.items():
-        one = "" if kinds["one"] is None else (
-            f"1 row {kinds['one'] * 1e6:9.1f} us ({kinds['one'] / base['one']:5.2f}x ours)"
+        one = (
+            ""
+            if kinds["one"] is None
+            else (
+                f"1 row {kinds['one'] * 1e6:9.1f} us "
+                f"({kinds['one'] / base['one']:5.2f}x ours)"
+            )
         )
-        print(f"  {name:20s} {one:42s} 20000 rows {kinds['many'] * 1e3:8.2f} ms "
-              f"({kinds['many'] / base['many']:5.2f}x ours)")
+        print(
+            f"  {name:20s} {one:42s} 20000 rows {kinds['many'] * 1e3:8.2f} ms "
+            f"({kinds['many'] / base['many']:5.2f}x ours)"
+        )
 
 
 if __name__ == "__main__":
