@@ -23,7 +23,7 @@ from libc.math cimport pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from _blocks cimport ROW_BLOCK, UNIT_BLOCK, n_blocks
+from _blocks cimport UNIT_BLOCK, n_blocks
 from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
@@ -32,8 +32,14 @@ from _updates cimport adam_step, sgd_step
 
 
 cdef enum:
-    # Rows processed together; a multiple of ROW_BLOCK.
+    # Rows processed together.
     CHUNK_ROWS = 512
+    # BLAS packs the operand a block shares with the other blocks (W, or the
+    # chunk's deltas) once per block, so blocks are made large: at least
+    # ROW_TASK_ROWS rows per row task, at most MAX_WEIGHT_TASKS weight tasks
+    # per layer.
+    ROW_TASK_ROWS = 128
+    MAX_WEIGHT_TASKS = 8
 
 
 cdef enum Solver:
@@ -71,6 +77,9 @@ cdef struct Shape:
     # blocks.
     Py_ssize_t w1_tasks
     Py_ssize_t w2_tasks
+    # Rows of W1 and of W2 per weight task.
+    Py_ssize_t w1_block
+    Py_ssize_t w2_block
     Py_ssize_t b1_tasks
     Py_ssize_t b2_tasks
 
@@ -120,8 +129,10 @@ cdef class Workspace:
         s.b1 = n_features * n_hidden
         s.w2 = s.b1 + n_hidden
         s.b2 = s.w2 + n_hidden * n_outputs
-        s.w1_tasks = n_blocks(n_features, UNIT_BLOCK)
-        s.w2_tasks = n_blocks(n_hidden, UNIT_BLOCK)
+        s.w1_block = max(UNIT_BLOCK, n_blocks(n_features, MAX_WEIGHT_TASKS))
+        s.w2_block = max(UNIT_BLOCK, n_blocks(n_hidden, MAX_WEIGHT_TASKS))
+        s.w1_tasks = n_blocks(n_features, s.w1_block)
+        s.w2_tasks = n_blocks(n_hidden, s.w2_block)
         s.b1_tasks = n_blocks(n_hidden, UNIT_BLOCK)
         s.b2_tasks = n_blocks(n_outputs, UNIT_BLOCK)
         b.settings = settings
@@ -134,7 +145,7 @@ cdef class Workspace:
         b.delta_output = malloc(self.rows * n_outputs * itemsize)
         b.delta_hidden = malloc(self.rows * n_hidden * itemsize)
         b.partial = <double*> malloc(
-            max(n_blocks(CHUNK_ROWS, ROW_BLOCK),
+            max(n_blocks(CHUNK_ROWS, ROW_TASK_ROWS),
                 s.w1_tasks + s.w2_tasks + s.b1_tasks + s.b2_tasks)
             * sizeof(double))
         if (b.X_chunk == NULL or b.Y_chunk == NULL or b.hidden == NULL
@@ -242,16 +253,16 @@ cdef double _unit_task(
     cdef double squares = 0
     cdef floating divisor = <floating> batch_rows
     if task < s.w1_tasks:
-        first = task * UNIT_BLOCK
-        size = min(UNIT_BLOCK, F - first)
+        first = task * s.w1_block
+        size = min(s.w1_block, F - first)
         weight_gradient_units(X_chunk, <const floating*> ws.delta_hidden,
                               grads + s.w1, first, size, chunk_rows, F, H,
                               accumulate)
         start = s.w1 + first * H
         stop = start + size * H
     elif task < s.w1_tasks + s.w2_tasks:
-        first = (task - s.w1_tasks) * UNIT_BLOCK
-        size = min(UNIT_BLOCK, H - first)
+        first = (task - s.w1_tasks) * s.w2_block
+        size = min(s.w2_block, H - first)
         weight_gradient_units(<const floating*> ws.hidden,
                               <const floating*> ws.delta_output, grads + s.w2,
                               first, size, chunk_rows, H, K, accumulate)
@@ -322,7 +333,7 @@ cdef double _run_batch(
             X_chunk = X + (first + chunk_start) * s.n_features
             Y_chunk = Y + (first + chunk_start) * s.n_outputs
         # Blocks of (nearly) equal size, set by the chunk's size only.
-        n_row_blocks = n_blocks(chunk_rows, ROW_BLOCK)
+        n_row_blocks = n_blocks(chunk_rows, ROW_TASK_ROWS)
         block_rows = n_blocks(chunk_rows, n_row_blocks)
         for block in prange(n_row_blocks, schedule="static",
                             num_threads=min(n_threads, n_row_blocks)):
@@ -345,7 +356,7 @@ cdef double _run_batch(
 
 
 cdef _check(Workspace ws, const floating[:, ::1] X, const floating[:, ::1] Y,
-           floating[::1] params, floating[::1] grads):
+            floating[::1] params, floating[::1] grads):
     if (X.shape[1] != ws.buffers.shape.n_features
             or Y.shape[1] != ws.buffers.shape.n_outputs
             or X.shape[0] != Y.shape[0]):
