@@ -64,13 +64,22 @@ def load(name, small):
     return (X.astype(np.float32) if name == "large32" else X), y
 
 
-def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
-    clf = TwoLayerClassifier(
-        n_hidden=n_hidden,
+def settle():
+    """Let the thread pools of the previous run go idle.
+
+    OpenBLAS and OpenMP worker threads spin for a while after their last
+    task; on a machine with few cores they would otherwise slow down
+    whichever implementation happens to run next.
+    """
+    time.sleep(0.3)
+
+
+def shared_params(solver, lr, momentum, batch_size, epochs):
+    """Parameters both estimators take, for the same training run."""
+    return dict(
         solver=solver,
         learning_rate_init=lr,
         momentum=momentum,
-        batch_size=batch_size,
         max_iter=epochs,
         alpha=0.0,
         tol=0.0,
@@ -78,28 +87,30 @@ def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
         shuffle=batch_size != "full",
         random_state=0,
     )
+
+
+def timed_fit(clf, X, y, epochs):
     start = time.perf_counter()
     clf.fit(X, y)
     return (time.perf_counter() - start) / epochs, clf
+
+
+def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+    clf = TwoLayerClassifier(
+        n_hidden=n_hidden,
+        batch_size=batch_size,
+        **shared_params(solver, lr, momentum, batch_size, epochs),
+    )
+    return timed_fit(clf, X, y, epochs)
 
 
 def mlp(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
     clf = MLPClassifier(
         hidden_layer_sizes=(n_hidden,),
-        solver=solver,
-        learning_rate_init=lr,
-        momentum=momentum,
         batch_size=X.shape[0] if batch_size == "full" else batch_size,
-        max_iter=epochs,
-        alpha=0.0,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        shuffle=batch_size != "full",
-        random_state=0,
+        **shared_params(solver, lr, momentum, batch_size, epochs),
     )
-    start = time.perf_counter()
-    clf.fit(X, y)
-    return (time.perf_counter() - start) / epochs, clf
+    return timed_fit(clf, X, y, epochs)
 
 
 def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
@@ -214,12 +225,14 @@ def time_predict(clf, X, mlp_clf, repeats):
     rows["GEMM floor"] = {"one": [], "many": []}
     for _ in range(repeats):
         for name, model_ in candidates.items():
+            settle()
             rows[name]["one"].append(
                 per_call(lambda m=model_: m.predict_proba(one), 200)
             )
             rows[name]["many"].append(
                 per_call(lambda m=model_: m.predict_proba(many), 5)
             )
+        settle()
         rows["GEMM floor"]["many"].append(per_call(floor, 5))
     return {
         name: {kind: statistics.median(t) if t else None for kind, t in kinds.items()}
@@ -271,6 +284,7 @@ def main():
                 times = {name: [] for name in runners}
                 for _ in range(args.repeats):
                     for name, run in runners.items():
+                        settle()
                         seconds, model = run(X, y, *settings)
                         times[name].append(seconds)
                         if scenario == "medium":

@@ -46,18 +46,10 @@ SCENARIOS = {
 
 
 def make_data(folder, small):
-    """Write the 60000 x 784 data set (float32 and float64) to ``folder``."""
-    from sklearn.datasets import make_classification
-    from sklearn.preprocessing import StandardScaler
+    """Write compare.py's 60000 x 784 data (float32 and float64) to ``folder``."""
+    from compare import load
 
-    X, y = make_classification(
-        n_samples=6000 if small else 60000,
-        n_features=784,
-        n_informative=200,
-        n_classes=10,
-        random_state=0,
-    )
-    X = StandardScaler().fit_transform(X)
+    X, y = load("large64", small)
     np.save(os.path.join(folder, "X_float64.npy"), X)
     np.save(os.path.join(folder, "X_float32.npy"), X.astype(np.float32))
     np.save(os.path.join(folder, "y.npy"), y)
