@@ -14,13 +14,13 @@ PREDICT_CHUNK_ROWS = 4096
 
 
 class Network:
-    """Weights, biases and their gradients, each packed in one flat vector.
+    """Weights and biases packed in one flat vector, and room for their
+    gradients in another.
 
-    ``coefs``/``intercepts`` (and ``grad_coefs``/``grad_intercepts``) are
-    views into ``params`` (``grads``) in MLPClassifier's layout: ``coefs[0]``
-    is W1.T of shape (n_features, n_hidden), ``coefs[1]`` is W2.T of shape
-    (n_hidden, n_outputs). The flat vectors let one optimizer kernel update
-    every parameter at once.
+    ``coefs``/``intercepts`` are views into ``params`` in MLPClassifier's
+    layout: ``coefs[0]`` is W1.T of shape (n_features, n_hidden), ``coefs[1]``
+    is W2.T of shape (n_hidden, n_outputs), so the flat order is W1, b1, W2,
+    b2, as the compiled training loop expects.
     """
 
     def __init__(self, n_features, n_hidden, n_outputs, dtype):
@@ -30,7 +30,6 @@ class Network:
         self.params = np.zeros(size, dtype=self.dtype)
         self.grads = np.zeros(size, dtype=self.dtype)
         self.coefs, self.intercepts = self._views(self.params)
-        self.grad_coefs, self.grad_intercepts = self._views(self.grads)
 
     def _views(self, flat):
         coefs, intercepts, start = [], [], 0
