@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._initialization import initialize_parameters
 from ._network import Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
-from ._training import EpochRunner, make_settings
+from ._training import EpochRunner, make_settings, minimize_lbfgs
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -60,9 +60,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     activation : {"relu", "logistic", "tanh", "identity"}, default="relu"
         Hidden-layer activation ``g``.
 
-    solver : {"adam", "sgd"}, default="adam"
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"sgd"`` is gradient descent with optional (Nesterov) momentum;
-        ``"adam"`` is Kingma and Ba's Adam.
+        ``"adam"`` is Kingma and Ba's Adam; ``"lbfgs"`` is scipy's L-BFGS-B
+        on the loss of all samples (computed in chunks, in the dtype of X).
 
     loss : {"log_loss", "squared_error"}, default="log_loss"
         ``"log_loss"``: cross-entropy, whose output delta is ``A2 - Y``.
@@ -81,7 +82,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         Step size.
 
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (iterations for ``solver="lbfgs"``).
 
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
@@ -92,7 +93,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     tol : float, default=1e-4
         Training stops when the loss has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs.
+        for ``n_iter_no_change`` consecutive epochs; for ``solver="lbfgs"``,
+        when the largest gradient entry falls below ``tol``.
 
     verbose : bool, default=False
         Print the loss after each epoch.
@@ -118,6 +120,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of ``tol`` before stopping.
+
+    max_fun : int, default=15000
+        ``solver="lbfgs"`` only: maximum number of loss evaluations.
 
     init : {"glorot_uniform", "uniform"}, default="glorot_uniform"
         Initial weights: MLPClassifier's Glorot-uniform scheme (the same
@@ -180,7 +185,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"relu", "logistic", "tanh", "identity"})],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -200,6 +205,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"glorot_uniform", "uniform"})],
     }
 
@@ -225,6 +231,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         init="glorot_uniform",
     ):
         self.n_hidden = n_hidden
@@ -246,6 +253,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.init = init
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -365,14 +373,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _train(self, network, X, Y, random_state):
-        """The epoch loop: shuffling, loss curve, stopping rule, warnings."""
-        n_samples = X.shape[0]
-        n_threads = effective_n_threads()
+        """Run the solver, with BLAS single-threaded around the kernels."""
         settings = make_settings(
             self.activation,
             self.out_activation_,
             self.loss,
-            solver=self.solver,
+            solver="sgd" if self.solver == "lbfgs" else self.solver,
             alpha=self.alpha,
             learning_rate=self.learning_rate_init,
             momentum=self.momentum,
@@ -381,40 +387,81 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             beta_2=self.beta_2,
             epsilon=self.epsilon,
         )
+        n_threads = effective_n_threads()
+        self.n_iter_ = 0
+        with single_threaded_blas():
+            try:
+                if self.solver == "lbfgs":
+                    self._run_lbfgs(network, X, Y, settings, n_threads)
+                else:
+                    self._run_epochs(network, X, Y, settings, n_threads, random_state)
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.", stacklevel=3)
+
+    def _run_epochs(self, network, X, Y, settings, n_threads, random_state):
+        """The epoch loop: shuffling, loss curve, stopping rule, warnings."""
+        n_samples = X.shape[0]
         runner = EpochRunner(
             network, X, Y, self._batch_size(n_samples), settings, n_threads
         )
         order = np.arange(n_samples)
-        self.n_iter_ = 0
-        with single_threaded_blas():
-            try:
-                for _ in range(self.max_iter):
-                    if self.shuffle:
-                        # What sklearn.utils.shuffle does to an index array,
-                        # drawing the same numbers as MLPClassifier does.
-                        permutation = np.arange(n_samples)
-                        random_state.shuffle(permutation)
-                        order = order[permutation]
-                    self.loss_ = runner.run(order if self.shuffle else None)
-                    self.n_iter_ += 1
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                    if self._stop_for_no_improvement():
-                        break
-                    if not np.isfinite(self.loss_):
-                        break
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            f"Stochastic Optimizer: Maximum iterations "
-                            f"({self.max_iter}) reached and the optimization "
-                            "hasn't converged yet.",
-                            ConvergenceWarning,
-                            stacklevel=3,
-                        )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=3)
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                # What sklearn.utils.shuffle does to an index array, drawing
+                # the same numbers as MLPClassifier does.
+                permutation = np.arange(n_samples)
+                random_state.shuffle(permutation)
+                order = order[permutation]
+            self.loss_ = runner.run(order if self.shuffle else None)
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if self._stop_for_no_improvement():
+                break
+            if not np.isfinite(self.loss_):
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+
+    def _run_lbfgs(self, network, X, Y, settings, n_threads):
+        """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
+        loss (MLPClassifier keeps none for this solver)."""
+
+        def record(intermediate_result):
+            self.n_iter_ += 1
+            self.loss_curve_.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
+
+        result = minimize_lbfgs(
+            network,
+            X,
+            Y,
+            settings,
+            n_threads,
+            self.max_iter,
+            self.max_fun,
+            self.tol,
+            callback=record,
+        )
+        self.n_iter_ = min(result.nit, self.max_iter)
+        self.loss_ = float(result.fun)
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={result.status}): {result.message}. Increase the "
+                "number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _stop_for_no_improvement(self):
         if self.loss_ > self.best_loss_ - self.tol:
@@ -466,6 +513,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 )
         if self._y_type == "binary":
             return np.hstack([1 - output, output])
+        if self._y_type == "multilabel-indicator":
+            # A saturated logistic rounds to exactly 0 or 1; each label's
+            # probability is kept strictly inside (0, 1), as for one class of
+            # a multiclass model.
+            eps = np.finfo(output.dtype).eps
+            np.clip(output, eps, 1 - eps, out=output)
         return output
 
     def _predict_input(self, X):

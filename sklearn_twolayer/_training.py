@@ -1,10 +1,12 @@
 """Driving the compiled training loop: settings, buffers, optimizer state.
 
 Each epoch is one call into compiled code (``_epoch.run_epoch``), which runs
-every minibatch — forward, backward, update — without the GIL.
+every minibatch — forward, backward, update — without the GIL. L-BFGS calls
+the same compiled passes for the loss and gradient of all the data.
 """
 
 import numpy as np
+from scipy.optimize import minimize
 
 from ._backward import LOSSES
 from ._epoch import SOLVERS, Workspace, loss_and_gradient, run_epoch
@@ -110,3 +112,40 @@ def full_loss_and_gradient(network, X, Y, settings, n_threads):
         n_features, n_hidden, Y.shape[1], X.shape[0], network.dtype, settings
     )
     return loss_and_gradient(X, Y, network.params, network.grads, workspace, n_threads)
+
+
+def minimize_lbfgs(
+    network, X, Y, settings, n_threads, max_iter, max_fun, tol, callback=None
+):
+    """Fit ``network`` by scipy's L-BFGS-B on the whole of X.
+
+    The loss and gradient are computed by the compiled code, chunk by chunk,
+    in the dtype of X (only the optimizer's own vectors are float64); the
+    result is written back into ``network.params``.
+
+    Returns
+    -------
+    result : scipy.optimize.OptimizeResult
+    """
+    n_features, n_hidden = network.shapes[0]
+    workspace = Workspace(
+        n_features, n_hidden, Y.shape[1], X.shape[0], network.dtype, settings
+    )
+
+    def loss_and_grad(x):
+        network.params[:] = x
+        loss = loss_and_gradient(
+            X, Y, network.params, network.grads, workspace, n_threads
+        )
+        return loss, network.grads.astype(np.float64)
+
+    result = minimize(
+        loss_and_grad,
+        network.params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=callback,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )
+    network.params[:] = result.x
+    return result

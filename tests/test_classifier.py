@@ -271,3 +271,13 @@ def test_predict_on_more_rows_than_one_chunk_matches_row_by_row():
     proba = clf.predict_proba(X_big)
     np.testing.assert_allclose(proba[: len(X)], clf.predict_proba(X), rtol=1e-12)
     np.testing.assert_allclose(proba[-len(X) :], proba[: len(X)], rtol=1e-12)
+
+
+def test_multilabel_probabilities_stay_strictly_inside_zero_one():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)
+    clf = fit_quietly(TwoLayerClassifier(n_hidden=8, random_state=0), X, Y)
+    # Inputs far out saturate the logistic outputs to 0 or 1 in floating point.
+    proba = clf.predict_proba(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]]))
+    assert np.all(proba > 0) and np.all(proba < 1)

@@ -9,6 +9,7 @@ from sklearn_twolayer import TwoLayerClassifier
     [
         TwoLayerClassifier(),
         TwoLayerClassifier(solver="sgd", batch_size="full", activation="logistic"),
+        TwoLayerClassifier(solver="lbfgs"),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):
