@@ -6,15 +6,18 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._initialization import initialize_parameters
 from ._network import Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
-from ._training import EpochRunner, make_settings, minimize_lbfgs
+from ._training import EpochRunner, FullBatch, make_settings, minimize_lbfgs
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -35,6 +38,15 @@ def _encode_targets(y, y_type, classes, dtype):
     Y = np.zeros((y.shape[0], classes.shape[0]), dtype=dtype)
     Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = 1
     return Y
+
+
+def _labels_from_output(output, y_type, classes):
+    """Predicted labels from the output layer's activations."""
+    if y_type == "multilabel-indicator":
+        return (output > 0.5).astype(int)
+    if y_type == "binary":
+        return classes[(output[:, 0] > 0.5).astype(int)]
+    return classes[np.argmax(output, axis=1)]
 
 
 class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
@@ -78,8 +90,17 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         Minibatch size; ``"auto"`` is ``min(200, n_samples)`` and ``"full"``
         all samples (batch gradient descent).
 
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of ``solver="sgd"``: constant; ``learning_rate_init
+        / (t + 1) ** power_t`` after each epoch, ``t`` the samples seen so
+        far; or divided by 5 each time ``n_iter_no_change`` epochs bring no
+        improvement of ``tol`` (training stops once it is at most 1e-6).
+
     learning_rate_init : float, default=1e-3
-        Step size.
+        Step size (the initial one, with a schedule).
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
 
     max_iter : int, default=200
         Maximum number of epochs (iterations for ``solver="lbfgs"``).
@@ -108,6 +129,15 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum (``solver="sgd"`` with ``momentum > 0``).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the samples (stratified unless
+        the target is multilabel), stop when their accuracy has not improved
+        by ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of
+        the best epoch. sgd and adam only.
+
+    validation_fraction : float, default=0.1
+        Share of the samples held out for early stopping, in (0, 1).
 
     beta_1 : float, default=0.9
         Adam's decay rate of the first-moment estimate, in [0, 1).
@@ -162,11 +192,22 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     loss_ : float
         Loss of the last epoch.
 
-    best_loss_ : float
-        Lowest epoch loss reached.
+    best_loss_ : float or None
+        Lowest epoch loss reached (None with early stopping).
 
     loss_curve_ : list of float
-        Loss of each epoch.
+        Loss of each epoch (of each iteration for ``solver="lbfgs"``).
+
+    validation_scores_ : list of float
+        With early stopping: the validation accuracy after each epoch.
+
+    validation_loss_curve_ : list of float
+        With early stopping: the loss (as in ``loss_curve_``) of the
+        validation samples after each epoch.
+
+    best_validation_score_ : float
+        With early stopping: the best validation accuracy, whose weights are
+        kept.
 
     See Also
     --------
@@ -192,7 +233,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto", "full"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -201,6 +244,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
@@ -218,7 +263,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         loss="log_loss",
         alpha=1e-4,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=1e-3,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -227,6 +274,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -240,7 +289,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -249,6 +300,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -273,7 +326,36 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        continuing = self.warm_start and hasattr(self, "coefs_")
+        return self._fit(X, y, incremental=False)
+
+    @available_if(lambda est: est.solver in ("sgd", "adam"))
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch over X and y, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call (unless y
+            is a multilabel indicator matrix), ignored afterwards.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _fit(self, X, y, incremental, classes=None):
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
         X, y = validate_data(
             self,
             X,
@@ -281,23 +363,22 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             order="C",
             multi_output=True,
-            reset=not continuing,
+            reset=first_pass,
         )
-        Y = self._encode_y(y, X.dtype, continuing)
-        n_samples, n_features = X.shape
+        Y = self._encode_y(y, X.dtype, first_pass, incremental, classes)
 
-        if continuing:
-            network = Network.from_arrays(self.coefs_, self.intercepts_, X.dtype)
+        if first_pass:
+            network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
         else:
-            network = Network(n_features, self.n_hidden, Y.shape[1], X.dtype)
+            network = Network.from_arrays(self.coefs_, self.intercepts_, X.dtype)
         if network.coefs[0].shape[1] != self.n_hidden:
             raise ValueError(
-                f"warm_start=True continues from coefs_ with "
+                f"Training continues from coefs_ with "
                 f"{network.coefs[0].shape[1]} hidden units, but n_hidden="
-                f"{self.n_hidden}; set warm_start=False to start anew."
+                f"{self.n_hidden}; fit with warm_start=False to start anew."
             )
         random_state = check_random_state(self.random_state)
-        if not continuing:
+        if first_pass:
             initialize_parameters(
                 network.coefs,
                 network.intercepts,
@@ -307,10 +388,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
             self.t_ = 0
             self.loss_curve_ = []
-            self.best_loss_ = np.inf
             self._no_improvement_count = 0
+            if self._uses_early_stopping():
+                self.best_loss_ = None
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+            else:
+                self.best_loss_ = np.inf
 
-        self._train(network, X, Y, random_state)
+        self._train(network, X, Y, y, random_state, incremental)
 
         if not np.isfinite(network.params).all():
             raise ValueError(
@@ -321,8 +408,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.intercepts_ = network.intercepts
         return self
 
-    def _encode_y(self, y, dtype, continuing):
-        """Check the targets, set ``classes_`` and the output layer."""
+    def _uses_early_stopping(self):
+        return self.early_stopping and self.solver != "lbfgs"
+
+    def _encode_y(self, y, dtype, first_pass, incremental, classes):
+        """Check the targets against the known classes (or set them) and
+        encode them as the network's outputs."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -333,29 +424,56 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 f"multilabel-indicator targets; got a {y_type} target."
             )
         if y_type == "multilabel-indicator":
-            classes = np.arange(y.shape[1])
+            labels = np.arange(y.shape[1])
         else:
-            classes = np.unique(y)
-            if classes.shape[0] < 2:
+            labels = np.unique(y)
+
+        if not first_pass:
+            if (y_type == "multilabel-indicator") != (
+                self._y_type == "multilabel-indicator"
+            ) or (
+                y_type == "multilabel-indicator" and labels.shape != self.classes_.shape
+            ):
+                raise ValueError(
+                    f"y is a {y_type} target, but the model was trained on a "
+                    f"{self._y_type} target."
+                )
+            if incremental and not np.isin(labels, self.classes_).all():
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` "
+                    f"has {self.classes_}. 'y' has {labels}."
+                )
+            if not incremental and (
+                labels.shape != self.classes_.shape or np.any(labels != self.classes_)
+            ):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes "
+                    f"as in the previous call to fit. Previously got "
+                    f"{self.classes_}, `y` has {labels}."
+                )
+        else:
+            if incremental and y_type != "multilabel-indicator":
+                if classes is None:
+                    raise ValueError(
+                        "classes must be passed on the first call to partial_fit."
+                    )
+                given = np.unique(classes)
+                if not np.isin(labels, given).all():
+                    raise ValueError(
+                        f"`y` has classes not in `classes`. `classes` has "
+                        f"{given}. 'y' has {labels}."
+                    )
+                labels = given
+                y_type = "binary" if given.shape[0] <= 2 else "multiclass"
+            if y_type != "multilabel-indicator" and labels.shape[0] < 2:
                 raise ValueError(
                     "TwoLayerClassifier needs samples of at least 2 classes in "
-                    f"the data, but the data contains only one class: {classes[0]!r}."
+                    f"the data, but the data contains only one class: {labels[0]!r}."
                 )
-        if continuing and (
-            classes.shape != self.classes_.shape or np.any(classes != self.classes_)
-        ):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as "
-                f"in the previous call to fit. Previously got {self.classes_}, "
-                f"`y` has {classes}."
-            )
-        if y_type == "multiclass":
-            self.out_activation_ = "softmax"
-        else:
-            self.out_activation_ = "logistic"
-        self.classes_ = classes
-        self._y_type = y_type
-        Y = _encode_targets(y, y_type, classes, dtype)
+            self.classes_ = labels
+            self._y_type = y_type
+            self.out_activation_ = "softmax" if y_type == "multiclass" else "logistic"
+        Y = _encode_targets(y, self._y_type, self.classes_, dtype)
         self.n_outputs_ = Y.shape[1]
         return Y
 
@@ -368,11 +486,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"batch_size={self.batch_size} is larger than the number of "
                 f"samples ({n_samples}); it is clipped to {n_samples}.",
-                stacklevel=3,
+                stacklevel=4,
             )
         return min(self.batch_size, n_samples)
 
-    def _train(self, network, X, Y, random_state):
+    def _train(self, network, X, Y, y, random_state, incremental):
         """Run the solver, with BLAS single-threaded around the kernels."""
         settings = make_settings(
             self.activation,
@@ -394,41 +512,135 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 if self.solver == "lbfgs":
                     self._run_lbfgs(network, X, Y, settings, n_threads)
                 else:
-                    self._run_epochs(network, X, Y, settings, n_threads, random_state)
+                    self._run_epochs(
+                        network,
+                        X,
+                        Y,
+                        y,
+                        settings,
+                        n_threads,
+                        random_state,
+                        incremental,
+                    )
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=3)
+                warnings.warn("Training interrupted by user.", stacklevel=4)
 
-    def _run_epochs(self, network, X, Y, settings, n_threads, random_state):
-        """The epoch loop: shuffling, loss curve, stopping rule, warnings."""
-        n_samples = X.shape[0]
+    def _run_epochs(
+        self, network, X, Y, y, settings, n_threads, random_state, incremental
+    ):
+        """The epoch loop: shuffling, schedules, early stopping, loss curve."""
+        rows = np.arange(X.shape[0])
+        validation = None
+        if self._uses_early_stopping():
+            rows, (X_val, y_val, Y_val) = self._validation_split(X, Y, y, random_state)
+            validation = (
+                X_val,
+                y_val,
+                FullBatch(network, X_val, Y_val, settings, n_threads),
+            )
+        state = getattr(self, "_optimizer_state", None) if incremental else None
         runner = EpochRunner(
-            network, X, Y, self._batch_size(n_samples), settings, n_threads
+            network,
+            X,
+            Y,
+            self._batch_size(rows.shape[0]),
+            settings,
+            n_threads,
+            state=None if state is None else state[:3],
         )
-        order = np.arange(n_samples)
-        for _ in range(self.max_iter):
-            if self.shuffle:
-                # What sklearn.utils.shuffle does to an index array, drawing
-                # the same numbers as MLPClassifier does.
-                permutation = np.arange(n_samples)
-                random_state.shuffle(permutation)
-                order = order[permutation]
-            self.loss_ = runner.run(order if self.shuffle else None)
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if self._stop_for_no_improvement():
-                break
-            if not np.isfinite(self.loss_):
-                break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                    "reached and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+        if state is not None:
+            runner.learning_rate = state[3]
+        best_params = network.params.copy() if validation is not None else None
+        # All rows in data order need no gathering: pass no order then.
+        order = None if validation is None else rows
+        try:
+            for _ in range(1 if incremental else self.max_iter):
+                if self.shuffle:
+                    # What sklearn.utils.shuffle does to an index array,
+                    # drawing the same numbers as MLPClassifier does.
+                    permutation = np.arange(rows.shape[0])
+                    random_state.shuffle(permutation)
+                    rows = rows[permutation]
+                    order = rows
+                self.loss_ = runner.run(order)
+                self.n_iter_ += 1
+                self.t_ += rows.shape[0]
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                if validation is not None and self._score_validation(
+                    network, validation, n_threads
+                ):
+                    best_params[:] = network.params
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    runner.learning_rate = (
+                        self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                    )
+                if self._stop_for_no_improvement(runner, validation is not None):
+                    break
+                if not np.isfinite(self.loss_):
+                    break
+                if not incremental and self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                        "reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=5,
+                    )
+        finally:
+            self._optimizer_state = (*runner.state, runner.learning_rate)
+            if best_params is not None:
+                network.params[:] = best_params
+
+    def _validation_split(self, X, Y, y, random_state):
+        """Training rows, and the validation set, split as MLPClassifier
+        does (stratified unless multilabel); X is not copied, only the
+        validation rows are."""
+        if np.ceil(self.validation_fraction * X.shape[0]) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        stratify = None if self._y_type == "multilabel-indicator" else y
+        train, held_out = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_val, Y_val = X[held_out], Y[held_out]
+        y_val = Y_val.astype(int) if stratify is None else y[held_out]
+        return train, (X_val, y_val, Y_val)
+
+    def _score_validation(self, network, validation, n_threads):
+        """Append the validation accuracy and loss; True when the accuracy is
+        the best so far (the weights to keep)."""
+        X_val, y_val, validation_loss = validation
+        self.validation_loss_curve_.append(
+            validation_loss.loss_and_gradient(np.empty_like(network.params))
+        )
+        output = predict_output(
+            X_val,
+            network.coefs,
+            network.intercepts,
+            self.activation,
+            self.out_activation_,
+            n_threads,
+        )
+        score = accuracy_score(
+            y_val, _labels_from_output(output, self._y_type, self.classes_)
+        )
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            return True
+        return False
 
     def _run_lbfgs(self, network, X, Y, settings, n_threads):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
@@ -463,19 +675,38 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=4,
             )
 
-    def _stop_for_no_improvement(self):
-        if self.loss_ > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
+    def _stop_for_no_improvement(self, runner, early_stopping):
+        """Count epochs without improvement (of the training loss, or of the
+        validation score counted in ``_score_validation``); past
+        ``n_iter_no_change`` stop, or with ``learning_rate="adaptive"``
+        divide sgd's step by 5 while it is above 1e-6."""
+        if not early_stopping:
+            if self.loss_ > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_)
         if self._no_improvement_count <= self.n_iter_no_change:
             return False
+        what = "Validation score" if early_stopping else "Training loss"
+        message = (
+            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            if runner.learning_rate > 1e-6:
+                runner.learning_rate /= 5.0
+                self._no_improvement_count = 0
+                if self.verbose:
+                    print(
+                        f"{message} Setting learning rate to {runner.learning_rate:f}"
+                    )
+                return False
+            if self.verbose:
+                print(f"{message} Learning rate too small. Stopping.")
+            return True
         if self.verbose:
-            print(
-                f"Training loss did not improve more than tol={self.tol:f} for "
-                f"{self.n_iter_no_change} consecutive epochs. Stopping."
-            )
+            print(f"{message} Stopping.")
         return True
 
     def predict_proba(self, X):
@@ -491,26 +722,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             Class probabilities in the order of ``classes_`` (for multilabel
             targets, each label's probability).
         """
-        X = self._predict_input(X)
-        if X.shape[0] <= _SERIAL_PREDICT_ROWS:
-            output = predict_output(
-                X,
-                self.coefs_,
-                self.intercepts_,
-                self.activation,
-                self.out_activation_,
-                1,
-            )
-        else:
-            with single_threaded_blas():
-                output = predict_output(
-                    X,
-                    self.coefs_,
-                    self.intercepts_,
-                    self.activation,
-                    self.out_activation_,
-                    effective_n_threads(),
-                )
+        output = self._output(self._predict_input(X))
         if self._y_type == "binary":
             return np.hstack([1 - output, output])
         if self._y_type == "multilabel-indicator":
@@ -520,6 +732,27 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             eps = np.finfo(output.dtype).eps
             np.clip(output, eps, 1 - eps, out=output)
         return output
+
+    def _output(self, X):
+        """Output-layer activations for validated X."""
+        if X.shape[0] <= _SERIAL_PREDICT_ROWS:
+            return predict_output(
+                X,
+                self.coefs_,
+                self.intercepts_,
+                self.activation,
+                self.out_activation_,
+                1,
+            )
+        with single_threaded_blas():
+            return predict_output(
+                X,
+                self.coefs_,
+                self.intercepts_,
+                self.activation,
+                self.out_activation_,
+                effective_n_threads(),
+            )
 
     def _predict_input(self, X):
         """Validate X for prediction.
@@ -571,10 +804,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
-        proba = self.predict_proba(X)
-        if self._y_type == "multilabel-indicator":
-            return (proba > 0.5).astype(int)
-        return self.classes_[np.argmax(proba, axis=1)]
+        X = self._predict_input(X)
+        return _labels_from_output(self._output(X), self._y_type, self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

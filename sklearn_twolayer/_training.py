@@ -45,8 +45,7 @@ def make_settings(
 class EpochRunner:
     """Runs epochs of minibatch training of ``network`` on one data set.
 
-    Buffers and optimizer state are made once, here; each ``run`` is one
-    compiled call.
+    Buffers are made once, here; each ``run`` is one compiled call.
 
     Parameters
     ----------
@@ -57,30 +56,48 @@ class EpochRunner:
     settings : dict
         From :func:`make_settings`.
     n_threads : int
+    state : tuple or None
+        ``(state_1, state_2, adam_steps)`` of an earlier runner on the same
+        network (its ``state``), to continue its optimizer; None starts anew.
     """
 
-    def __init__(self, network, X, Y, batch_size, settings, n_threads):
+    def __init__(self, network, X, Y, batch_size, settings, n_threads, state=None):
         self.network = network
         self.X = X
         self.Y = Y
         self.batch_size = batch_size
-        self.settings = settings
         self.n_threads = n_threads
         n_features, n_hidden = network.shapes[0]
         self.workspace = Workspace(
             n_features, n_hidden, Y.shape[1], batch_size, network.dtype, settings
         )
-        n_params = network.params.shape[0]
-        # Velocity (sgd), or first and second moments (adam).
-        self.state_1 = np.zeros(n_params, dtype=network.dtype)
-        if settings["solver"] == SOLVERS["adam"]:
-            self.state_2 = np.zeros(n_params, dtype=network.dtype)
-        else:
-            self.state_2 = self.state_1
-        self.adam_steps = 0
+        if state is None:
+            n_params = network.params.shape[0]
+            # Velocity (sgd), or first and second moments (adam).
+            state_1 = np.zeros(n_params, dtype=network.dtype)
+            if settings["solver"] == SOLVERS["adam"]:
+                state_2 = np.zeros(n_params, dtype=network.dtype)
+            else:
+                state_2 = state_1
+            state = (state_1, state_2, 0)
+        self.state_1, self.state_2, self.adam_steps = state
+
+    @property
+    def state(self):
+        """The optimizer's state, to continue it in a later runner."""
+        return self.state_1, self.state_2, self.adam_steps
+
+    @property
+    def learning_rate(self):
+        return self.workspace.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.workspace.learning_rate = value
 
     def run(self, order=None):
-        """One epoch; ``order`` permutes the samples (None: data order).
+        """One epoch over the rows ``order`` of X, in that order (None: all
+        rows in data order).
 
         Returns
         -------
@@ -104,14 +121,37 @@ class EpochRunner:
         return loss
 
 
-def full_loss_and_gradient(network, X, Y, settings, n_threads):
-    """Loss of all of ``X`` and its gradient (in ``network.grads``), computed
-    in fixed-size chunks of rows."""
-    n_features, n_hidden = network.shapes[0]
-    workspace = Workspace(
-        n_features, n_hidden, Y.shape[1], X.shape[0], network.dtype, settings
-    )
-    return loss_and_gradient(X, Y, network.params, network.grads, workspace, n_threads)
+class FullBatch:
+    """Loss and gradient of a fixed data set under the network's current
+    weights, computed by the compiled passes in fixed-size chunks of rows.
+
+    Parameters
+    ----------
+    network : Network
+    X : C-contiguous ndarray of shape (n_samples, n_features)
+    Y : C-contiguous ndarray of shape (n_samples, n_outputs), dtype of X
+    settings : dict
+        From :func:`make_settings`.
+    n_threads : int
+    """
+
+    def __init__(self, network, X, Y, settings, n_threads):
+        self.network = network
+        self.X = X
+        self.Y = Y
+        self.n_threads = n_threads
+        n_features, n_hidden = network.shapes[0]
+        self.workspace = Workspace(
+            n_features, n_hidden, Y.shape[1], X.shape[0], network.dtype, settings
+        )
+
+    def loss_and_gradient(self, grads=None):
+        """Mean loss plus the L2 term; the gradient goes to ``grads``
+        (default: ``network.grads``)."""
+        grads = self.network.grads if grads is None else grads
+        return loss_and_gradient(
+            self.X, self.Y, self.network.params, grads, self.workspace, self.n_threads
+        )
 
 
 def minimize_lbfgs(
@@ -119,24 +159,19 @@ def minimize_lbfgs(
 ):
     """Fit ``network`` by scipy's L-BFGS-B on the whole of X.
 
-    The loss and gradient are computed by the compiled code, chunk by chunk,
-    in the dtype of X (only the optimizer's own vectors are float64); the
-    result is written back into ``network.params``.
+    The loss and gradient are computed in the dtype of X (only the
+    optimizer's own vectors are float64); the result is written back into
+    ``network.params``.
 
     Returns
     -------
     result : scipy.optimize.OptimizeResult
     """
-    n_features, n_hidden = network.shapes[0]
-    workspace = Workspace(
-        n_features, n_hidden, Y.shape[1], X.shape[0], network.dtype, settings
-    )
+    full_batch = FullBatch(network, X, Y, settings, n_threads)
 
     def loss_and_grad(x):
         network.params[:] = x
-        loss = loss_and_gradient(
-            X, Y, network.params, network.grads, workspace, n_threads
-        )
+        loss = full_batch.loss_and_gradient()
         return loss, network.grads.astype(np.float64)
 
     result = minimize(

@@ -166,6 +166,16 @@ cdef class Workspace:
     def n_params(self):
         return self.buffers.shape.b2 + self.buffers.shape.n_outputs
 
+    @property
+    def learning_rate(self):
+        """Step size of the sgd and adam updates; schedules change it
+        between epochs."""
+        return self.buffers.settings.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, double value):
+        self.buffers.settings.learning_rate = value
+
 
 cdef void _update_range(
     floating* params,
@@ -387,9 +397,10 @@ def run_epoch(
     X : ndarray of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_outputs)
         Encoded targets.
-    order : ndarray of shape (n_samples,) of intp, or None
-        The order in which to visit the samples; None is data order (no
-        copy of X is made then).
+    order : ndarray of shape (n_rows,) of intp, or None
+        The rows of X to visit, in this order (a permutation of all or of a
+        subset of the rows, each in ``[0, n_samples)``); None is all rows in
+        data order (no copy of X is made then).
     params, grads : ndarray of shape (n_params,)
         Flat weights and biases (W1, b1, W2, b2, each row-major), and room for
         their gradients.
@@ -410,7 +421,7 @@ def run_epoch(
         Updated step count.
     """
     cdef Py_ssize_t n_samples = X.shape[0]
-    cdef Py_ssize_t batch, start, rows_in_batch
+    cdef Py_ssize_t batch, start, rows_in_batch, i
     cdef const Py_ssize_t* rows = NULL
     cdef double total = 0, step_size = 0
     cdef Settings* settings = &workspace.buffers.settings
@@ -418,9 +429,12 @@ def run_epoch(
     if state_1.shape[0] != params.shape[0] or state_2.shape[0] != params.shape[0]:
         raise ValueError("optimizer state does not fit params")
     if order is not None:
-        if order.shape[0] != n_samples:
-            raise ValueError("order must have one entry per sample")
-        rows = &order[0]
+        for i in range(order.shape[0]):
+            if order[i] < 0 or order[i] >= n_samples:
+                raise ValueError("order must index rows of X")
+        n_samples = order.shape[0]
+        if n_samples > 0:
+            rows = &order[0]
     if n_samples == 0 or batch_size < 1:
         raise ValueError("an epoch needs samples and a positive batch_size")
     if min(batch_size, CHUNK_ROWS) > workspace.rows:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sklearn_twolayer._network import Network
-from sklearn_twolayer._training import full_loss_and_gradient, make_settings
+from sklearn_twolayer._training import FullBatch, make_settings
 
 HIDDEN = {
     "identity": lambda z: z,
@@ -65,7 +65,7 @@ def test_gradients_match_central_finite_differences(activation, loss, kind):
     network.params[:] = rng.uniform(-1, 1, size=network.params.shape)
     settings = make_settings(activation, out_activation, loss, alpha=alpha)
 
-    loss_value = full_loss_and_gradient(network, X, Y, settings, 1)
+    loss_value = FullBatch(network, X, Y, settings, 1).loss_and_gradient()
     analytic = network.grads.copy()
     np.testing.assert_allclose(
         loss_value,
