@@ -10,9 +10,14 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._initialization import initialize_parameters
 from ._network import Network, predict_output
@@ -159,6 +164,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         ``random_state`` gives MLPClassifier's starting weights), or the
         seeds' ``U(-0.5, 0.5)``.
 
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying the sample
+        weights; ``"balanced"`` is ``n_samples / (n_classes *
+        np.bincount(y))``. Not for multilabel targets.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -252,6 +262,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"glorot_uniform", "uniform"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -282,6 +293,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         init="glorot_uniform",
+        class_weight=None,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -308,9 +320,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.init = init
+        self.class_weight = class_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to data X and targets y.
 
         Parameters
@@ -321,16 +334,20 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: each batch's loss is ``sum(w * loss) /
+            sum(w)`` and its L2 term ``alpha * ||W||^2 / (2 * sum(w))``.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over X and y, continuing from the current state.
 
         Parameters
@@ -343,6 +360,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             Every class of the problem; required on the first call (unless y
             is a multilabel indicator matrix), ignored afterwards.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in ``fit``.
+
         Returns
         -------
         self : object
@@ -350,9 +370,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        return self._fit(X, y, incremental=True, classes=classes)
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is not supported by "
+                "partial_fit: pass the weights as a dict, e.g. from "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) on a large enough sample of the targets."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -365,7 +392,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             multi_output=True,
             reset=first_pass,
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, X.dtype, first_pass, incremental, classes)
+        sample_weight = self._sample_weight(sample_weight, X, y)
 
         if first_pass:
             network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
@@ -397,7 +427,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             else:
                 self.best_loss_ = np.inf
 
-        self._train(network, X, Y, y, random_state, incremental)
+        self._train(network, X, Y, y, sample_weight, random_state, incremental)
 
         if not np.isfinite(network.params).all():
             raise ValueError(
@@ -414,8 +444,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     def _encode_y(self, y, dtype, first_pass, incremental, classes):
         """Check the targets against the known classes (or set them) and
         encode them as the network's outputs."""
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
         if y_type not in _SUPPORTED_TARGETS:
@@ -477,6 +505,25 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         return Y
 
+    def _sample_weight(self, sample_weight, X, y):
+        """Per-sample weights, ``sample_weight`` times the weights of
+        ``class_weight``, in the dtype of X; None when both are None."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if self.class_weight is not None:
+            if self._y_type == "multilabel-indicator":
+                raise ValueError(
+                    "class_weight is not supported for multilabel targets; "
+                    "pass sample_weight instead."
+                )
+            weights = weights * compute_sample_weight(self.class_weight, y).astype(
+                X.dtype
+            )
+        return np.ascontiguousarray(weights)
+
     def _batch_size(self, n_samples):
         if self.batch_size == "full":
             return n_samples
@@ -490,7 +537,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _train(self, network, X, Y, y, random_state, incremental):
+    def _train(self, network, X, Y, y, sample_weight, random_state, incremental):
         """Run the solver, with BLAS single-threaded around the kernels."""
         settings = make_settings(
             self.activation,
@@ -510,13 +557,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         with single_threaded_blas():
             try:
                 if self.solver == "lbfgs":
-                    self._run_lbfgs(network, X, Y, settings, n_threads)
+                    self._run_lbfgs(network, X, Y, sample_weight, settings, n_threads)
                 else:
                     self._run_epochs(
                         network,
                         X,
                         Y,
                         y,
+                        sample_weight,
                         settings,
                         n_threads,
                         random_state,
@@ -526,17 +574,31 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn("Training interrupted by user.", stacklevel=4)
 
     def _run_epochs(
-        self, network, X, Y, y, settings, n_threads, random_state, incremental
+        self,
+        network,
+        X,
+        Y,
+        y,
+        sample_weight,
+        settings,
+        n_threads,
+        random_state,
+        incremental,
     ):
         """The epoch loop: shuffling, schedules, early stopping, loss curve."""
         rows = np.arange(X.shape[0])
         validation = None
         if self._uses_early_stopping():
-            rows, (X_val, y_val, Y_val) = self._validation_split(X, Y, y, random_state)
+            rows, held_out = self._validation_split(X, y, random_state)
+            w_val = None if sample_weight is None else sample_weight[held_out]
+            y_val = Y[held_out].astype(int) if y.ndim > 1 else y[held_out]
             validation = (
-                X_val,
+                X[held_out],
                 y_val,
-                FullBatch(network, X_val, Y_val, settings, n_threads),
+                w_val,
+                FullBatch(
+                    network, X[held_out], Y[held_out], settings, n_threads, w_val
+                ),
             )
         state = getattr(self, "_optimizer_state", None) if incremental else None
         runner = EpochRunner(
@@ -547,6 +609,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             settings,
             n_threads,
             state=None if state is None else state[:3],
+            sample_weight=sample_weight,
         )
         if state is not None:
             runner.learning_rate = state[3]
@@ -592,10 +655,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             if best_params is not None:
                 network.params[:] = best_params
 
-    def _validation_split(self, X, Y, y, random_state):
-        """Training rows, and the validation set, split as MLPClassifier
-        does (stratified unless multilabel); X is not copied, only the
-        validation rows are."""
+    def _validation_split(self, X, y, random_state):
+        """Training and validation rows, split as MLPClassifier does
+        (stratified unless multilabel); X itself is not copied."""
         if np.ceil(self.validation_fraction * X.shape[0]) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
@@ -608,14 +670,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             test_size=self.validation_fraction,
             stratify=stratify,
         )
-        X_val, Y_val = X[held_out], Y[held_out]
-        y_val = Y_val.astype(int) if stratify is None else y[held_out]
-        return train, (X_val, y_val, Y_val)
+        return train, held_out
 
     def _score_validation(self, network, validation, n_threads):
         """Append the validation accuracy and loss; True when the accuracy is
         the best so far (the weights to keep)."""
-        X_val, y_val, validation_loss = validation
+        X_val, y_val, w_val, validation_loss = validation
         self.validation_loss_curve_.append(
             validation_loss.loss_and_gradient(np.empty_like(network.params))
         )
@@ -628,7 +688,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             n_threads,
         )
         score = accuracy_score(
-            y_val, _labels_from_output(output, self._y_type, self.classes_)
+            y_val,
+            _labels_from_output(output, self._y_type, self.classes_),
+            sample_weight=w_val,
         )
         self.validation_scores_.append(score)
         if self.verbose:
@@ -642,7 +704,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             return True
         return False
 
-    def _run_lbfgs(self, network, X, Y, settings, n_threads):
+    def _run_lbfgs(self, network, X, Y, sample_weight, settings, n_threads):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
         loss (MLPClassifier keeps none for this solver)."""
 
@@ -662,6 +724,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self.max_fun,
             self.tol,
             callback=record,
+            sample_weight=sample_weight,
         )
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = float(result.fun)

@@ -59,12 +59,24 @@ class EpochRunner:
     state : tuple or None
         ``(state_1, state_2, adam_steps)`` of an earlier runner on the same
         network (its ``state``), to continue its optimizer; None starts anew.
+    sample_weight : ndarray of shape (n_samples,), dtype of X, or None
     """
 
-    def __init__(self, network, X, Y, batch_size, settings, n_threads, state=None):
+    def __init__(
+        self,
+        network,
+        X,
+        Y,
+        batch_size,
+        settings,
+        n_threads,
+        state=None,
+        sample_weight=None,
+    ):
         self.network = network
         self.X = X
         self.Y = Y
+        self.sample_weight = sample_weight
         self.batch_size = batch_size
         self.n_threads = n_threads
         n_features, n_hidden = network.shapes[0]
@@ -117,6 +129,7 @@ class EpochRunner:
             self.batch_size,
             self.adam_steps,
             self.n_threads,
+            self.sample_weight,
         )
         return loss
 
@@ -133,12 +146,14 @@ class FullBatch:
     settings : dict
         From :func:`make_settings`.
     n_threads : int
+    sample_weight : ndarray of shape (n_samples,), dtype of X, or None
     """
 
-    def __init__(self, network, X, Y, settings, n_threads):
+    def __init__(self, network, X, Y, settings, n_threads, sample_weight=None):
         self.network = network
         self.X = X
         self.Y = Y
+        self.sample_weight = sample_weight
         self.n_threads = n_threads
         n_features, n_hidden = network.shapes[0]
         self.workspace = Workspace(
@@ -150,12 +165,27 @@ class FullBatch:
         (default: ``network.grads``)."""
         grads = self.network.grads if grads is None else grads
         return loss_and_gradient(
-            self.X, self.Y, self.network.params, grads, self.workspace, self.n_threads
+            self.X,
+            self.Y,
+            self.network.params,
+            grads,
+            self.workspace,
+            self.n_threads,
+            self.sample_weight,
         )
 
 
 def minimize_lbfgs(
-    network, X, Y, settings, n_threads, max_iter, max_fun, tol, callback=None
+    network,
+    X,
+    Y,
+    settings,
+    n_threads,
+    max_iter,
+    max_fun,
+    tol,
+    callback=None,
+    sample_weight=None,
 ):
     """Fit ``network`` by scipy's L-BFGS-B on the whole of X.
 
@@ -167,7 +197,7 @@ def minimize_lbfgs(
     -------
     result : scipy.optimize.OptimizeResult
     """
-    full_batch = FullBatch(network, X, Y, settings, n_threads)
+    full_batch = FullBatch(network, X, Y, settings, n_threads, sample_weight)
 
     def loss_and_grad(x):
         network.params[:] = x

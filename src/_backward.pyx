@@ -66,7 +66,7 @@ def output_delta(
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
             partial[block] = output_delta_rows(
-                &A[start, 0], &Y[start, 0], &delta[start, 0],
+                &A[start, 0], &Y[start, 0], NULL, &delta[start, 0],
                 min(ROW_BLOCK, n_rows - start), n_cols, out_activation, loss,
                 eps)
         # Block order, not thread order: the same sum for any thread count.

@@ -91,6 +91,7 @@ cdef struct Buffers:
     void* output
     void* delta_output
     void* delta_hidden
+    void* weight_chunk
     # Per-block partial sums, combined in block order.
     double* partial
     Shape shape
@@ -144,13 +145,15 @@ cdef class Workspace:
         b.output = malloc(self.rows * n_outputs * itemsize)
         b.delta_output = malloc(self.rows * n_outputs * itemsize)
         b.delta_hidden = malloc(self.rows * n_hidden * itemsize)
+        b.weight_chunk = malloc(self.rows * itemsize)
         b.partial = <double*> malloc(
             max(n_blocks(CHUNK_ROWS, ROW_TASK_ROWS),
                 s.w1_tasks + s.w2_tasks + s.b1_tasks + s.b2_tasks)
             * sizeof(double))
         if (b.X_chunk == NULL or b.Y_chunk == NULL or b.hidden == NULL
                 or b.output == NULL or b.delta_output == NULL
-                or b.delta_hidden == NULL or b.partial == NULL):
+                or b.delta_hidden == NULL or b.weight_chunk == NULL
+                or b.partial == NULL):
             raise MemoryError("cannot allocate the training buffers")
 
     def __dealloc__(self):
@@ -160,6 +163,7 @@ cdef class Workspace:
         free(self.buffers.output)
         free(self.buffers.delta_output)
         free(self.buffers.delta_hidden)
+        free(self.buffers.weight_chunk)
         free(self.buffers.partial)
 
     @property
@@ -200,6 +204,7 @@ cdef void _update_range(
 cdef void _row_block(
     const floating* X,
     const floating* Y,
+    const floating* weights,
     const Py_ssize_t* rows,
     Py_ssize_t first,
     Py_ssize_t n_rows,
@@ -207,12 +212,15 @@ cdef void _row_block(
     Buffers* ws,
     const floating* X_chunk,
     const floating* Y_chunk,
+    const floating* weight_chunk,
     Py_ssize_t block_start,
     Py_ssize_t block,
     double eps,
 ) noexcept nogil:
     """Rows phase for rows [block_start, block_start + n_rows) of a chunk
-    whose first sample is ``first`` (in ``rows`` order when given)."""
+    whose first sample is ``first`` (in ``rows`` order when given).
+    ``weights`` (NULL: none) are per-sample weights of all of X, and
+    ``weight_chunk`` those of the chunk's rows."""
     cdef const Shape* s = &ws.shape
     cdef const Settings* settings = &ws.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
@@ -227,12 +235,15 @@ cdef void _row_block(
                    F * sizeof(floating))
             memcpy(<floating*> Y_chunk + i * K, Y + rows[first + i] * K,
                    K * sizeof(floating))
+            if weights != NULL:
+                (<floating*> weight_chunk)[i] = weights[rows[first + i]]
     forward_rows(X_chunk + block_start * F, params + s.w1, params + s.b1,
                  hidden, n_rows, F, H, settings.activation)
     forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
                  output, n_rows, H, K, settings.out_activation)
     ws.partial[block] = output_delta_rows(
-        <const floating*> output, Y_chunk + block_start * K, delta_output,
+        <const floating*> output, Y_chunk + block_start * K,
+        NULL if weights == NULL else weight_chunk + block_start, delta_output,
         n_rows, K, settings.out_activation, settings.loss, eps)
     hidden_delta_rows(<const floating*> delta_output, params + s.w2,
                       <const floating*> hidden, delta_hidden, n_rows, H, K,
@@ -251,7 +262,7 @@ cdef double _unit_task(
     bint accumulate,
     bint finish,
     bint update,
-    Py_ssize_t batch_rows,
+    double divisor,
     double step_size,
 ) noexcept nogil:
     """Units phase: one block of W1 rows, W2 rows, b1 or b2 entries.
@@ -261,7 +272,6 @@ cdef double _unit_task(
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
     cdef Py_ssize_t first, size, start, stop, j
     cdef double squares = 0
-    cdef floating divisor = <floating> batch_rows
     if task < s.w1_tasks:
         first = task * s.w1_block
         size = min(s.w1_block, F - first)
@@ -296,10 +306,10 @@ cdef double _unit_task(
         return 0
     if task < s.w1_tasks + s.w2_tasks:
         squares = finish_gradient(grads + start, params + start, stop - start,
-                                  <floating> settings.alpha, divisor)
+                                  <floating> settings.alpha, <floating> divisor)
     else:
         for j in range(start, stop):
-            grads[j] /= divisor
+            grads[j] /= <floating> divisor
     if update:
         _update_range(params, grads, state_1, state_2, start, stop, settings,
                       step_size)
@@ -309,6 +319,7 @@ cdef double _unit_task(
 cdef double _run_batch(
     const floating* X,
     const floating* Y,
+    const floating* weights,
     const Py_ssize_t* rows,
     Py_ssize_t first,
     Py_ssize_t batch_rows,
@@ -329,9 +340,20 @@ cdef double _run_batch(
     cdef Py_ssize_t block_rows
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double data_loss = 0, squares = 0
+    cdef double divisor = batch_rows
     cdef const floating* X_chunk
     cdef const floating* Y_chunk
+    cdef const floating* weight_chunk = NULL
     cdef bint finish
+    if weights != NULL:
+        # The batch's total weight replaces its size (MLPClassifier's sw_sum).
+        divisor = 0
+        for block in range(batch_rows):
+            divisor += weights[first + block if rows == NULL
+                               else rows[first + block]]
+        if divisor <= 0:
+            # All weights zero: only the penalty moves the weights.
+            divisor = 1
     for chunk in range(n_blocks(batch_rows, CHUNK_ROWS)):
         chunk_start = chunk * CHUNK_ROWS
         chunk_rows = min(CHUNK_ROWS, batch_rows - chunk_start)
@@ -339,18 +361,21 @@ cdef double _run_batch(
         if rows != NULL:
             X_chunk = <const floating*> ws.X_chunk
             Y_chunk = <const floating*> ws.Y_chunk
+            weight_chunk = <const floating*> ws.weight_chunk
         else:
             X_chunk = X + (first + chunk_start) * s.n_features
             Y_chunk = Y + (first + chunk_start) * s.n_outputs
+            if weights != NULL:
+                weight_chunk = weights + first + chunk_start
         # Blocks of (nearly) equal size, set by the chunk's size only.
         n_row_blocks = n_blocks(chunk_rows, ROW_TASK_ROWS)
         block_rows = n_blocks(chunk_rows, n_row_blocks)
         for block in prange(n_row_blocks, schedule="static",
                             num_threads=min(n_threads, n_row_blocks)):
-            _row_block(X, Y, rows, first + chunk_start,
+            _row_block(X, Y, weights, rows, first + chunk_start,
                        min(block_rows, chunk_rows - block * block_rows),
-                       params, ws, X_chunk, Y_chunk, block * block_rows, block,
-                       eps)
+                       params, ws, X_chunk, Y_chunk, weight_chunk,
+                       block * block_rows, block, eps)
         # Block order, not thread order: the same sum for any thread count.
         for block in range(n_row_blocks):
             data_loss += ws.partial[block]
@@ -358,11 +383,11 @@ cdef double _run_batch(
                            num_threads=min(n_threads, n_tasks)):
             ws.partial[task] = _unit_task(
                 task, params, grads, state_1, state_2, ws, X_chunk,
-                chunk_rows, chunk_start > 0, finish, update, batch_rows,
+                chunk_rows, chunk_start > 0, finish, update, divisor,
                 step_size)
     for task in range(s.w1_tasks + s.w2_tasks):
         squares += ws.partial[task]
-    return (data_loss + 0.5 * ws.settings.alpha * squares) / batch_rows
+    return (data_loss + 0.5 * ws.settings.alpha * squares) / divisor
 
 
 cdef _check(Workspace ws, const floating[:, ::1] X, const floating[:, ::1] Y,
@@ -377,6 +402,15 @@ cdef _check(Workspace ws, const floating[:, ::1] X, const floating[:, ::1] Y,
         raise ValueError("the workspace was made for another dtype")
 
 
+cdef const floating* _weights(const floating[::1] sample_weight,
+                              Py_ssize_t n_samples) except? NULL:
+    if sample_weight is None or n_samples == 0:
+        return NULL
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError("sample_weight must have one entry per row of X")
+    return &sample_weight[0]
+
+
 def run_epoch(
     const floating[:, ::1] X,
     const floating[:, ::1] Y,
@@ -389,6 +423,7 @@ def run_epoch(
     Py_ssize_t batch_size,
     long adam_steps,
     int n_threads,
+    const floating[::1] sample_weight=None,
 ):
     """Run one epoch of minibatch training, in place.
 
@@ -412,6 +447,9 @@ def run_epoch(
     adam_steps : int
         Adam steps taken so far (for its bias correction).
     n_threads : int
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights (of all rows of X): each batch's loss and gradient
+        are weighted sums divided by the batch's total weight.
 
     Returns
     -------
@@ -425,6 +463,7 @@ def run_epoch(
     cdef const Py_ssize_t* rows = NULL
     cdef double total = 0, step_size = 0
     cdef Settings* settings = &workspace.buffers.settings
+    cdef const floating* weights = _weights(sample_weight, X.shape[0])
     _check(workspace, X, Y, params, grads)
     if state_1.shape[0] != params.shape[0] or state_2.shape[0] != params.shape[0]:
         raise ValueError("optimizer state does not fit params")
@@ -450,7 +489,8 @@ def run_epoch(
                              * sqrt(1 - pow(settings.beta_2, adam_steps))
                              / (1 - pow(settings.beta_1, adam_steps)))
             total += rows_in_batch * _run_batch(
-                &X[0, 0], &Y[0, 0], rows, start, rows_in_batch, &params[0],
+                &X[0, 0], &Y[0, 0], weights, rows, start, rows_in_batch,
+                &params[0],
                 &grads[0], &state_1[0], &state_2[0], &workspace.buffers,
                 step_size, True, n_threads)
     return total / n_samples, adam_steps
@@ -463,15 +503,18 @@ def loss_and_gradient(
     floating[::1] grads,
     Workspace workspace,
     int n_threads,
+    const floating[::1] sample_weight=None,
 ):
     """Mean loss (plus L2 term) of all rows of X, and its gradient in
-    ``grads``, computed in chunks without updating ``params``."""
+    ``grads``, computed in chunks without updating ``params``; weighted by
+    ``sample_weight`` when given."""
     cdef double loss
+    cdef const floating* weights = _weights(sample_weight, X.shape[0])
     _check(workspace, X, Y, params, grads)
     if X.shape[0] == 0:
         raise ValueError("the batch is empty")
     with nogil:
-        loss = _run_batch(&X[0, 0], &Y[0, 0], NULL, 0, X.shape[0], &params[0],
-                          &grads[0], NULL, NULL, &workspace.buffers, 0, False,
-                          max(n_threads, 1))
+        loss = _run_batch(&X[0, 0], &Y[0, 0], weights, NULL, 0, X.shape[0],
+                          &params[0], &grads[0], NULL, NULL, &workspace.buffers,
+                          0, False, max(n_threads, 1))
     return loss

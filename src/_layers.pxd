@@ -47,6 +47,7 @@ cdef inline double clipped_log(double p, double eps) noexcept nogil:
 cdef inline double output_delta_rows(
     const floating* A,
     const floating* Y,
+    const floating* weights,
     floating* delta,
     Py_ssize_t n_rows,
     Py_ssize_t n_cols,
@@ -54,24 +55,29 @@ cdef inline double output_delta_rows(
     int loss,
     double eps,
 ) noexcept nogil:
-    """Write dL/dZ2 for a block of rows and return the block's summed loss."""
+    """Write dL/dZ2 for a block of rows and return the block's summed loss.
+
+    With ``weights`` (NULL: all ones), row i's delta and loss are scaled by
+    weights[i], as for a sample weight.
+    """
     cdef Py_ssize_t i, j, k
-    cdef double total = 0
+    cdef double total = 0, row_loss
     cdef floating spread
     for i in range(n_rows):
         k = i * n_cols
+        row_loss = 0
         if loss == LOG_LOSS:
             # dZ2 = A2 - Y: seed 000 eq. 16 and seed 001, the exact gradient
             # of the cross-entropy for a softmax or logistic output.
             for j in range(k, k + n_cols):
                 delta[j] = A[j] - Y[j]
                 if Y[j] != 0:
-                    total -= Y[j] * clipped_log(A[j], eps)
+                    row_loss -= Y[j] * clipped_log(A[j], eps)
                 if out_activation == LOGISTIC and Y[j] != 1:
-                    total -= (1 - Y[j]) * clipped_log(1 - A[j], eps)
+                    row_loss -= (1 - Y[j]) * clipped_log(1 - A[j], eps)
         else:
             for j in range(k, k + n_cols):
-                total += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
+                row_loss += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
             if out_activation == SOFTMAX:
                 # Seed 000 eq. 14, the full softmax Jacobian product:
                 # A * (A - Y) - A * sum(A * (A - Y)).
@@ -86,6 +92,11 @@ cdef inline double output_delta_rows(
             else:
                 for j in range(k, k + n_cols):
                     delta[j] = A[j] - Y[j]
+        if weights != NULL:
+            row_loss *= weights[i]
+            for j in range(k, k + n_cols):
+                delta[j] *= weights[i]
+        total += row_loss
     return total
 
 
