@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
@@ -387,11 +388,15 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self,
             X,
             y,
+            accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             order="C",
             multi_output=True,
             reset=first_pass,
         )
+        if sp.issparse(X):
+            # Rows are what batches take: CSC is converted once, to CSR.
+            X = X.tocsr()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, X.dtype, first_pass, incremental, classes)
@@ -841,7 +846,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         dtype = self.coefs_[0].dtype
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
-        return validate_data(self, X, dtype=dtype, order="C", reset=False)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=dtype, order="C", reset=False
+        )
+        return X.tocsr() if sp.issparse(X) else X
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
@@ -872,5 +880,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags

@@ -5,8 +5,9 @@ and sequences the kernels (seed 000 section I).
 """
 
 import numpy as np
+import scipy.sparse as sp
 
-from ._forward import ACTIVATIONS, forward_layer
+from ._forward import ACTIVATIONS, forward_layer, forward_layer_sparse
 
 # Rows per chunk when running the network on a whole data set, so that the
 # hidden activations take O(chunk x n_hidden) memory whatever n_samples is.
@@ -59,7 +60,8 @@ class Network:
 
 
 def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
-    """Output activations for all rows of ``X``, computed chunk by chunk.
+    """Output activations for all rows of ``X`` (dense, or CSR), computed
+    chunk by chunk.
 
     Returns
     -------
@@ -76,6 +78,19 @@ def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
     for start in range(0, n_samples, PREDICT_CHUNK_ROWS):
         stop = min(start + PREDICT_CHUNK_ROWS, n_samples)
         chunk_hidden = hidden[: stop - start]
-        forward_layer(X[start:stop], W1, b1, chunk_hidden, hidden_code, n_threads)
+        if sp.issparse(X):
+            rows = X[start:stop]
+            forward_layer_sparse(
+                rows.data,
+                rows.indices.astype(np.intp, copy=False),
+                rows.indptr.astype(np.intp, copy=False),
+                W1,
+                b1,
+                chunk_hidden,
+                hidden_code,
+                n_threads,
+            )
+        else:
+            forward_layer(X[start:stop], W1, b1, chunk_hidden, hidden_code, n_threads)
         forward_layer(chunk_hidden, W2, b2, output[start:stop], output_code, n_threads)
     return output

@@ -6,6 +6,7 @@ the same compiled passes for the loss and gradient of all the data.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from ._backward import LOSSES
@@ -42,6 +43,19 @@ def make_settings(
     }
 
 
+def data_arguments(X):
+    """X as the compiled code takes it: ``(X, csr)`` with X dense and csr an
+    empty dict, or, for a CSR matrix, an empty array of its dtype (which
+    picks the compiled variant) and its arrays (indices made intp, once)."""
+    if not sp.issparse(X):
+        return X, {}
+    return np.empty((0, X.shape[1]), dtype=X.dtype), {
+        "X_data": X.data,
+        "X_indices": X.indices.astype(np.intp, copy=False),
+        "X_indptr": X.indptr.astype(np.intp, copy=False),
+    }
+
+
 class EpochRunner:
     """Runs epochs of minibatch training of ``network`` on one data set.
 
@@ -50,7 +64,7 @@ class EpochRunner:
     Parameters
     ----------
     network : Network
-    X : C-contiguous ndarray of shape (n_samples, n_features)
+    X : C-contiguous ndarray or CSR matrix of shape (n_samples, n_features)
     Y : C-contiguous ndarray of shape (n_samples, n_outputs), dtype of X
     batch_size : int
     settings : dict
@@ -74,7 +88,7 @@ class EpochRunner:
         sample_weight=None,
     ):
         self.network = network
-        self.X = X
+        self.X, self.csr = data_arguments(X)
         self.Y = Y
         self.sample_weight = sample_weight
         self.batch_size = batch_size
@@ -130,6 +144,7 @@ class EpochRunner:
             self.adam_steps,
             self.n_threads,
             self.sample_weight,
+            **self.csr,
         )
         return loss
 
@@ -141,7 +156,7 @@ class FullBatch:
     Parameters
     ----------
     network : Network
-    X : C-contiguous ndarray of shape (n_samples, n_features)
+    X : C-contiguous ndarray or CSR matrix of shape (n_samples, n_features)
     Y : C-contiguous ndarray of shape (n_samples, n_outputs), dtype of X
     settings : dict
         From :func:`make_settings`.
@@ -151,7 +166,7 @@ class FullBatch:
 
     def __init__(self, network, X, Y, settings, n_threads, sample_weight=None):
         self.network = network
-        self.X = X
+        self.X, self.csr = data_arguments(X)
         self.Y = Y
         self.sample_weight = sample_weight
         self.n_threads = n_threads
@@ -172,6 +187,7 @@ class FullBatch:
             self.workspace,
             self.n_threads,
             self.sample_weight,
+            **self.csr,
         )
 
 

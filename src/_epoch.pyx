@@ -28,6 +28,7 @@ from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
 )
+from _sparse cimport sparse_forward_rows, sparse_weight_gradient_units
 from _updates cimport adam_step, sgd_step
 
 
@@ -82,6 +83,13 @@ cdef struct Shape:
     Py_ssize_t w2_block
     Py_ssize_t b1_tasks
     Py_ssize_t b2_tasks
+
+
+cdef struct Csr:
+    # A sparse X: values (of the data's dtype), column indices, row pointers.
+    const void* data
+    const Py_ssize_t* indices
+    const Py_ssize_t* indptr
 
 
 cdef struct Buffers:
@@ -203,6 +211,7 @@ cdef void _update_range(
 
 cdef void _row_block(
     const floating* X,
+    const Csr* csr,
     const floating* Y,
     const floating* weights,
     const Py_ssize_t* rows,
@@ -220,7 +229,8 @@ cdef void _row_block(
     """Rows phase for rows [block_start, block_start + n_rows) of a chunk
     whose first sample is ``first`` (in ``rows`` order when given).
     ``weights`` (NULL: none) are per-sample weights of all of X, and
-    ``weight_chunk`` those of the chunk's rows."""
+    ``weight_chunk`` those of the chunk's rows. With ``csr`` (sparse X),
+    rows are read where they are, not gathered."""
     cdef const Shape* s = &ws.shape
     cdef const Settings* settings = &ws.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
@@ -231,14 +241,21 @@ cdef void _row_block(
     cdef floating* delta_hidden = <floating*> ws.delta_hidden + block_start * H
     if rows != NULL:
         for i in range(block_start, block_start + n_rows):
-            memcpy(<floating*> X_chunk + i * F, X + rows[first + i] * F,
-                   F * sizeof(floating))
+            if csr == NULL:
+                memcpy(<floating*> X_chunk + i * F, X + rows[first + i] * F,
+                       F * sizeof(floating))
             memcpy(<floating*> Y_chunk + i * K, Y + rows[first + i] * K,
                    K * sizeof(floating))
             if weights != NULL:
                 (<floating*> weight_chunk)[i] = weights[rows[first + i]]
-    forward_rows(X_chunk + block_start * F, params + s.w1, params + s.b1,
-                 hidden, n_rows, F, H, settings.activation)
+    if csr == NULL:
+        forward_rows(X_chunk + block_start * F, params + s.w1, params + s.b1,
+                     hidden, n_rows, F, H, settings.activation)
+    else:
+        sparse_forward_rows(<const floating*> csr.data, csr.indices,
+                            csr.indptr, rows, first + block_start, n_rows,
+                            params + s.w1, params + s.b1, hidden, H,
+                            settings.activation)
     forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
                  output, n_rows, H, K, settings.out_activation)
     ws.partial[block] = output_delta_rows(
@@ -258,6 +275,9 @@ cdef double _unit_task(
     floating* state_2,
     Buffers* ws,
     const floating* X_chunk,
+    const Csr* csr,
+    const Py_ssize_t* rows,
+    Py_ssize_t chunk_first,
     Py_ssize_t chunk_rows,
     bint accumulate,
     bint finish,
@@ -275,9 +295,15 @@ cdef double _unit_task(
     if task < s.w1_tasks:
         first = task * s.w1_block
         size = min(s.w1_block, F - first)
-        weight_gradient_units(X_chunk, <const floating*> ws.delta_hidden,
-                              grads + s.w1, first, size, chunk_rows, F, H,
-                              accumulate)
+        if csr == NULL:
+            weight_gradient_units(X_chunk, <const floating*> ws.delta_hidden,
+                                  grads + s.w1, first, size, chunk_rows, F, H,
+                                  accumulate)
+        else:
+            sparse_weight_gradient_units(
+                <const floating*> csr.data, csr.indices, csr.indptr, rows,
+                chunk_first, chunk_rows, <const floating*> ws.delta_hidden,
+                grads + s.w1, first, size, H, accumulate)
         start = s.w1 + first * H
         stop = start + size * H
     elif task < s.w1_tasks + s.w2_tasks:
@@ -318,6 +344,7 @@ cdef double _unit_task(
 
 cdef double _run_batch(
     const floating* X,
+    const Csr* csr,
     const floating* Y,
     const floating* weights,
     const Py_ssize_t* rows,
@@ -363,7 +390,8 @@ cdef double _run_batch(
             Y_chunk = <const floating*> ws.Y_chunk
             weight_chunk = <const floating*> ws.weight_chunk
         else:
-            X_chunk = X + (first + chunk_start) * s.n_features
+            X_chunk = NULL if csr != NULL else (
+                X + (first + chunk_start) * s.n_features)
             Y_chunk = Y + (first + chunk_start) * s.n_outputs
             if weights != NULL:
                 weight_chunk = weights + first + chunk_start
@@ -372,7 +400,7 @@ cdef double _run_batch(
         block_rows = n_blocks(chunk_rows, n_row_blocks)
         for block in prange(n_row_blocks, schedule="static",
                             num_threads=min(n_threads, n_row_blocks)):
-            _row_block(X, Y, weights, rows, first + chunk_start,
+            _row_block(X, csr, Y, weights, rows, first + chunk_start,
                        min(block_rows, chunk_rows - block * block_rows),
                        params, ws, X_chunk, Y_chunk, weight_chunk,
                        block * block_rows, block, eps)
@@ -382,24 +410,61 @@ cdef double _run_batch(
         for task in prange(n_tasks, schedule="dynamic",
                            num_threads=min(n_threads, n_tasks)):
             ws.partial[task] = _unit_task(
-                task, params, grads, state_1, state_2, ws, X_chunk,
-                chunk_rows, chunk_start > 0, finish, update, divisor,
+                task, params, grads, state_1, state_2, ws, X_chunk, csr, rows,
+                first + chunk_start, chunk_rows, chunk_start > 0, finish,
+                update, divisor,
                 step_size)
     for task in range(s.w1_tasks + s.w2_tasks):
         squares += ws.partial[task]
     return (data_loss + 0.5 * ws.settings.alpha * squares) / divisor
 
 
-cdef _check(Workspace ws, const floating[:, ::1] X, const floating[:, ::1] Y,
-            floating[::1] params, floating[::1] grads):
-    if (X.shape[1] != ws.buffers.shape.n_features
-            or Y.shape[1] != ws.buffers.shape.n_outputs
-            or X.shape[0] != Y.shape[0]):
-        raise ValueError("X and Y do not fit the workspace")
+cdef const floating* _input(
+    Workspace ws,
+    const floating[:, ::1] X,
+    const floating[::1] X_data,
+    const Py_ssize_t[::1] X_indices,
+    const Py_ssize_t[::1] X_indptr,
+    const floating[:, ::1] Y,
+    floating[::1] params,
+    floating[::1] grads,
+    Csr* csr,
+) except? NULL:
+    """Check the data against the workspace; return the dense X, or, when
+    X is given as CSR arrays (data, indices, indptr), NULL after filling
+    ``csr``."""
+    cdef Py_ssize_t n_samples = Y.shape[0]
+    cdef Py_ssize_t n_features = ws.buffers.shape.n_features
+    cdef Py_ssize_t i
+    if Y.shape[1] != ws.buffers.shape.n_outputs:
+        raise ValueError("Y does not fit the workspace")
     if params.shape[0] != ws.n_params or grads.shape[0] != ws.n_params:
         raise ValueError("params and grads do not fit the workspace")
     if ws.dtype.itemsize != sizeof(floating):
         raise ValueError("the workspace was made for another dtype")
+    if n_samples == 0:
+        raise ValueError("there are no samples")
+    if X_data is None:
+        if X.shape[0] != n_samples or X.shape[1] != n_features:
+            raise ValueError("X does not fit Y and the workspace")
+        return &X[0, 0]
+    if X_indices is None or X_indptr is None:
+        raise ValueError("a sparse X needs X_data, X_indices and X_indptr")
+    # Bounds are checked here once, as the kernels do not check them.
+    if (X_indptr.shape[0] != n_samples + 1 or X_indptr[0] != 0
+            or X_indptr[n_samples] != X_data.shape[0]
+            or X_indices.shape[0] != X_data.shape[0]):
+        raise ValueError("X_data, X_indices and X_indptr are not a CSR matrix")
+    for i in range(n_samples):
+        if X_indptr[i + 1] < X_indptr[i]:
+            raise ValueError("X_indptr must not decrease")
+    for i in range(X_indices.shape[0]):
+        if X_indices[i] < 0 or X_indices[i] >= n_features:
+            raise ValueError("X_indices must index columns of the workspace")
+    csr.data = NULL if X_data.shape[0] == 0 else <const void*> &X_data[0]
+    csr.indices = NULL if X_indices.shape[0] == 0 else &X_indices[0]
+    csr.indptr = &X_indptr[0]
+    return NULL
 
 
 cdef const floating* _weights(const floating[::1] sample_weight,
@@ -424,12 +489,18 @@ def run_epoch(
     long adam_steps,
     int n_threads,
     const floating[::1] sample_weight=None,
+    const floating[::1] X_data=None,
+    const Py_ssize_t[::1] X_indices=None,
+    const Py_ssize_t[::1] X_indptr=None,
 ):
     """Run one epoch of minibatch training, in place.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        Dense data. When X is given as CSR arrays instead (``X_data``,
+        ``X_indices``, ``X_indptr``, indices of dtype intp), any array of
+        the data's dtype (it selects the compiled variant), e.g. empty.
     Y : ndarray of shape (n_samples, n_outputs)
         Encoded targets.
     order : ndarray of shape (n_rows,) of intp, or None
@@ -450,6 +521,8 @@ def run_epoch(
     sample_weight : ndarray of shape (n_samples,) or None
         Per-sample weights (of all rows of X): each batch's loss and gradient
         are weighted sums divided by the batch's total weight.
+    X_data, X_indices, X_indptr : ndarray or None
+        A sparse X in CSR form, instead of ``X``.
 
     Returns
     -------
@@ -458,13 +531,15 @@ def run_epoch(
     adam_steps : int
         Updated step count.
     """
-    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Py_ssize_t batch, start, rows_in_batch, i
     cdef const Py_ssize_t* rows = NULL
     cdef double total = 0, step_size = 0
     cdef Settings* settings = &workspace.buffers.settings
-    cdef const floating* weights = _weights(sample_weight, X.shape[0])
-    _check(workspace, X, Y, params, grads)
+    cdef Csr csr
+    cdef const floating* dense = _input(workspace, X, X_data, X_indices,
+                                        X_indptr, Y, params, grads, &csr)
+    cdef const floating* weights = _weights(sample_weight, n_samples)
     if state_1.shape[0] != params.shape[0] or state_2.shape[0] != params.shape[0]:
         raise ValueError("optimizer state does not fit params")
     if order is not None:
@@ -489,7 +564,8 @@ def run_epoch(
                              * sqrt(1 - pow(settings.beta_2, adam_steps))
                              / (1 - pow(settings.beta_1, adam_steps)))
             total += rows_in_batch * _run_batch(
-                &X[0, 0], &Y[0, 0], weights, rows, start, rows_in_batch,
+                dense, NULL if dense != NULL else &csr, &Y[0, 0], weights,
+                rows, start, rows_in_batch,
                 &params[0],
                 &grads[0], &state_1[0], &state_2[0], &workspace.buffers,
                 step_size, True, n_threads)
@@ -504,17 +580,22 @@ def loss_and_gradient(
     Workspace workspace,
     int n_threads,
     const floating[::1] sample_weight=None,
+    const floating[::1] X_data=None,
+    const Py_ssize_t[::1] X_indices=None,
+    const Py_ssize_t[::1] X_indptr=None,
 ):
     """Mean loss (plus L2 term) of all rows of X, and its gradient in
     ``grads``, computed in chunks without updating ``params``; weighted by
-    ``sample_weight`` when given."""
+    ``sample_weight`` when given. X is dense, or given as CSR arrays, as
+    for ``run_epoch``."""
     cdef double loss
-    cdef const floating* weights = _weights(sample_weight, X.shape[0])
-    _check(workspace, X, Y, params, grads)
-    if X.shape[0] == 0:
-        raise ValueError("the batch is empty")
+    cdef Csr csr
+    cdef const floating* dense = _input(workspace, X, X_data, X_indices,
+                                        X_indptr, Y, params, grads, &csr)
+    cdef const floating* weights = _weights(sample_weight, Y.shape[0])
     with nogil:
-        loss = _run_batch(&X[0, 0], &Y[0, 0], weights, NULL, 0, X.shape[0],
+        loss = _run_batch(dense, NULL if dense != NULL else &csr, &Y[0, 0],
+                          weights, NULL, 0, Y.shape[0],
                           &params[0], &grads[0], NULL, NULL, &workspace.buffers,
                           0, False, max(n_threads, 1))
     return loss

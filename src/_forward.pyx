@@ -8,6 +8,7 @@ from _activations cimport (
 )
 from _blocks cimport ROW_BLOCK, n_blocks
 from _layers cimport forward_rows
+from _sparse cimport sparse_forward_rows
 
 
 ACTIVATIONS = {
@@ -75,3 +76,59 @@ def output_activation(floating[:, ::1] Z, int activation, int n_threads):
             start = block * ROW_BLOCK
             add_bias_activate(&Z[start, 0], min(ROW_BLOCK, n_rows - start),
                               n_cols, <floating*> NULL, activation)
+
+
+def forward_layer_sparse(
+    const floating[::1] data,
+    const Py_ssize_t[::1] indices,
+    const Py_ssize_t[::1] indptr,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    floating[:, ::1] out,
+    int activation,
+    int n_threads,
+):
+    """out = g(X @ W + b) for a CSR matrix X given by its arrays, in parallel
+    over fixed blocks of rows; X is never densified.
+
+    Parameters
+    ----------
+    data, indices, indptr : ndarray
+        X in CSR form (indices and indptr of dtype intp).
+    W : ndarray of shape (n_in, n_out)
+    b : ndarray of shape (n_out,)
+    out : ndarray of shape (n_rows, n_out)
+        Written in place.
+    activation : int
+        A value of ``ACTIVATIONS``.
+    n_threads : int
+    """
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t n_in = W.shape[0]
+    cdef Py_ssize_t n_out = W.shape[1]
+    cdef Py_ssize_t block, start, i
+    if b.shape[0] != n_out or out.shape[1] != n_out:
+        raise ValueError("forward_layer_sparse: W, b and out do not match")
+    if n_in == 0 or n_out == 0:
+        raise ValueError("forward_layer_sparse: a layer needs at least one unit")
+    if (indptr.shape[0] != n_rows + 1 or indptr[0] != 0
+            or indptr[n_rows] != data.shape[0]
+            or indices.shape[0] != data.shape[0]):
+        raise ValueError("forward_layer_sparse: not a CSR matrix of out's rows")
+    for i in range(n_rows):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError("forward_layer_sparse: indptr must not decrease")
+    for i in range(indices.shape[0]):
+        if indices[i] < 0 or indices[i] >= n_in:
+            raise ValueError("forward_layer_sparse: indices out of W's rows")
+    if n_rows == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            sparse_forward_rows(
+                NULL if data.shape[0] == 0 else &data[0],
+                NULL if indices.shape[0] == 0 else &indices[0], &indptr[0],
+                NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
+                &out[start, 0], n_out, activation)

@@ -1,0 +1,82 @@
+# Products with a CSR matrix X (values, column indices, row pointers), for
+# sparse input: X's rows times a dense W, and X.T times dense deltas. X is
+# never densified; only its stored entries are visited.
+
+from cython cimport floating
+
+from _activations cimport add_bias_activate
+
+
+cdef inline Py_ssize_t sample_of(
+    const Py_ssize_t* rows, Py_ssize_t first, Py_ssize_t i
+) noexcept nogil:
+    """Row of X that holds the i-th sample of a batch starting at ``first``
+    (``rows``: the visiting order, or NULL for data order)."""
+    return first + i if rows == NULL else rows[first + i]
+
+
+cdef inline void sparse_forward_rows(
+    const floating* data,
+    const Py_ssize_t* indices,
+    const Py_ssize_t* indptr,
+    const Py_ssize_t* rows,
+    Py_ssize_t first,
+    Py_ssize_t n_rows,
+    const floating* W,
+    const floating* b,
+    floating* out,
+    Py_ssize_t n_out,
+    int activation,
+) noexcept nogil:
+    """out[i] = g(X[sample i] @ W + b) for a block of samples."""
+    cdef Py_ssize_t i, j, p, r
+    cdef floating value
+    cdef floating* row
+    cdef const floating* w_row
+    for i in range(n_rows):
+        row = out + i * n_out
+        for j in range(n_out):
+            row[j] = 0
+        r = sample_of(rows, first, i)
+        for p in range(indptr[r], indptr[r + 1]):
+            value = data[p]
+            w_row = W + indices[p] * n_out
+            for j in range(n_out):
+                row[j] += value * w_row[j]
+    add_bias_activate(out, n_rows, n_out, b, activation)
+
+
+cdef inline void sparse_weight_gradient_units(
+    const floating* data,
+    const Py_ssize_t* indices,
+    const Py_ssize_t* indptr,
+    const Py_ssize_t* rows,
+    Py_ssize_t first,
+    Py_ssize_t n_rows,
+    const floating* delta,
+    floating* grad_W,
+    Py_ssize_t first_unit,
+    Py_ssize_t n_units,
+    Py_ssize_t n_out,
+    bint accumulate,
+) noexcept nogil:
+    """grad_W[u] (+)= X[samples][:, u].T @ delta for the input units u in
+    [first_unit, first_unit + n_units), over a block of samples."""
+    cdef Py_ssize_t i, j, p, r, k
+    cdef floating value
+    cdef floating* g_row
+    cdef const floating* d_row
+    if not accumulate:
+        for j in range(first_unit * n_out, (first_unit + n_units) * n_out):
+            grad_W[j] = 0
+    for i in range(n_rows):
+        r = sample_of(rows, first, i)
+        d_row = delta + i * n_out
+        for p in range(indptr[r], indptr[r + 1]):
+            k = indices[p]
+            if k < first_unit or k >= first_unit + n_units:
+                continue
+            value = data[p]
+            g_row = grad_W + k * n_out
+            for j in range(n_out):
+                g_row[j] += value * d_row[j]
