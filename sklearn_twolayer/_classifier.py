@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._initialization import initialize_parameters
 from ._network import Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
@@ -46,6 +47,15 @@ def _encode_targets(y, y_type, classes, dtype):
     return Y
 
 
+def _fitted_weights(network, params=None):
+    """Copies of the weights (of ``params``, default: the network's current
+    ones) as the fitted attributes of a model at this point of training."""
+    if params is None:
+        params = network.params
+    coefs, intercepts = network.unpack(params.astype(network.dtype, copy=True))
+    return {"coefs_": coefs, "intercepts_": intercepts}
+
+
 def _labels_from_output(output, y_type, classes):
     """Predicted labels from the output layer's activations."""
     if y_type == "multilabel-indicator":
@@ -55,7 +65,7 @@ def _labels_from_output(output, y_type, classes):
     return classes[np.argmax(output, axis=1)]
 
 
-class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
+class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Two-layer neural network classifier (one hidden layer).
 
     The network of the seed documents: ``A1 = g(X @ W1 + b1)`` and
@@ -432,7 +442,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             else:
                 self.best_loss_ = np.inf
 
-        self._train(network, X, Y, y, sample_weight, random_state, incremental)
+        reporter = EpochReporter(
+            self, X, y, sample_weight, 1 if incremental else self.max_iter
+        )
+        self._train(
+            network, X, Y, y, sample_weight, random_state, incremental, reporter
+        )
 
         if not np.isfinite(network.params).all():
             raise ValueError(
@@ -441,6 +456,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
+        reporter.fit_ends()
         return self
 
     def _uses_early_stopping(self):
@@ -542,7 +558,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _train(self, network, X, Y, y, sample_weight, random_state, incremental):
+    def _train(
+        self, network, X, Y, y, sample_weight, random_state, incremental, reporter
+    ):
         """Run the solver, with BLAS single-threaded around the kernels."""
         settings = make_settings(
             self.activation,
@@ -562,7 +580,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         with single_threaded_blas():
             try:
                 if self.solver == "lbfgs":
-                    self._run_lbfgs(network, X, Y, sample_weight, settings, n_threads)
+                    self._run_lbfgs(
+                        network, X, Y, sample_weight, settings, n_threads, reporter
+                    )
                 else:
                     self._run_epochs(
                         network,
@@ -574,6 +594,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                         n_threads,
                         random_state,
                         incremental,
+                        reporter,
                     )
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.", stacklevel=4)
@@ -589,8 +610,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         n_threads,
         random_state,
         incremental,
+        reporter,
     ):
-        """The epoch loop: shuffling, schedules, early stopping, loss curve."""
+        """The epoch loop: shuffling, schedules, early stopping, loss curve,
+        one callback task per epoch."""
         rows = np.arange(X.shape[0])
         validation = None
         if self._uses_early_stopping():
@@ -630,6 +653,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     random_state.shuffle(permutation)
                     rows = rows[permutation]
                     order = rows
+                reporter.epoch_begins()
                 self.loss_ = runner.run(order)
                 self.n_iter_ += 1
                 self.t_ += rows.shape[0]
@@ -644,9 +668,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     runner.learning_rate = (
                         self.learning_rate_init / (self.t_ + 1) ** self.power_t
                     )
-                if self._stop_for_no_improvement(runner, validation is not None):
-                    break
-                if not np.isfinite(self.loss_):
+                stop = self._stop_for_no_improvement(
+                    runner, validation is not None
+                ) or not np.isfinite(self.loss_)
+                if reporter.epoch_ends(lambda: _fitted_weights(network)) or stop:
                     break
                 if not incremental and self.n_iter_ == self.max_iter:
                     warnings.warn(
@@ -709,15 +734,24 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             return True
         return False
 
-    def _run_lbfgs(self, network, X, Y, sample_weight, settings, n_threads):
+    def _run_lbfgs(self, network, X, Y, sample_weight, settings, n_threads, reporter):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
-        loss (MLPClassifier keeps none for this solver)."""
+        loss (MLPClassifier keeps none for this solver), and each iteration
+        is reported to the callbacks as an epoch."""
+        stopped_by_callback = False
 
         def record(intermediate_result):
+            nonlocal stopped_by_callback
+            reporter.epoch_begins()
             self.n_iter_ += 1
             self.loss_curve_.append(float(intermediate_result.fun))
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
+            if reporter.epoch_ends(
+                lambda: _fitted_weights(network, intermediate_result.x)
+            ):
+                stopped_by_callback = True
+                raise StopIteration
 
         result = minimize_lbfgs(
             network,
@@ -734,7 +768,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = min(result.nit, self.max_iter)
         self.loss_ = float(result.fun)
         self.best_loss_ = min(self.best_loss_, self.loss_)
-        if result.status != 0:
+        if result.status != 0 and not stopped_by_callback:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                 f"(status={result.status}): {result.message}. Increase the "

@@ -30,9 +30,10 @@ class Network:
         size = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
         self.params = np.zeros(size, dtype=self.dtype)
         self.grads = np.zeros(size, dtype=self.dtype)
-        self.coefs, self.intercepts = self._views(self.params)
+        self.coefs, self.intercepts = self.unpack(self.params)
 
-    def _views(self, flat):
+    def unpack(self, flat):
+        """Views of a flat parameter vector as (coefs, intercepts)."""
         coefs, intercepts, start = [], [], 0
         for fan_in, fan_out in self.shapes:
             coefs.append(

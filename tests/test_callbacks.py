@@ -1,0 +1,126 @@
+"""scikit-learn's callback API: one task per epoch, seen by ProgressBar,
+ScoringMonitor and custom callbacks, also through Pipeline and GridSearchCV."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_twolayer import TwoLayerClassifier
+
+callback = pytest.importorskip("sklearn.callback")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16, y[:600]
+
+
+def fit_quietly(estimator, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*args)
+
+
+def epoch_rows(monitor):
+    """The monitor's rows of epoch tasks (from its single run's log)."""
+    return [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
+
+
+class StopAfter:
+    """A callback asking fit to stop after a given number of epochs, and
+    keeping the accuracy of the model it is handed at each epoch's end."""
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+        self.scores = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(
+        self, estimator, context, *, X=None, y=None, fitted_estimator=None, **kwargs
+    ):
+        if context.task_name != "epoch":
+            return False
+        self.scores.append(fitted_estimator.score(X, y))
+        return len(self.scores) >= self.n_epochs
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_scoring_monitor_sees_every_epoch(digits, solver):
+    X, y = digits
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = TwoLayerClassifier(n_hidden=10, max_iter=6, solver=solver, random_state=0)
+    fit_quietly(clf.set_callbacks(monitor), X, y)
+    rows = epoch_rows(monitor)
+    assert len(rows) == clf.n_iter_ == 6
+    # The last epoch's model is the fitted one.
+    assert rows[-1]["accuracy"] == pytest.approx(clf.score(X, y))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_callback_can_stop_fit_and_sees_each_epochs_model(digits, solver):
+    X, y = digits
+    stopper = StopAfter(3)
+    clf = TwoLayerClassifier(n_hidden=10, max_iter=50, solver=solver, random_state=0)
+    fit_quietly(clf.set_callbacks(stopper), X, y)
+    assert clf.n_iter_ == 3
+    assert stopper.scores[-1] == pytest.approx(clf.score(X, y))
+    # Each epoch's model was a different one.
+    assert len(set(stopper.scores)) > 1
+
+
+def test_epochs_are_reported_through_pipeline_and_grid_search(digits):
+    X, y = digits
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    pipe = make_pipeline(
+        StandardScaler(),
+        TwoLayerClassifier(n_hidden=8, max_iter=3, random_state=0).set_callbacks(
+            monitor
+        ),
+    )
+    search = GridSearchCV(pipe, {"twolayerclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    fit_quietly(search, X, y)
+    # (2 candidates x 2 splits + the refit) x 3 epochs.
+    assert len(epoch_rows(monitor)) == 15
+
+
+def test_progress_bar_renders_the_epochs(digits, capsys):
+    pytest.importorskip("rich")
+    X, y = digits
+    clf = TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0)
+    fit_quietly(clf.set_callbacks(callback.ProgressBar()), X, y)
+    out = capsys.readouterr().out
+    assert "TwoLayerClassifier - fit" in out
+    assert "100%" in out
+
+
+def test_fitting_without_callbacks_is_unchanged(digits):
+    X, y = digits
+    plain = fit_quietly(
+        TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0), X, y
+    )
+    watched = fit_quietly(
+        TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0).set_callbacks(
+            callback.ScoringMonitor(scoring="accuracy")
+        ),
+        X,
+        y,
+    )
+    for a, b in zip(
+        plain.coefs_ + plain.intercepts_, watched.coefs_ + watched.intercepts_
+    ):
+        np.testing.assert_array_equal(a, b)
