@@ -165,3 +165,33 @@ def test_partial_fit_rejects_new_labels_and_early_stopping(digits):
 def test_partial_fit_is_not_offered_by_lbfgs():
     assert not hasattr(TwoLayerClassifier(solver="lbfgs"), "partial_fit")
     assert hasattr(TwoLayerClassifier(solver="sgd"), "partial_fit")
+
+
+def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
+    from sklearn_twolayer import _training
+
+    X, y = digits
+    run = _training.EpochRunner.run
+    calls = []
+
+    def interrupted_after_two_epochs(self, order=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return run(self, order)
+
+    monkeypatch.setattr(_training.EpochRunner, "run", interrupted_after_two_epochs)
+    params = dict(n_hidden=10, random_state=0, max_iter=10)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        interrupted = TwoLayerClassifier(**params).fit(X, y)
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two_epochs = TwoLayerClassifier(**{**params, "max_iter": 2}).fit(X, y)
+    assert interrupted.n_iter_ == 2
+    for a, b in zip(
+        interrupted.coefs_ + interrupted.intercepts_,
+        two_epochs.coefs_ + two_epochs.intercepts_,
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert interrupted.score(X, y) == two_epochs.score(X, y)
