@@ -124,3 +124,35 @@ def test_fitting_without_callbacks_is_unchanged(digits):
         plain.coefs_ + plain.intercepts_, watched.coefs_ + watched.intercepts_
     ):
         np.testing.assert_array_equal(a, b)
+
+
+def test_stand_ins_work_without_the_callback_api(monkeypatch):
+    # As on scikit-learn before 1.9, where `sklearn.callback` cannot be
+    # imported: load the compatibility module with that import failing.
+    import builtins
+    import importlib.util
+
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name == "sklearn.callback":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    spec = importlib.util.find_spec("sklearn_twolayer._callbacks")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.undo()
+
+    assert module.CallbackSupportMixin is not callback.CallbackSupportMixin
+    assert not hasattr(module.CallbackSupportMixin, "set_callbacks")
+
+    class PlainEstimator(module.CallbackSupportMixin):
+        pass
+
+    reporter = module.EpochReporter(PlainEstimator(), None, None, None, 3)
+    for _ in range(3):
+        reporter.epoch_begins()
+        assert reporter.epoch_ends(lambda: {}) is False
+    reporter.fit_ends()
