@@ -1,7 +1,6 @@
 """A two-layer neural network classifier with Cython/OpenMP kernels."""
 
 from ._classifier import TwoLayerClassifier
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["TwoLayerClassifier", "__version__"]

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, column_or_1d
@@ -25,6 +25,7 @@ from ._initialization import initialize_parameters
 from ._network import Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
 from ._training import EpochRunner, FullBatch, make_settings, minimize_lbfgs
+from ._version import __version__
 
 _SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -911,6 +912,26 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """
         X = self._predict_input(X)
         return _labels_from_output(self._output(X), self._y_type, self.classes_)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklearn_twolayer_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        # scikit-learn warns only for its own estimators; this package's
+        # models warn likewise when unpickled by another version of it.
+        version = state.pop("_sklearn_twolayer_version", "unknown")
+        if version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sklearn_version=__version__,
+                    original_sklearn_version=version,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
