@@ -57,6 +57,25 @@ def _fitted_weights(network, params=None):
     return {"coefs_": coefs, "intercepts_": intercepts}
 
 
+def _outputs_may_overflow(network, X, activation):
+    """Whether the weights are large enough that the training data's logits
+    could overflow the dtype (then inf - inf gives NaN probabilities): a
+    bound from the largest row sum of |X| and the largest weights."""
+    largest_row = 0.0
+    for start in range(0, X.shape[0], 512):  # a small copy at a time
+        rows = abs(X[start : start + 512])
+        largest_row = max(largest_row, float(rows.sum(axis=1).max()))
+    (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    with np.errstate(over="ignore"):
+        hidden = largest_row * float(np.abs(W1).max()) + float(np.abs(b1).max())
+        if activation in ("logistic", "tanh"):
+            hidden = 1.0
+        logits = hidden * W2.shape[0] * float(np.abs(W2).max()) + float(
+            np.abs(b2).max()
+        )
+    return not logits < np.finfo(network.dtype).max
+
+
 def _labels_from_output(output, y_type, classes):
     """Predicted labels from the output layer's activations."""
     if y_type == "multilabel-indicator":
@@ -450,7 +469,11 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             network, X, Y, y, sample_weight, random_state, incremental, reporter
         )
 
-        if not np.isfinite(network.params).all():
+        if (
+            not np.isfinite(network.params).all()
+            or not np.isfinite(self.loss_)
+            or _outputs_may_overflow(network, X, self.activation)
+        ):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data "
                 "may contain large values and need to be preprocessed."

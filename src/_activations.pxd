@@ -4,7 +4,7 @@
 # stored).
 
 from cython cimport floating
-from libc.math cimport exp, expf, tanh, tanhf
+from libc.math cimport INFINITY, exp, expf, tanh, tanhf
 
 
 cdef enum Activation:
@@ -34,6 +34,14 @@ cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
     for j in range(1, n_cols):
         if row[j] > row_max:
             row_max = row[j]
+    if row_max == INFINITY:
+        # exp(inf - inf) is NaN: the largest logits share the probability.
+        for j in range(n_cols):
+            row[j] = 1 if row[j] == row_max else 0
+            total += row[j]
+        for j in range(n_cols):
+            row[j] /= total
+        return
     for j in range(n_cols):
         row[j] = exponential(row[j] - row_max)
         total += row[j]
