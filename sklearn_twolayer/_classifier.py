@@ -1,6 +1,7 @@
 """TwoLayerClassifier: the scikit-learn estimator."""
 
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -861,23 +862,15 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _output(self, X):
         """Output-layer activations for validated X."""
-        if X.shape[0] <= _SERIAL_PREDICT_ROWS:
+        serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
+        with nullcontext() if serial else single_threaded_blas():
             return predict_output(
                 X,
                 self.coefs_,
                 self.intercepts_,
                 self.activation,
                 self.out_activation_,
-                1,
-            )
-        with single_threaded_blas():
-            return predict_output(
-                X,
-                self.coefs_,
-                self.intercepts_,
-                self.activation,
-                self.out_activation_,
-                effective_n_threads(),
+                1 if serial else effective_n_threads(),
             )
 
     def _predict_input(self, X):
