@@ -240,16 +240,17 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Loss of each epoch (of each iteration for ``solver="lbfgs"``).
 
-    validation_scores_ : list of float
-        With early stopping: the validation accuracy after each epoch.
+    validation_scores_ : list of float or None
+        With early stopping: the validation accuracy after each epoch;
+        None otherwise.
 
-    validation_loss_curve_ : list of float
+    validation_loss_curve_ : list of float or None
         With early stopping: the loss (as in ``loss_curve_``) of the
-        validation samples after each epoch.
+        validation samples after each epoch; None otherwise.
 
-    best_validation_score_ : float
+    best_validation_score_ : float or None
         With early stopping: the best validation accuracy, whose weights are
-        kept.
+        kept; None otherwise.
 
     See Also
     --------
@@ -461,7 +462,11 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
             else:
+                # None, not an earlier fit's history.
                 self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.validation_loss_curve_ = None
+                self.best_validation_score_ = None
 
         reporter = EpochReporter(
             self, X, y, sample_weight, 1 if incremental else self.max_iter
@@ -930,9 +935,9 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return _labels_from_output(self._output(X), self._y_type, self.classes_)
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state["_sklearn_twolayer_version"] = __version__
-        return state
+        # scikit-learn hands out the instance's own __dict__ for estimators
+        # outside its package: copy it before adding to it.
+        return {**super().__getstate__(), "_sklearn_twolayer_version": __version__}
 
     def __setstate__(self, state):
         # scikit-learn warns only for its own estimators; this package's

@@ -333,6 +333,8 @@ def test_round_trips_keep_predictions(data, kind, dump, tmp_path):
         joblib.dump(clf, tmp_path / "model.joblib")
         restored = joblib.load(tmp_path / "model.joblib")
     assert restored.get_params() == clf.get_params()
+    # Pickling leaves the live model's attributes as they were.
+    assert vars(restored).keys() == vars(clf).keys()
     if kind == "unfitted":
         assert not hasattr(restored, "coefs_")
         return
