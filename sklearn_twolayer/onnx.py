@@ -1,0 +1,292 @@
+"""Conversion of a fitted :class:`TwoLayerClassifier` to ONNX with skl2onnx.
+
+Importing this module registers the converter, after which
+``skl2onnx.to_onnx`` converts ``TwoLayerClassifier`` models, alone or inside a
+``Pipeline``::
+
+    import sklearn_twolayer.onnx  # noqa: F401
+    from skl2onnx import to_onnx
+
+    onx = to_onnx(clf, X[:1])
+
+The graph computes in the dtype of its input (float32 or float64) and has the
+usual skl2onnx classifier outputs: the labels of ``predict`` and the
+probabilities of ``predict_proba``. It supports skl2onnx's classifier options
+``zipmap`` (True, False or "columns"), ``nocl`` and ``output_class_labels``.
+ONNX's ZipMap operator takes float32 probabilities only, so a float64 graph
+needs ``options={"zipmap": False}``.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from onnx import TensorProto
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
+except ImportError as exc:
+    raise ImportError(
+        "Converting a TwoLayerClassifier to ONNX needs the optional "
+        "dependencies skl2onnx and onnx; install them with "
+        'pip install "sklearn-twolayer[onnx]".'
+    ) from exc
+
+try:
+    # The parser update_registered_converter installs for classifiers; it is
+    # wrapped only to report an unfitted model, or float64 input with ZipMap,
+    # before it fails less clearly.
+    from skl2onnx._parse import _parse_sklearn_classifier
+except ImportError:
+    _parse_sklearn_classifier = None
+
+from ._classifier import TwoLayerClassifier
+
+__all__ = ["register_converter"]
+
+_ALIAS = "SklearnTwoLayerClassifier"
+
+_OPTIONS = {
+    "zipmap": [True, False, "columns"],
+    "nocl": [False, True],
+    "output_class_labels": [False, True],
+}
+
+_ACTIVATION_OPS = {
+    "relu": "Relu",
+    "logistic": "Sigmoid",
+    "tanh": "Tanh",
+    "softmax": "Softmax",
+}
+
+_INPUT_TYPES = {FloatTensorType: np.float32, DoubleTensorType: np.float64}
+
+_PROTO_TYPES = {
+    np.dtype(np.float32): TensorProto.FLOAT,
+    np.dtype(np.float64): TensorProto.DOUBLE,
+    np.dtype(np.int64): TensorProto.INT64,
+}
+
+
+def register_converter():
+    """Register the ONNX converter of :class:`TwoLayerClassifier` with skl2onnx.
+
+    Importing :mod:`sklearn_twolayer.onnx` already calls this function; call it
+    again to restore the registration if something else replaced it. Calling
+    it more than once is harmless.
+
+    Once registered, ``skl2onnx.to_onnx(clf, X[:1])`` (or
+    ``skl2onnx.convert_sklearn``) converts a fitted ``TwoLayerClassifier``,
+    with the classifier options ``zipmap``, ``nocl`` and
+    ``output_class_labels``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skl2onnx import to_onnx
+    >>> from sklearn_twolayer import TwoLayerClassifier
+    >>> from sklearn_twolayer.onnx import register_converter
+    >>> register_converter()
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = TwoLayerClassifier(n_hidden=8, solver="lbfgs", random_state=0)
+    >>> onx = to_onnx(clf.fit(X, y), X[:1].astype("float32"))
+    """
+    update_registered_converter(
+        TwoLayerClassifier,
+        _ALIAS,
+        _calculate_output_shapes,
+        _convert,
+        parser=None if _parse_sklearn_classifier is None else _parse,
+        options=_OPTIONS,
+    )
+
+
+def _parse(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's classifier parser, after checking that the model is fitted
+    and that a ZipMap (float32 only) gets float32 probabilities."""
+    check_is_fitted(model)
+    zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
+    if zipmap and isinstance(inputs[0].type, DoubleTensorType):
+        raise ValueError(
+            "ONNX's ZipMap operator takes float32 probabilities only; convert a "
+            "TwoLayerClassifier with float64 input with options={'zipmap': False}, "
+            "or with float32 input."
+        )
+    return _parse_sklearn_classifier(
+        scope, model, inputs, custom_parsers=custom_parsers
+    )
+
+
+def _input_dtype(operator):
+    """The numpy dtype of the operator's input, float32 or float64."""
+    input_type = type(operator.inputs[0].type)
+    if input_type not in _INPUT_TYPES:
+        raise TypeError(
+            "A TwoLayerClassifier converts to ONNX for float32 or float64 "
+            f"input only, got {input_type.__name__}; cast the input first."
+        )
+    return _INPUT_TYPES[input_type]
+
+
+def _onnx_labels(model, nocl):
+    """The class labels as the graph outputs them: str, or int64 as skl2onnx
+    does for integer, boolean and (integral) float labels; ``nocl=True``
+    replaces the labels by their indices."""
+    classes = model.classes_
+    if nocl or model._y_type == "multilabel-indicator":
+        return np.arange(classes.shape[0], dtype=np.int64)
+    if all(isinstance(label, str) for label in classes):
+        return np.asarray(classes, dtype=object)
+    try:
+        return classes.astype(np.int64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "ONNX class labels must be all integers or all strings, got "
+            f"{classes!r}; convert with option nocl=True to output class "
+            "indices instead."
+        ) from exc
+
+
+def _calculate_output_shapes(operator):
+    """Set the types and shapes of the labels and probabilities outputs."""
+    model = operator.raw_operator
+    if len(operator.inputs) != 1:
+        raise RuntimeError(
+            "A TwoLayerClassifier converts with one input tensor of all the "
+            f"features, got {len(operator.inputs)} inputs; convert with a "
+            "2-D array (for a DataFrame, X.to_numpy()) as its example input."
+        )
+    _input_dtype(operator)
+    n_samples = operator.inputs[0].get_first_dimension()
+    options = operator.scope_inst.get_options(model, dict(nocl=False))
+    labels = _onnx_labels(model, options["nocl"])
+    if model._y_type == "multilabel-indicator":
+        label_shape = [n_samples, labels.shape[0]]
+    else:
+        label_shape = [n_samples]
+    label_type = StringTensorType if labels.dtype == object else Int64TensorType
+    operator.outputs[0].type = label_type(shape=label_shape)
+    operator.outputs[1].type = type(operator.inputs[0].type)(
+        shape=[n_samples, labels.shape[0]]
+    )
+
+
+def _add_constant(scope, container, name, value):
+    """Add the array ``value`` (float32, float64, int64, or str objects) as an
+    initializer; return its name."""
+    unique_name = scope.get_unique_variable_name(name)
+    if value.dtype == object:
+        proto_type = TensorProto.STRING
+        content = [label.encode("utf-8") for label in value.ravel()]
+    else:
+        proto_type = _PROTO_TYPES[value.dtype]
+        content = value.ravel()
+    container.add_initializer(unique_name, proto_type, list(value.shape), content)
+    return unique_name
+
+
+def _add_node(scope, container, op_type, inputs, output=None, **attributes):
+    """Add a node of the default domain; return the name of its output."""
+    if output is None:
+        output = scope.get_unique_variable_name(op_type.lower())
+    container.add_node(
+        op_type,
+        inputs,
+        output,
+        name=scope.get_unique_operator_name(op_type),
+        **attributes,
+    )
+    return output
+
+
+def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
+    """``activation(inputs @ weights + bias)``, computed in ``dtype``."""
+    weights = _add_constant(scope, container, "coefficient", weights.astype(dtype))
+    bias = _add_constant(scope, container, "intercepts", bias.astype(dtype))
+    product = _add_node(scope, container, "MatMul", [inputs, weights])
+    logits = _add_node(scope, container, "Add", [product, bias])
+    if activation == "identity":
+        return logits
+    attributes = {"axis": 1} if activation == "softmax" else {}
+    return _add_node(
+        scope, container, _ACTIVATION_OPS[activation], [logits], **attributes
+    )
+
+
+def _above_half(scope, container, output, dtype, result=None):
+    """Whether each output activation exceeds 0.5, as int64 (0 or 1)."""
+    half = _add_constant(scope, container, "half", np.array([0.5], dtype=dtype))
+    above = _add_node(scope, container, "Greater", [output, half])
+    return _add_node(scope, container, "Cast", [above], result, to=TensorProto.INT64)
+
+
+def _select_labels(scope, container, indices, labels, output):
+    """Labels at ``indices`` (int64 of shape (n_samples,)) into ``output``."""
+    classes = _add_constant(scope, container, "classes", labels)
+    _add_node(scope, container, "Gather", [classes, indices], output, axis=0)
+
+
+def _binary_outputs(scope, container, output, labels, outputs, dtype):
+    """One logistic unit p: probabilities [1 - p, p], label of p > 0.5."""
+    one = _add_constant(scope, container, "one", np.array([1], dtype=dtype))
+    negative = _add_node(scope, container, "Sub", [one, output])
+    _add_node(scope, container, "Concat", [negative, output], outputs[1], axis=1)
+    column = _above_half(scope, container, output, dtype)
+    flat = _add_constant(scope, container, "flat", np.array([-1], dtype=np.int64))
+    indices = _add_node(scope, container, "Reshape", [column, flat])
+    _select_labels(scope, container, indices, labels, outputs[0])
+
+
+def _multiclass_outputs(scope, container, output, labels, outputs):
+    """Softmax outputs: the probabilities, and the label of the largest."""
+    _add_node(scope, container, "Identity", [output], outputs[1])
+    indices = _add_node(scope, container, "ArgMax", [output], axis=1, keepdims=0)
+    _select_labels(scope, container, indices, labels, outputs[0])
+
+
+def _multilabel_outputs(scope, container, output, outputs, dtype):
+    """Logistic outputs: each label's probability, kept within [eps, 1 - eps]
+    as ``predict_proba`` does, and each label's indicator, p > 0.5."""
+    eps = np.finfo(dtype).eps
+    low = _add_constant(scope, container, "eps", np.array([eps], dtype=dtype))
+    high = _add_constant(
+        scope, container, "one_minus_eps", np.array([1 - eps], dtype=dtype)
+    )
+    above_low = _add_node(scope, container, "Max", [output, low])
+    _add_node(scope, container, "Min", [above_low, high], outputs[1])
+    _above_half(scope, container, output, dtype, outputs[0])
+
+
+def _convert(scope, operator, container):
+    """Write the graph of a fitted TwoLayerClassifier: the forward pass of
+    ``predict_output`` and the label rules of ``predict``."""
+    model = operator.raw_operator
+    check_is_fitted(model)
+    dtype = _input_dtype(operator)
+    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
+    hidden = _dense_layer(
+        scope, container, operator.inputs[0].full_name, W1, b1, model.activation, dtype
+    )
+    output = _dense_layer(
+        scope, container, hidden, W2, b2, model.out_activation_, dtype
+    )
+    outputs = [variable.full_name for variable in operator.outputs]
+    options = container.get_options(model, dict(nocl=False))
+    labels = _onnx_labels(model, options["nocl"])
+    if model._y_type == "binary":
+        _binary_outputs(scope, container, output, labels, outputs, dtype)
+    elif model._y_type == "multiclass":
+        _multiclass_outputs(scope, container, output, labels, outputs)
+    else:
+        _multilabel_outputs(scope, container, output, outputs, dtype)
+
+
+register_converter()

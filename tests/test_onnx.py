@@ -1,0 +1,320 @@
+"""ONNX export: the converted graph, run by onnxruntime, against the
+estimator's predict and predict_proba and against a numpy forward pass."""
+
+import importlib
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import (
+    load_iris,
+    make_classification,
+    make_multilabel_classification,
+)
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_twolayer import TwoLayerClassifier
+
+skl2onnx = pytest.importorskip("skl2onnx")
+onnxruntime = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto  # noqa: E402
+from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
+
+from sklearn_twolayer.onnx import register_converter  # noqa: E402
+
+ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
+TARGETS = ["binary", "multiclass", "multilabel-indicator"]
+
+
+def make_data(target, dtype=np.float64):
+    """Small standardised data with the given kind of target."""
+    if target == "binary":
+        X, y = make_classification(
+            n_samples=120, n_features=6, n_informative=4, random_state=0
+        )
+    elif target == "multiclass":
+        X, y = load_iris(return_X_y=True)
+    else:
+        X, y = make_multilabel_classification(
+            n_samples=120, n_features=6, n_classes=3, random_state=0
+        )
+    X = StandardScaler().fit_transform(X)
+    return X.astype(dtype), y
+
+
+def fit_quietly(X, y, **params):
+    params = {
+        "n_hidden": 12,
+        "max_iter": 20,
+        "learning_rate_init": 0.01,
+        "random_state": 0,
+        **params,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return TwoLayerClassifier(**params).fit(X, y)
+
+
+def convert(model, X, **options):
+    return skl2onnx.to_onnx(model, X[:1], options=options or None)
+
+
+def run(onx, X):
+    """The graph's outputs for X, by output name."""
+    session = onnxruntime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [output.name for output in session.get_outputs()]
+    values = session.run(None, {session.get_inputs()[0].name: X})
+    return dict(zip(names, values))
+
+
+def numpy_forward(clf, X):
+    """The probabilities of ``predict_proba``, computed in float64 numpy
+    from the fitted weights."""
+    (W1, W2), (b1, b2) = clf.coefs_, clf.intercepts_
+    hidden = X.astype(np.float64) @ W1 + b1
+    hidden = {
+        "identity": lambda z: z,
+        "relu": lambda z: np.maximum(z, 0),
+        "logistic": lambda z: 1 / (1 + np.exp(-z)),
+        "tanh": np.tanh,
+    }[clf.activation](hidden)
+    logits = hidden @ W2 + b2
+    if clf.out_activation_ == "softmax":
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+    output = 1 / (1 + np.exp(-logits))
+    if output.shape[1] == 1 and clf.classes_.shape[0] == 2:
+        return np.hstack([1 - output, output])
+    eps = np.finfo(np.float64).eps
+    return np.clip(output, eps, 1 - eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_onnx_matches_estimator(target, activation, dtype):
+    X, y = make_data(target, dtype)
+    clf = fit_quietly(X, y, activation=activation)
+
+    onx = convert(clf, X, zipmap=False)
+    outputs = run(onx, X)
+
+    expected_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
+    assert onx.graph.input[0].type.tensor_type.elem_type == expected_type
+    assert outputs["probabilities"].dtype == dtype
+    assert outputs["label"].dtype == np.int64
+    np.testing.assert_allclose(
+        outputs["probabilities"], clf.predict_proba(X), rtol=0, atol=1e-5
+    )
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("target", TARGETS)
+def test_onnx_matches_numpy_forward_pass(target, activation):
+    X, y = make_data(target)
+    clf = fit_quietly(X, y, activation=activation)
+
+    outputs = run(convert(clf, X, zipmap=False), X)
+
+    np.testing.assert_allclose(
+        outputs["probabilities"], numpy_forward(clf, X), rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("zipmap", [False, True])
+@pytest.mark.parametrize("target", ["binary", "multiclass"])
+def test_string_labels(target, zipmap):
+    X, y = make_data(target, np.float32)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    clf = fit_quietly(X, names[y])
+
+    outputs = run(convert(clf, X, zipmap=zipmap), X)
+
+    labels = outputs["output_label" if zipmap else "label"]
+    assert labels.dtype == object
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    if zipmap:
+        assert set(outputs["output_probability"][0]) == set(clf.classes_)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_zipmap_default_gives_one_dict_per_sample(target):
+    X, y = make_data(target, np.float32)
+    clf = fit_quietly(X, y)
+
+    outputs = run(convert(clf, X), X)
+
+    expected = clf.predict_proba(X)
+    dicts = outputs["output_probability"]
+    assert len(dicts) == X.shape[0]
+    keys = list(range(expected.shape[1]))
+    assert sorted(dicts[0]) == keys
+    got = np.array([[row[key] for key in keys] for row in dicts])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(outputs["output_label"], clf.predict(X))
+
+
+def test_zipmap_columns_gives_one_output_per_class():
+    X, y = make_data("multiclass", np.float32)
+    clf = fit_quietly(X, y)
+
+    outputs = run(convert(clf, X, zipmap="columns"), X)
+
+    expected = clf.predict_proba(X)
+    for index, label in enumerate(clf.classes_):
+        np.testing.assert_allclose(
+            outputs[f"i{label}"], expected[:, index], rtol=0, atol=1e-5
+        )
+
+
+def test_zipmap_false_gives_plain_tensors():
+    X, y = make_data("multiclass", np.float32)
+    clf = fit_quietly(X, y)
+
+    onx = convert(clf, X, zipmap=False)
+    outputs = run(onx, X)
+
+    assert [output.name for output in onx.graph.output] == ["label", "probabilities"]
+    assert all(output.type.HasField("tensor_type") for output in onx.graph.output)
+    assert isinstance(outputs["probabilities"], np.ndarray)
+    assert outputs["probabilities"].shape == (X.shape[0], 3)
+    assert outputs["label"].shape == (X.shape[0],)
+
+
+def test_nocl_gives_class_indices():
+    X, y = make_data("multiclass", np.float32)
+    clf = fit_quietly(X, np.array(["a", "b", "c"])[y])
+
+    outputs = run(convert(clf, X, zipmap=False, nocl=True), X)
+
+    assert outputs["label"].dtype == np.int64
+    np.testing.assert_array_equal(clf.classes_[outputs["label"]], clf.predict(X))
+
+
+def test_output_class_labels():
+    X, y = make_data("multiclass", np.float32)
+    clf = fit_quietly(X, y + 10)
+
+    outputs = run(convert(clf, X, zipmap=False, output_class_labels=True), X)
+
+    np.testing.assert_array_equal(outputs["class_labels"], clf.classes_)
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
+
+
+def test_integral_float_labels_become_int64():
+    X, y = make_data("multiclass", np.float32)
+    clf = fit_quietly(X, y.astype(np.float64))
+
+    outputs = run(convert(clf, X, zipmap=False), X)
+
+    assert outputs["label"].dtype == np.int64
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
+
+
+def test_object_labels_of_mixed_types_need_nocl():
+    X, y = make_data("binary", np.float32)
+    clf = fit_quietly(X, y)
+    clf.classes_ = np.array([0, "one"], dtype=object)
+
+    with pytest.raises(ValueError, match="nocl=True"):
+        convert(clf, X, zipmap=False)
+    outputs = run(convert(clf, X, zipmap=False, nocl=True), X)
+    np.testing.assert_array_equal(clf.classes_[outputs["label"]], clf.predict(X))
+
+
+def test_model_fitted_on_sparse_input_converts():
+    X, y = make_data("multiclass", np.float32)
+    X[np.abs(X) < 0.5] = 0
+    clf = fit_quietly(sp.csr_matrix(X), y)
+
+    onx = convert(clf, X, zipmap=False)
+    outputs = run(onx, X)
+
+    assert onx.graph.input[0].type.HasField("tensor_type")
+    np.testing.assert_allclose(
+        outputs["probabilities"], clf.predict_proba(X), rtol=0, atol=1e-5
+    )
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
+
+
+def test_float32_graph_of_float64_model():
+    X, y = make_data("multiclass")
+    clf = fit_quietly(X, y)
+
+    outputs = run(convert(clf, X.astype(np.float32), zipmap=False), X.astype("f4"))
+
+    assert outputs["probabilities"].dtype == np.float32
+    np.testing.assert_allclose(
+        outputs["probabilities"], clf.predict_proba(X), rtol=0, atol=1e-5
+    )
+
+
+def test_pipeline_converts():
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe = make_pipeline(
+            StandardScaler(),
+            TwoLayerClassifier(n_hidden=8, max_iter=20, random_state=0),
+        ).fit(X, y)
+
+    outputs = run(convert(pipe, X, zipmap=False), X)
+
+    np.testing.assert_allclose(
+        outputs["probabilities"], pipe.predict_proba(X), rtol=0, atol=1e-5
+    )
+    np.testing.assert_array_equal(outputs["label"], pipe.predict(X))
+
+
+@pytest.mark.parametrize("zipmap", [True, False])
+def test_unfitted_model_raises_not_fitted_error(zipmap):
+    X, _ = make_data("multiclass", np.float32)
+    with pytest.raises(NotFittedError):
+        convert(TwoLayerClassifier(), X, zipmap=zipmap)
+
+
+def test_float64_input_with_zipmap_raises_clear_error():
+    X, y = make_data("multiclass")
+    clf = fit_quietly(X, y)
+    with pytest.raises(ValueError, match="zipmap"):
+        convert(clf, X)
+
+
+def test_integer_input_raises_clear_error():
+    X, y = make_data("multiclass")
+    clf = fit_quietly(X, y)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        skl2onnx.convert_sklearn(
+            clf,
+            initial_types=[("X", Int64TensorType([None, X.shape[1]]))],
+            options={"zipmap": False},
+        )
+
+
+def test_registering_again_is_harmless():
+    X, y = make_data("binary", np.float32)
+    clf = fit_quietly(X, y)
+
+    register_converter()
+    register_converter()
+    importlib.import_module("sklearn_twolayer.onnx")
+    importlib.reload(sys.modules["sklearn_twolayer.onnx"])
+    outputs = run(convert(clf, X, zipmap=False), X)
+
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
+
+
+def test_missing_skl2onnx_gives_install_hint(monkeypatch):
+    monkeypatch.delitem(sys.modules, "sklearn_twolayer.onnx")
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    with pytest.raises(ImportError, match=r'pip install "sklearn-twolayer\[onnx\]"'):
+        importlib.import_module("sklearn_twolayer.onnx")
