@@ -455,18 +455,11 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
             self.t_ = 0
             self.loss_curve_ = []
-            self._no_improvement_count = 0
-            if self._uses_early_stopping():
-                self.best_loss_ = None
-                self.validation_scores_ = []
-                self.validation_loss_curve_ = []
-                self.best_validation_score_ = -np.inf
-            else:
-                # None, not an earlier fit's history.
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.validation_loss_curve_ = None
-                self.best_validation_score_ = None
+        if first_pass or (self.validation_scores_ is None) == (
+            self._uses_early_stopping()
+        ):
+            # A warm start may switch early stopping on or off.
+            self._start_stopping_records()
 
         reporter = EpochReporter(
             self, X, y, sample_weight, 1 if incremental else self.max_iter
@@ -488,6 +481,21 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.intercepts_ = network.intercepts
         reporter.fit_ends()
         return self
+
+    def _start_stopping_records(self):
+        """Fresh records for the stopping rule of this fit: the validation
+        history with early stopping, the best training loss without."""
+        self._no_improvement_count = 0
+        if self._uses_early_stopping():
+            self.best_loss_ = None
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
 
     def _uses_early_stopping(self):
         return self.early_stopping and self.solver != "lbfgs"

@@ -178,6 +178,28 @@ def test_warm_start_continues_from_current_weights():
     assert in_two.t_ == 10 * 200
 
 
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_warm_start_can_switch_early_stopping_on_and_off(solver):
+    X, y = make_classification(n_samples=200, n_features=10, random_state=0)
+    clf = TwoLayerClassifier(
+        solver=solver, n_hidden=8, max_iter=4, warm_start=True, random_state=0
+    )
+    fit_quietly(clf, X, y)
+
+    fit_quietly(clf.set_params(early_stopping=True, max_iter=6), X, y)
+    assert clf.best_loss_ is None
+    assert len(clf.validation_scores_) == len(clf.validation_loss_curve_)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert len(clf.loss_curve_) == 4 + clf.n_iter_
+
+    fit_quietly(clf.set_params(early_stopping=False), X, y)
+    assert clf.validation_scores_ is None
+    assert clf.validation_loss_curve_ is None
+    assert clf.best_validation_score_ is None
+    assert clf.best_loss_ == min(clf.loss_curve_[-clf.n_iter_ :])
+
+
 def test_warm_start_rejects_new_classes_and_a_new_n_hidden():
     X, y = make_classification(n_samples=100, n_features=5, random_state=0)
     clf = fit_quietly(TwoLayerClassifier(n_hidden=4, max_iter=2, warm_start=True), X, y)
