@@ -455,10 +455,10 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
             self.t_ = 0
             self.loss_curve_ = []
-        if first_pass or (self.validation_scores_ is None) == (
-            self._uses_early_stopping()
-        ):
-            # A warm start may switch early stopping on or off.
+        # A warm start may switch early stopping on or off. (Models pickled
+        # before fits without it recorded None have no validation_scores_.)
+        validation_history = getattr(self, "validation_scores_", None)
+        if first_pass or (validation_history is None) == self._uses_early_stopping():
             self._start_stopping_records()
 
         reporter = EpochReporter(

@@ -200,6 +200,25 @@ def test_warm_start_can_switch_early_stopping_on_and_off(solver):
     assert clf.best_loss_ == min(clf.loss_curve_[-clf.n_iter_ :])
 
 
+def test_warm_start_from_a_model_without_validation_attributes():
+    # As models pickled before fits without early stopping recorded None.
+    X, y = make_classification(n_samples=200, n_features=10, random_state=0)
+    params = dict(n_hidden=8, max_iter=3, warm_start=True, random_state=0)
+    reference = fit_quietly(TwoLayerClassifier(**params), X, y)
+    older = fit_quietly(TwoLayerClassifier(**params), X, y)
+    for name in (
+        "validation_scores_",
+        "validation_loss_curve_",
+        "best_validation_score_",
+    ):
+        delattr(older, name)
+    fit_quietly(reference, X, y)
+    fit_quietly(older, X, y)
+    assert older.loss_curve_ == reference.loss_curve_
+    fit_quietly(older.set_params(early_stopping=True), X, y)
+    assert len(older.validation_scores_) == older.n_iter_
+
+
 def test_warm_start_rejects_new_classes_and_a_new_n_hidden():
     X, y = make_classification(n_samples=100, n_features=5, random_state=0)
     clf = fit_quietly(TwoLayerClassifier(n_hidden=4, max_iter=2, warm_start=True), X, y)
