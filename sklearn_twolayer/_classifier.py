@@ -62,19 +62,28 @@ def _outputs_may_overflow(network, X, activation):
     """Whether the weights are large enough that the training data's logits
     could overflow the dtype (then inf - inf gives NaN probabilities): a
     bound from the largest row sum of |X| and the largest weights."""
-    largest_row = 0.0
-    for start in range(0, X.shape[0], 512):  # a small copy at a time
-        rows = abs(X[start : start + 512])
-        largest_row = max(largest_row, float(rows.sum(axis=1).max()))
     (W1, W2), (b1, b2) = network.coefs, network.intercepts
     with np.errstate(over="ignore"):
-        hidden = largest_row * float(np.abs(W1).max()) + float(np.abs(b1).max())
         if activation in ("logistic", "tanh"):
+            # Bounded hidden units: X does not matter, and is not read.
             hidden = 1.0
+        else:
+            hidden = _largest_row_sum(X) * float(np.abs(W1).max()) + float(
+                np.abs(b1).max()
+            )
         logits = hidden * W2.shape[0] * float(np.abs(W2).max()) + float(
             np.abs(b2).max()
         )
     return not logits < np.finfo(network.dtype).max
+
+
+def _largest_row_sum(X):
+    """max_i sum_j |X[i, j]|, a small copy of X at a time."""
+    largest = 0.0
+    for start in range(0, X.shape[0], 512):
+        rows = abs(X[start : start + 512])
+        largest = max(largest, float(rows.sum(axis=1).max()))
+    return largest
 
 
 def _labels_from_output(output, y_type, classes):
@@ -656,15 +665,14 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         validation = None
         if self._uses_early_stopping():
             rows, held_out = self._validation_split(X, y, random_state)
+            X_val, Y_val = X[held_out], Y[held_out]
             w_val = None if sample_weight is None else sample_weight[held_out]
-            y_val = Y[held_out].astype(int) if y.ndim > 1 else y[held_out]
+            y_val = Y_val.astype(int) if y.ndim > 1 else y[held_out]
             validation = (
-                X[held_out],
+                X_val,
                 y_val,
                 w_val,
-                FullBatch(
-                    network, X[held_out], Y[held_out], settings, n_threads, w_val
-                ),
+                FullBatch(network, X_val, Y_val, settings, n_threads, w_val),
             )
         state = getattr(self, "_optimizer_state", None) if incremental else None
         runner = EpochRunner(

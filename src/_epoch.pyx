@@ -28,7 +28,9 @@ from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
 )
-from _sparse cimport sparse_forward_rows, sparse_weight_gradient_units
+from _sparse cimport (
+    check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
+)
 from _updates cimport adam_step, sgd_step
 
 
@@ -290,8 +292,8 @@ cdef double _unit_task(
     cdef const Shape* s = &ws.shape
     cdef const Settings* settings = &ws.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
-    cdef Py_ssize_t first, size, start, stop, j
-    cdef double squares = 0
+    cdef Py_ssize_t first, size, start, stop
+    cdef double squares
     if task < s.w1_tasks:
         first = task * s.w1_block
         size = min(s.w1_block, F - first)
@@ -330,12 +332,11 @@ cdef double _unit_task(
         stop = start + size
     if not finish:
         return 0
-    if task < s.w1_tasks + s.w2_tasks:
-        squares = finish_gradient(grads + start, params + start, stop - start,
-                                  <floating> settings.alpha, <floating> divisor)
-    else:
-        for j in range(start, stop):
-            grads[j] /= <floating> divisor
+    # Biases are not penalised: alpha 0, and no squares.
+    squares = finish_gradient(
+        grads + start, params + start, stop - start,
+        <floating> (settings.alpha if task < s.w1_tasks + s.w2_tasks else 0),
+        <floating> divisor)
     if update:
         _update_range(params, grads, state_1, state_2, start, stop, settings,
                       step_size)
@@ -376,8 +377,7 @@ cdef double _run_batch(
         # The batch's total weight replaces its size (MLPClassifier's sw_sum).
         divisor = 0
         for block in range(batch_rows):
-            divisor += weights[first + block if rows == NULL
-                               else rows[first + block]]
+            divisor += weights[sample_of(rows, first, block)]
         if divisor <= 0:
             # All weights zero: only the penalty moves the weights.
             divisor = 1
@@ -414,7 +414,7 @@ cdef double _run_batch(
                 first + chunk_start, chunk_rows, chunk_start > 0, finish,
                 update, divisor,
                 step_size)
-    for task in range(s.w1_tasks + s.w2_tasks):
+    for task in range(n_tasks):
         squares += ws.partial[task]
     return (data_loss + 0.5 * ws.settings.alpha * squares) / divisor
 
@@ -435,7 +435,6 @@ cdef const floating* _input(
     ``csr``."""
     cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Py_ssize_t n_features = ws.buffers.shape.n_features
-    cdef Py_ssize_t i
     if Y.shape[1] != ws.buffers.shape.n_outputs:
         raise ValueError("Y does not fit the workspace")
     if params.shape[0] != ws.n_params or grads.shape[0] != ws.n_params:
@@ -450,17 +449,8 @@ cdef const floating* _input(
         return &X[0, 0]
     if X_indices is None or X_indptr is None:
         raise ValueError("a sparse X needs X_data, X_indices and X_indptr")
-    # Bounds are checked here once, as the kernels do not check them.
-    if (X_indptr.shape[0] != n_samples + 1 or X_indptr[0] != 0
-            or X_indptr[n_samples] != X_data.shape[0]
-            or X_indices.shape[0] != X_data.shape[0]):
-        raise ValueError("X_data, X_indices and X_indptr are not a CSR matrix")
-    for i in range(n_samples):
-        if X_indptr[i + 1] < X_indptr[i]:
-            raise ValueError("X_indptr must not decrease")
-    for i in range(X_indices.shape[0]):
-        if X_indices[i] < 0 or X_indices[i] >= n_features:
-            raise ValueError("X_indices must index columns of the workspace")
+    # Checked here once, as the kernels do not check bounds.
+    check_csr(X_indices, X_indptr, X_data.shape[0], n_samples, n_features)
     csr.data = NULL if X_data.shape[0] == 0 else <const void*> &X_data[0]
     csr.indices = NULL if X_indices.shape[0] == 0 else &X_indices[0]
     csr.indptr = &X_indptr[0]

@@ -8,7 +8,7 @@ from _activations cimport (
 )
 from _blocks cimport ROW_BLOCK, n_blocks
 from _layers cimport forward_rows
-from _sparse cimport sparse_forward_rows
+from _sparse cimport check_csr, sparse_forward_rows
 
 
 ACTIVATIONS = {
@@ -106,21 +106,12 @@ def forward_layer_sparse(
     cdef Py_ssize_t n_rows = out.shape[0]
     cdef Py_ssize_t n_in = W.shape[0]
     cdef Py_ssize_t n_out = W.shape[1]
-    cdef Py_ssize_t block, start, i
+    cdef Py_ssize_t block, start
     if b.shape[0] != n_out or out.shape[1] != n_out:
         raise ValueError("forward_layer_sparse: W, b and out do not match")
     if n_in == 0 or n_out == 0:
         raise ValueError("forward_layer_sparse: a layer needs at least one unit")
-    if (indptr.shape[0] != n_rows + 1 or indptr[0] != 0
-            or indptr[n_rows] != data.shape[0]
-            or indices.shape[0] != data.shape[0]):
-        raise ValueError("forward_layer_sparse: not a CSR matrix of out's rows")
-    for i in range(n_rows):
-        if indptr[i + 1] < indptr[i]:
-            raise ValueError("forward_layer_sparse: indptr must not decrease")
-    for i in range(indices.shape[0]):
-        if indices[i] < 0 or indices[i] >= n_in:
-            raise ValueError("forward_layer_sparse: indices out of W's rows")
+    check_csr(indices, indptr, data.shape[0], n_rows, n_in)
     if n_rows == 0:
         return
     with nogil:

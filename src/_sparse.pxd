@@ -7,6 +7,30 @@ from cython cimport floating
 from _activations cimport add_bias_activate
 
 
+cdef inline int check_csr(
+    const Py_ssize_t[::1] indices,
+    const Py_ssize_t[::1] indptr,
+    Py_ssize_t n_data,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_columns,
+) except -1:
+    """Raise ValueError unless ``indices`` and ``indptr`` describe a CSR
+    matrix of ``n_rows`` rows, ``n_columns`` columns and ``n_data`` stored
+    values: the kernels below read it without bounds checks."""
+    cdef Py_ssize_t i
+    if (indptr.shape[0] != n_rows + 1 or indptr[0] != 0
+            or indptr[n_rows] != n_data or indices.shape[0] != n_data):
+        raise ValueError("data, indices and indptr are not a CSR matrix of "
+                         "the expected rows")
+    for i in range(n_rows):
+        if indptr[i + 1] < indptr[i]:
+            raise ValueError("CSR indptr must not decrease")
+    for i in range(n_data):
+        if indices[i] < 0 or indices[i] >= n_columns:
+            raise ValueError("CSR indices must index the expected columns")
+    return 0
+
+
 cdef inline Py_ssize_t sample_of(
     const Py_ssize_t* rows, Py_ssize_t first, Py_ssize_t i
 ) noexcept nogil:
