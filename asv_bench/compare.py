@@ -16,27 +16,19 @@ import time
 import warnings
 
 import numpy as np
+
+# Run as a script, asv_bench/ is on sys.path: the asv suite's scenario table
+# and estimator factory are the ones timed here.
+from benchmarks.scenarios import SCENARIOS, make_scenario_estimator
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
-
-from sklearn_twolayer import TwoLayerClassifier
 
 try:
     import torch
 except ImportError:  # the PyTorch column is left out
     torch = None
-
-
-# name: (data, n_hidden, solver, learning rate, momentum, batch size, epochs)
-SCENARIOS = {
-    "digits": ("digits", 100, "adam", 1e-3, 0.0, 200, 50),
-    "medium": ("medium", 128, "adam", 1e-3, 0.0, 256, 10),
-    "large32": ("large32", 256, "sgd", 1e-2, 0.9, 512, 3),
-    "fullbatch": ("large64", 128, "sgd", 0.1, 0.0, "full", 10),
-}
 
 
 def load(name, small):
@@ -74,46 +66,22 @@ def settle():
     time.sleep(0.3)
 
 
-def shared_params(solver, lr, momentum, batch_size, epochs):
-    """Parameters both estimators take, for the same training run."""
-    return dict(
-        solver=solver,
-        learning_rate_init=lr,
-        momentum=momentum,
-        max_iter=epochs,
-        alpha=0.0,
-        tol=0.0,
-        n_iter_no_change=epochs + 1,
-        shuffle=batch_size != "full",
-        random_state=0,
-    )
+def timed_fit(name):
+    """A runner that fits estimator ``name`` with a scenario's settings and
+    returns (seconds per epoch, fitted model)."""
+
+    def run(X, y, **settings):
+        clf = make_scenario_estimator(name, X.shape[0], **settings)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        return (time.perf_counter() - start) / settings["epochs"], clf
+
+    return run
 
 
-def timed_fit(clf, X, y, epochs):
-    start = time.perf_counter()
-    clf.fit(X, y)
-    return (time.perf_counter() - start) / epochs, clf
-
-
-def ours(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
-    clf = TwoLayerClassifier(
-        n_hidden=n_hidden,
-        batch_size=batch_size,
-        **shared_params(solver, lr, momentum, batch_size, epochs),
-    )
-    return timed_fit(clf, X, y, epochs)
-
-
-def mlp(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
-    clf = MLPClassifier(
-        hidden_layer_sizes=(n_hidden,),
-        batch_size=X.shape[0] if batch_size == "full" else batch_size,
-        **shared_params(solver, lr, momentum, batch_size, epochs),
-    )
-    return timed_fit(clf, X, y, epochs)
-
-
-def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+def torch_loop(
+    X, y, n_hidden, solver, learning_rate_init, momentum, batch_size, epochs
+):
     """The same network and optimizer as a textbook PyTorch loop."""
     torch.manual_seed(0)
     classes, codes = np.unique(y, return_inverse=True)
@@ -127,10 +95,15 @@ def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
         torch.nn.Linear(n_hidden, classes.shape[0]),
     ).to(X_t.dtype)
     if solver == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-8)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=learning_rate_init, eps=1e-8
+        )
     else:
         optimizer = torch.optim.SGD(
-            model.parameters(), lr=lr, momentum=momentum, nesterov=momentum > 0
+            model.parameters(),
+            lr=learning_rate_init,
+            momentum=momentum,
+            nesterov=momentum > 0,
         )
     loss_fn = torch.nn.CrossEntropyLoss()
     start = time.perf_counter()
@@ -148,7 +121,7 @@ def torch_loop(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
     return (time.perf_counter() - start) / epochs, None
 
 
-def gemm_floor(X, y, n_hidden, solver, lr, momentum, batch_size, epochs):
+def gemm_floor(X, y, n_hidden, batch_size, epochs, **settings):
     """Only the five matrix products of each batch, into preallocated arrays."""
     n_samples, n_features = X.shape
     n_outputs = np.unique(y).shape[0]
@@ -258,8 +231,8 @@ def main():
     print("BLAS:", "; ".join(blas))
     print("torch:", torch.__version__ if torch is not None else "not installed")
     runners = {
-        "TwoLayerClassifier": ours,
-        "MLPClassifier": mlp,
+        "TwoLayerClassifier": timed_fit("TwoLayerClassifier"),
+        "MLPClassifier": timed_fit("MLPClassifier"),
         "GEMM floor": gemm_floor,
     }
     if torch is not None:
@@ -274,24 +247,21 @@ def main():
             for scenario in args.scenarios:
                 if scenario == "predict":
                     continue
-                data, n_hidden, solver, lr, momentum, batch_size, epochs = SCENARIOS[
-                    scenario
-                ]
+                data, settings = SCENARIOS[scenario]
                 if data not in cache:
                     cache[data] = load(data, args.small)
                 X, y = cache[data]
-                settings = (n_hidden, solver, lr, momentum, batch_size, epochs)
                 times = {name: [] for name in runners}
                 for _ in range(args.repeats):
                     for name, run in runners.items():
                         settle()
-                        seconds, model = run(X, y, *settings)
+                        seconds, model = run(X, y, **settings)
                         times[name].append(seconds)
                         if scenario == "medium":
                             medium_models[n_threads, name] = model
                 median = {name: statistics.median(t) for name, t in times.items()}
                 flops = epoch_flops(
-                    X.shape[0], X.shape[1], n_hidden, np.unique(y).shape[0]
+                    X.shape[0], X.shape[1], settings["n_hidden"], np.unique(y).shape[0]
                 )
                 report(scenario, n_threads, median, flops)
             if "predict" in args.scenarios:
@@ -301,8 +271,9 @@ def main():
                 clf = medium_models.get((n_threads, "TwoLayerClassifier"))
                 mlp_clf = medium_models.get((n_threads, "MLPClassifier"))
                 if clf is None:
-                    _, clf = ours(X, y, 128, "adam", 1e-3, 0.0, 256, 10)
-                    _, mlp_clf = mlp(X, y, 128, "adam", 1e-3, 0.0, 256, 10)
+                    settings = SCENARIOS["medium"][1]
+                    _, clf = runners["TwoLayerClassifier"](X, y, **settings)
+                    _, mlp_clf = runners["MLPClassifier"](X, y, **settings)
                 report_predict(n_threads, time_predict(clf, X, mlp_clf, args.repeats))
 
 

@@ -17,32 +17,16 @@ import warnings
 
 import numpy as np
 
-# name: (dtype, estimator parameters)
-SCENARIOS = {
-    "large32": (
-        np.float32,
-        dict(
-            n_hidden=256,
-            solver="sgd",
-            momentum=0.9,
-            learning_rate_init=0.01,
-            batch_size=512,
-            max_iter=3,
-        ),
-    ),
-    "fullbatch": (
-        np.float64,
-        dict(
-            n_hidden=128,
-            solver="sgd",
-            momentum=0.0,
-            learning_rate_init=0.1,
-            batch_size="full",
-            shuffle=False,
-            max_iter=10,
-        ),
-    ),
-}
+# Run as a script, asv_bench/ is on sys.path.
+from benchmarks.scenarios import SCENARIOS, make_scenario_estimator
+
+MEASURED = ("large32", "fullbatch")
+
+
+def x_file(folder, scenario):
+    """The saved X of a scenario: float32 for "large32", else float64."""
+    dtype = np.float32 if SCENARIOS[scenario][0] == "large32" else np.float64
+    return os.path.join(folder, f"X_{np.dtype(dtype).name}.npy")
 
 
 def make_data(folder, small):
@@ -58,22 +42,11 @@ def make_data(folder, small):
 def child(folder, scenario, estimator, fit):
     """Import ``estimator`` and load X; fit too if ``fit == "fit"``."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    from sklearn_twolayer import TwoLayerClassifier
 
     warnings.simplefilter("ignore", ConvergenceWarning)
-    dtype, params = SCENARIOS[scenario]
-    X = np.load(os.path.join(folder, f"X_{np.dtype(dtype).name}.npy"))
+    X = np.load(x_file(folder, scenario))
     y = np.load(os.path.join(folder, "y.npy"))
-    if estimator == "TwoLayerClassifier":
-        model = TwoLayerClassifier(alpha=0.0, random_state=0, **params)
-    else:
-        params = dict(params)
-        params["hidden_layer_sizes"] = (params.pop("n_hidden"),)
-        if params["batch_size"] == "full":
-            params["batch_size"] = X.shape[0]
-        model = MLPClassifier(alpha=0.0, random_state=0, **params)
+    model = make_scenario_estimator(estimator, X.shape[0], **SCENARIOS[scenario][1])
     if fit == "fit":
         model.fit(X, y)
 
@@ -97,16 +70,13 @@ def main():
         child(*sys.argv[2:6])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
+    parser.add_argument("scenarios", nargs="*", default=list(MEASURED))
     parser.add_argument("--small", action="store_true", help="6000 samples")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         make_data(folder, args.small)
         for scenario in args.scenarios:
-            dtype = SCENARIOS[scenario][0]
-            x_bytes = np.load(
-                os.path.join(folder, f"X_{np.dtype(dtype).name}.npy"), mmap_mode="r"
-            ).nbytes
+            x_bytes = np.load(x_file(folder, scenario), mmap_mode="r").nbytes
             print(f"{scenario}: X is {x_bytes / 2**20:.1f} MiB")
             # Each measurement in a fresh parent so RUSAGE_CHILDREN starts at 0.
             for estimator in ("TwoLayerClassifier", "MLPClassifier"):

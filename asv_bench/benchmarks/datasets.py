@@ -9,25 +9,16 @@ from sklearn.preprocessing import StandardScaler
 DATASETS = ("digits", "synthetic")
 
 
-def _digits():
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0  # pixel intensities 0..16 -> [0, 1]
-    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
-
-
-def _synthetic():
-    X, y = make_classification(
-        n_samples=5000,
-        n_features=50,
-        n_informative=30,
-        n_classes=5,
-        random_state=0,
-    )
+def split(X, y, scale):
+    """Stratified 75/25 split with ``random_state=0``; with ``scale``,
+    standardized with statistics of the training part only."""
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+    if scale:
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return X_train, X_test, y_train, y_test
 
 
 @cache
@@ -48,7 +39,15 @@ def load_data(name):
         The train and test splits; cached, so treat them as read-only.
     """
     if name == "digits":
-        return tuple(_digits())
+        X, y = load_digits(return_X_y=True)
+        return split(X / 16.0, y, scale=False)  # intensities 0..16 -> [0, 1]
     if name == "synthetic":
-        return tuple(_synthetic())
+        X, y = make_classification(
+            n_samples=5000,
+            n_features=50,
+            n_informative=30,
+            n_classes=5,
+            random_state=0,
+        )
+        return split(X, y, scale=True)
     raise ValueError(f"unknown data set {name!r}; expected one of {DATASETS}")

@@ -15,14 +15,13 @@ features); all hyperparameters are those of ``compare.py``.
 from functools import cache
 
 import numpy as np
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import train_test_split
+from sklearn.datasets import make_classification
 from sklearn.neural_network import MLPClassifier
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_twolayer import TwoLayerClassifier
 
 from .common import ESTIMATORS, Benchmark, fit_quietly
+from .datasets import load_data, split
 
 #: Samples of the reduced data sets (``compare.py``: 20000 and 60000).
 MEDIUM_SAMPLES = 5000
@@ -31,28 +30,54 @@ LARGE_SAMPLES = 6000
 #: Rows of the predict_proba throughput benchmark (as in ``compare.py``).
 PREDICT_ROWS = 20000
 
-
-def _split(X, y, scale):
-    """Stratified 75/25 split; optionally standardized on the training part."""
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0
-    )
-    if scale:
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return X_train, X_test, y_train, y_test
-
-
-@cache
-def _large64():
-    X, y = make_classification(
-        n_samples=LARGE_SAMPLES,
-        n_features=784,
-        n_informative=200,
-        n_classes=10,
-        random_state=0,
-    )
-    return _split(X, y, scale=True)
+#: The training runs, shared with ``compare.py`` and ``peak_memory.py``:
+#: name -> (data name, keyword arguments of :func:`make_scenario_estimator`).
+SCENARIOS = {
+    "digits": (
+        "digits",
+        dict(
+            n_hidden=100,
+            solver="adam",
+            learning_rate_init=1e-3,
+            momentum=0.0,
+            batch_size=200,
+            epochs=50,
+        ),
+    ),
+    "medium": (
+        "medium",
+        dict(
+            n_hidden=128,
+            solver="adam",
+            learning_rate_init=1e-3,
+            momentum=0.0,
+            batch_size=256,
+            epochs=10,
+        ),
+    ),
+    "large32": (
+        "large32",
+        dict(
+            n_hidden=256,
+            solver="sgd",
+            learning_rate_init=0.01,
+            momentum=0.9,
+            batch_size=512,
+            epochs=3,
+        ),
+    ),
+    "fullbatch": (
+        "large64",
+        dict(
+            n_hidden=128,
+            solver="sgd",
+            learning_rate_init=0.1,
+            momentum=0.0,
+            batch_size="full",
+            epochs=10,
+        ),
+    ),
+}
 
 
 @cache
@@ -75,8 +100,7 @@ def load_scenario_data(name):
         The train and test splits; cached, so treat them as read-only.
     """
     if name == "digits":
-        X, y = load_digits(return_X_y=True)
-        return tuple(_split(X / 16.0, y, scale=False))
+        return load_data("digits")
     if name == "medium":
         X, y = make_classification(
             n_samples=MEDIUM_SAMPLES,
@@ -85,17 +109,19 @@ def load_scenario_data(name):
             n_classes=5,
             random_state=0,
         )
-        return tuple(_split(X, y, scale=True))
+        return split(X, y, scale=True)
     if name == "large64":
-        return tuple(_large64())
-    if name == "large32":
-        X_train, X_test, y_train, y_test = _large64()
-        return (
-            X_train.astype(np.float32),
-            X_test.astype(np.float32),
-            y_train,
-            y_test,
+        X, y = make_classification(
+            n_samples=LARGE_SAMPLES,
+            n_features=784,
+            n_informative=200,
+            n_classes=10,
+            random_state=0,
         )
+        return split(X, y, scale=True)
+    if name == "large32":
+        X_train, X_test, y_train, y_test = load_scenario_data("large64")
+        return X_train.astype(np.float32), X_test.astype(np.float32), y_train, y_test
     raise ValueError(f"unknown scenario data {name!r}")
 
 
@@ -142,8 +168,7 @@ def make_scenario_estimator(
 class _TrainingScenario(Benchmark):
     """Fit time, fit peak memory and test accuracy of one scenario.
 
-    Subclasses set ``data`` (a :func:`load_scenario_data` name) and
-    ``settings`` (keyword arguments of :func:`make_scenario_estimator`), and
+    Subclasses set ``data`` and ``settings`` from :data:`SCENARIOS`, and
     define ``setup_cache`` as ``return self._fit_all()``: asv keys the cache
     by the source file and line of ``setup_cache``, so an inherited one would
     be shared by all subclasses.
@@ -192,15 +217,7 @@ class _TrainingScenario(Benchmark):
 class DigitsScenario(_TrainingScenario):
     """Digits (/16, float64): H=100, ReLU, Adam, lr 1e-3, batch 200, 50 epochs."""
 
-    data = "digits"
-    settings = dict(
-        n_hidden=100,
-        solver="adam",
-        learning_rate_init=1e-3,
-        momentum=0.0,
-        batch_size=200,
-        epochs=50,
-    )
+    data, settings = SCENARIOS["digits"]
 
     def setup_cache(self):
         """Fit each estimator once on the training split."""
@@ -215,15 +232,7 @@ class MediumScenario(_TrainingScenario):
     20000.
     """
 
-    data = "medium"
-    settings = dict(
-        n_hidden=128,
-        solver="adam",
-        learning_rate_init=1e-3,
-        momentum=0.0,
-        batch_size=256,
-        epochs=10,
-    )
+    data, settings = SCENARIOS["medium"]
 
     def setup_cache(self):
         """Fit each estimator once on the training split."""
@@ -238,15 +247,7 @@ class Large32Scenario(_TrainingScenario):
     60000.  Nesterov momentum, the default of both estimators.
     """
 
-    data = "large32"
-    settings = dict(
-        n_hidden=256,
-        solver="sgd",
-        learning_rate_init=0.01,
-        momentum=0.9,
-        batch_size=512,
-        epochs=3,
-    )
+    data, settings = SCENARIOS["large32"]
 
     def setup_cache(self):
         """Fit each estimator once on the training split."""
@@ -261,15 +262,7 @@ class FullBatchScenario(_TrainingScenario):
     samples), momentum 0 and ``shuffle=False``.
     """
 
-    data = "large64"
-    settings = dict(
-        n_hidden=128,
-        solver="sgd",
-        learning_rate_init=0.1,
-        momentum=0.0,
-        batch_size="full",
-        epochs=10,
-    )
+    data, settings = SCENARIOS["fullbatch"]
 
     def setup_cache(self):
         """Fit each estimator once on the training split."""
