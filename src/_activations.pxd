@@ -1,7 +1,8 @@
 # Activation functions applied in place to a block of rows, and their
 # derivatives expressed through the activation's output (all of g' for
 # relu, logistic, tanh and identity can be read off A = g(Z), so Z is never
-# stored).
+# stored). EXP is an output activation only (the log link of the Poisson
+# loss), whose derivative the output delta folds in.
 
 from cython cimport floating
 from libc.math cimport INFINITY, exp, expf, tanh, tanhf
@@ -13,6 +14,7 @@ cdef enum Activation:
     LOGISTIC = 2
     TANH = 3
     SOFTMAX = 4
+    EXP = 5
 
 
 cdef inline floating exponential(floating x) noexcept nogil:
@@ -81,6 +83,9 @@ cdef inline void add_bias_activate(
         elif activation == SOFTMAX:
             if n_cols > 0:
                 softmax_row(row, n_cols)
+        elif activation == EXP:
+            for j in range(n_cols):
+                row[j] = exponential(row[j])
 
 
 cdef inline void multiply_by_derivative(

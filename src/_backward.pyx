@@ -7,12 +7,20 @@ from libc.stdlib cimport free, malloc
 
 from _blocks cimport ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _layers cimport (
-    LOG_LOSS, SQUARED_ERROR, bias_gradient_columns, finish_gradient,
-    hidden_delta_rows, output_delta_rows, weight_gradient_units,
+    ABSOLUTE_ERROR, HUBER, LOG_LOSS, POISSON, QUANTILE, SQUARED_ERROR,
+    bias_gradient_columns, finish_gradient, hidden_delta_rows,
+    output_delta_rows, weight_gradient_units,
 )
 
 
-LOSSES = {"log_loss": LOG_LOSS, "squared_error": SQUARED_ERROR}
+LOSSES = {
+    "log_loss": LOG_LOSS,
+    "squared_error": SQUARED_ERROR,
+    "poisson": POISSON,
+    "absolute_error": ABSOLUTE_ERROR,
+    "huber": HUBER,
+    "quantile": QUANTILE,
+}
 
 
 def output_delta(
@@ -22,28 +30,36 @@ def output_delta(
     int out_activation,
     int loss,
     int n_threads,
+    double loss_parameter=0.0,
 ):
     """Output-layer delta dL/dZ2 and the summed (not averaged) loss.
 
     Parameters
     ----------
     A : ndarray of shape (n_rows, n_outputs)
-        Output activations (softmax or logistic).
+        Output activations: softmax or logistic (classification), identity
+        or exp (regression).
     Y : ndarray of shape (n_rows, n_outputs)
-        Targets, one-hot (softmax) or 0/1 indicators (logistic).
+        Targets: one-hot (softmax), 0/1 indicators (logistic), or values.
     delta : ndarray of shape (n_rows, n_outputs)
         Written in place.
     out_activation : int
-        ``ACTIVATIONS["softmax"]`` or ``ACTIVATIONS["logistic"]``.
+        A value of ``ACTIVATIONS``: "softmax", "logistic", "identity" or
+        "exp".
     loss : int
-        A value of ``LOSSES``.
+        A value of ``LOSSES``: "log_loss" or "squared_error" for softmax and
+        logistic outputs; "squared_error", "absolute_error", "huber",
+        "quantile" for an identity output, "poisson" for an exp output.
     n_threads : int
+    loss_parameter : float, default=0.0
+        The threshold of "huber", the quantile of "quantile".
 
     Returns
     -------
     loss_sum : float
         Sum over rows of each row's loss: cross-entropy, or
-        ``0.5 * ||A - Y||^2`` for the squared error (seed 000 eq. 11).
+        ``0.5 * ||A - Y||^2`` for the squared error (seed 000 eq. 11), the
+        summed elementwise loss for the regression losses.
     """
     cdef Py_ssize_t n_rows = A.shape[0]
     cdef Py_ssize_t n_cols = A.shape[1]
@@ -68,7 +84,7 @@ def output_delta(
             partial[block] = output_delta_rows(
                 &A[start, 0], &Y[start, 0], NULL, &delta[start, 0],
                 min(ROW_BLOCK, n_rows - start), n_cols, out_activation, loss,
-                eps)
+                loss_parameter, eps)
         # Block order, not thread order: the same sum for any thread count.
         for block in range(n_tasks):
             total += partial[block]

@@ -57,6 +57,8 @@ cdef struct Settings:
     int activation
     int out_activation
     int loss
+    # Huber threshold, or quantile, of the regression losses that take one.
+    double loss_parameter
     int solver
     double alpha
     double learning_rate
@@ -121,8 +123,8 @@ cdef class Workspace:
         float32 or float64.
     settings : dict
         ``activation``, ``out_activation``, ``loss``, ``solver`` (codes) and
-        ``alpha``, ``learning_rate``, ``momentum``, ``nesterov``, ``beta_1``,
-        ``beta_2``, ``epsilon``.
+        ``loss_parameter``, ``alpha``, ``learning_rate``, ``momentum``,
+        ``nesterov``, ``beta_1``, ``beta_2``, ``epsilon``.
     """
 
     cdef Buffers buffers
@@ -263,7 +265,8 @@ cdef void _row_block(
     ws.partial[block] = output_delta_rows(
         <const floating*> output, Y_chunk + block_start * K,
         NULL if weights == NULL else weight_chunk + block_start, delta_output,
-        n_rows, K, settings.out_activation, settings.loss, eps)
+        n_rows, K, settings.out_activation, settings.loss,
+        settings.loss_parameter, eps)
     hidden_delta_rows(<const floating*> delta_output, params + s.w2,
                       <const floating*> hidden, delta_hidden, n_rows, H, K,
                       settings.activation)

@@ -4,7 +4,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from _activations cimport (
-    IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
+    EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
 )
 from _blocks cimport ROW_BLOCK, n_blocks
 from _layers cimport forward_rows
@@ -17,6 +17,7 @@ ACTIVATIONS = {
     "logistic": LOGISTIC,
     "tanh": TANH,
     "softmax": SOFTMAX,
+    "exp": EXP,
 }
 
 

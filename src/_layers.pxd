@@ -4,7 +4,7 @@
 # shared state, so blocks can run on any thread.
 
 from cython cimport floating
-from libc.math cimport log
+from libc.math cimport fabs, log
 
 from _activations cimport (
     LOGISTIC, SOFTMAX, add_bias_activate, multiply_by_derivative,
@@ -15,6 +15,11 @@ from _blas cimport gemm
 cdef enum Loss:
     LOG_LOSS = 0
     SQUARED_ERROR = 1
+    # Regression losses, on an identity output (POISSON: on an EXP output).
+    POISSON = 2
+    ABSOLUTE_ERROR = 3
+    HUBER = 4
+    QUANTILE = 5
 
 
 cdef inline void forward_rows(
@@ -44,6 +49,53 @@ cdef inline double clipped_log(double p, double eps) noexcept nogil:
     return log(p)
 
 
+cdef inline double regression_delta(
+    floating prediction,
+    floating target,
+    int loss,
+    double loss_parameter,
+    floating* delta,
+) noexcept nogil:
+    """Write dL/dZ2 of one output of a regression loss, return its loss.
+
+    ``loss_parameter`` is the Huber threshold (HUBER) or the quantile
+    (QUANTILE). Subgradients at the kinks are 0 (absolute and quantile
+    losses at a zero residual).
+    """
+    cdef floating residual = prediction - target
+    cdef double size
+    if loss == SQUARED_ERROR:
+        delta[0] = residual
+        return 0.5 * residual * residual
+    if loss == POISSON:
+        # Half the Poisson deviance of a log-link output A = exp(Z2): its
+        # gradient with respect to Z2 is A - Y, as for the canonical links
+        # of the classification losses.
+        delta[0] = residual
+        if target > 0:
+            return target * log(target / <double> prediction) + residual
+        return prediction
+    size = fabs(residual)
+    if loss == ABSOLUTE_ERROR:
+        delta[0] = (residual > 0) - (residual < 0)
+        return size
+    if loss == HUBER:
+        if size <= loss_parameter:
+            delta[0] = residual
+            return 0.5 * size * size
+        delta[0] = <floating> (loss_parameter if residual > 0 else -loss_parameter)
+        return loss_parameter * (size - 0.5 * loss_parameter)
+    # QUANTILE: the pinball loss of the loss_parameter-quantile.
+    if residual > 0:
+        delta[0] = <floating> (1 - loss_parameter)
+        return (1 - loss_parameter) * residual
+    if residual < 0:
+        delta[0] = <floating> -loss_parameter
+        return -loss_parameter * residual
+    delta[0] = 0
+    return 0
+
+
 cdef inline double output_delta_rows(
     const floating* A,
     const floating* Y,
@@ -53,12 +105,15 @@ cdef inline double output_delta_rows(
     Py_ssize_t n_cols,
     int out_activation,
     int loss,
+    double loss_parameter,
     double eps,
 ) noexcept nogil:
     """Write dL/dZ2 for a block of rows and return the block's summed loss.
 
-    With ``weights`` (NULL: all ones), row i's delta and loss are scaled by
-    weights[i], as for a sample weight.
+    Softmax and logistic outputs take LOG_LOSS or SQUARED_ERROR; identity
+    and exp outputs take the regression losses, elementwise
+    (``regression_delta``). With ``weights`` (NULL: all ones), row i's delta
+    and loss are scaled by weights[i], as for a sample weight.
     """
     cdef Py_ssize_t i, j, k
     cdef double total = 0, row_loss
@@ -66,7 +121,11 @@ cdef inline double output_delta_rows(
     for i in range(n_rows):
         k = i * n_cols
         row_loss = 0
-        if loss == LOG_LOSS:
+        if out_activation != SOFTMAX and out_activation != LOGISTIC:
+            for j in range(k, k + n_cols):
+                row_loss += regression_delta(A[j], Y[j], loss, loss_parameter,
+                                             &delta[j])
+        elif loss == LOG_LOSS:
             # dZ2 = A2 - Y: seed 000 eq. 16 and seed 001, the exact gradient
             # of the cross-entropy for a softmax or logistic output.
             for j in range(k, k + n_cols):
@@ -86,12 +145,9 @@ cdef inline double output_delta_rows(
                     spread = spread + A[j] * (A[j] - Y[j])
                 for j in range(k, k + n_cols):
                     delta[j] = A[j] * (A[j] - Y[j]) - A[j] * spread
-            elif out_activation == LOGISTIC:
-                for j in range(k, k + n_cols):
-                    delta[j] = (A[j] - Y[j]) * A[j] * (1 - A[j])
             else:
                 for j in range(k, k + n_cols):
-                    delta[j] = A[j] - Y[j]
+                    delta[j] = (A[j] - Y[j]) * A[j] * (1 - A[j])
         if weights != NULL:
             row_loss *= weights[i]
             for j in range(k, k + n_cols):

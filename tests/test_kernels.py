@@ -30,6 +30,9 @@ SHAPE_IDS = ["150x70x45", "200x70x45", "1x70x45"]
 FLAT_SIZES = [10000, 1]
 HIDDEN_ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
 OUTPUT_ACTIVATIONS = ["softmax", "logistic"]
+# Losses of softmax and logistic outputs; the regression losses are tested
+# in test_regression_losses.py.
+CLASSIFICATION_LOSSES = ["log_loss", "squared_error"]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
@@ -101,6 +104,8 @@ def np_activation(Z, name):
         return np.tanh(Z)
     if name == "softmax":
         return np_softmax(Z)
+    if name == "exp":
+        return np.exp(Z)
     raise ValueError(name)
 
 
@@ -283,7 +288,14 @@ ADAM_HYPER = dict(lr_t=1e-3, beta_1=0.9, beta_2=0.999, eps=1e-8)
 
 
 def test_activation_table_lists_every_activation():
-    assert set(ACTIVATIONS) == {"identity", "relu", "logistic", "tanh", "softmax"}
+    assert set(ACTIVATIONS) == {
+        "identity",
+        "relu",
+        "logistic",
+        "tanh",
+        "softmax",
+        "exp",
+    }
     assert len(set(ACTIVATIONS.values())) == len(ACTIVATIONS)
 
 
@@ -375,12 +387,18 @@ def test_output_activation_large_logits_stay_finite(dtype, n_threads, activation
 # ----------------------------------------------------------------------------
 
 
-def test_loss_table_lists_both_losses():
-    assert set(LOSSES) == {"log_loss", "squared_error"}
-    assert len(set(LOSSES.values())) == 2
+def test_loss_table_lists_every_loss():
+    assert set(LOSSES) == {
+        *CLASSIFICATION_LOSSES,
+        "poisson",
+        "absolute_error",
+        "huber",
+        "quantile",
+    }
+    assert len(set(LOSSES.values())) == len(LOSSES)
 
 
-@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
 @pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 @pytest.mark.parametrize("n_threads", THREADS)
@@ -561,7 +579,7 @@ def test_output_activation_is_bitwise_equal_across_thread_counts(dtype, activati
     assert_bitwise_equal(results)
 
 
-@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
 @pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_output_delta_is_bitwise_equal_across_thread_counts(
