@@ -44,6 +44,32 @@ class Network:
             start += fan_out
         return coefs, intercepts
 
+    def fitted_weights(self, params=None):
+        """Copies of the weights (of ``params``, default: the current ones)
+        as the ``coefs_`` and ``intercepts_`` of a model at this point."""
+        if params is None:
+            params = self.params
+        coefs, intercepts = self.unpack(params.astype(self.dtype, copy=True))
+        return {"coefs_": coefs, "intercepts_": intercepts}
+
+    def outputs_may_overflow(self, X, activation):
+        """Whether the weights are large enough that the output layer's
+        inputs on X could overflow the dtype (then inf - inf gives NaN): a
+        bound from the largest row sum of |X| and the largest weights."""
+        (W1, W2), (b1, b2) = self.coefs, self.intercepts
+        with np.errstate(over="ignore"):
+            if activation in ("logistic", "tanh"):
+                # Bounded hidden units: X does not matter, and is not read.
+                hidden = 1.0
+            else:
+                hidden = _largest_row_sum(X) * float(np.abs(W1).max()) + float(
+                    np.abs(b1).max()
+                )
+            logits = hidden * W2.shape[0] * float(np.abs(W2).max()) + float(
+                np.abs(b2).max()
+            )
+        return not logits < np.finfo(self.dtype).max
+
     @classmethod
     def from_arrays(cls, coefs, intercepts, dtype):
         """Pack copies of existing weights (cast to ``dtype``)."""
@@ -58,6 +84,15 @@ class Network:
                 )
             packed[...] = given
         return network
+
+
+def _largest_row_sum(X):
+    """max_i sum_j |X[i, j]|, a small copy of X at a time."""
+    largest = 0.0
+    for start in range(0, X.shape[0], 512):
+        rows = abs(X[start : start + 512])
+        largest = max(largest, float(rows.sum(axis=1).max()))
+    return largest
 
 
 def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):

@@ -132,8 +132,8 @@ def test_grid_search_runs_candidates_on_the_cluster(two_worker_client, digits_sp
 
 def _fit_recording_threads():
     def task(X, y):
-        # What fit hands to the kernels: the classifier's own call, recorded.
-        from sklearn_twolayer import _classifier
+        # What fit hands to the kernels: the estimator core's own call, recorded.
+        from sklearn_twolayer import _base
 
         handed_to_kernels = []
 
@@ -142,13 +142,13 @@ def _fit_recording_threads():
             handed_to_kernels.append(n_threads)
             return n_threads
 
-        _classifier.effective_n_threads = recording
+        _base.effective_n_threads = recording
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 TwoLayerClassifier(n_hidden=8, max_iter=2, random_state=0).fit(X, y)
         finally:
-            _classifier.effective_n_threads = effective_n_threads
+            _base.effective_n_threads = effective_n_threads
         return handed_to_kernels, openmp_n_threads()
 
     return task
