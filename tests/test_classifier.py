@@ -322,3 +322,17 @@ def test_multilabel_probabilities_stay_strictly_inside_zero_one():
     # Inputs far out saturate the logistic outputs to 0 or 1 in floating point.
     proba = clf.predict_proba(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]]))
     assert np.all(proba > 0) and np.all(proba < 1)
+
+
+def test_partial_fit_takes_mlpclassifiers_argument_order(digits_split):
+    # partial_fit(X, y, sample_weight, classes), positionally, as MLPClassifier.
+    X_train, _, y_train, _ = digits_split
+    weights = np.random.default_rng(0).uniform(0.5, 2, X_train.shape[0])
+    classes = np.unique(y_train)
+    ours = TwoLayerClassifier(n_hidden=12, random_state=0)
+    theirs = MLPClassifier(hidden_layer_sizes=(12,), random_state=0)
+    for _ in range(2):
+        ours.partial_fit(X_train, y_train, weights, classes)
+        theirs.partial_fit(X_train, y_train, weights, classes)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

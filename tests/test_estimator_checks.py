@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 
 
 @parametrize_with_checks(
@@ -10,6 +10,10 @@ from sklearn_twolayer import TwoLayerClassifier
         TwoLayerClassifier(),
         TwoLayerClassifier(solver="sgd", batch_size="full", activation="logistic"),
         TwoLayerClassifier(solver="lbfgs"),
+        TwoLayerRegressor(),
+        TwoLayerRegressor(solver="sgd", batch_size="full", activation="tanh"),
+        TwoLayerRegressor(solver="lbfgs"),
+        TwoLayerRegressor(loss="quantile", quantile=0.3, solver="sgd"),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

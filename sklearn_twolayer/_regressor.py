@@ -1,0 +1,383 @@
+"""TwoLayerRegressor: what regression adds to the shared core — continuous
+targets, their losses and output activations, and the R² of early
+stopping."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+
+from ._base import BaseTwoLayer
+from ._targets import encode_values
+
+#: The output activation each loss is trained through: the identity, or the
+#: exponential (log link) that keeps Poisson means positive.
+OUTPUT_ACTIVATION_OF_LOSS = {
+    "squared_error": "identity",
+    "poisson": "exp",
+    "absolute_error": "identity",
+    "huber": "identity",
+    "quantile": "identity",
+}
+
+
+class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
+    """Two-layer neural network regressor (one hidden layer).
+
+    ``A1 = g(X @ W1 + b1)`` and ``prediction = A1 @ W2 + b2`` (or its
+    exponential for ``loss="poisson"``), trained by backpropagation and
+    (minibatch) gradient descent, Adam or L-BFGS. The numeric work runs in
+    compiled OpenMP kernels that use every core OpenMP allows; limit them
+    with ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` or
+    ``OMP_NUM_THREADS``. A drop-in for
+    ``MLPRegressor(hidden_layer_sizes=(n_hidden,))``, with robust and
+    quantile losses besides.
+
+    Parameters
+    ----------
+    n_hidden : int, default=100
+        Number of hidden units.
+
+    activation : {"relu", "logistic", "tanh", "identity"}, default="relu"
+        Hidden-layer activation ``g``.
+
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"sgd"`` is gradient descent with optional (Nesterov) momentum;
+        ``"adam"`` is Kingma and Ba's Adam; ``"lbfgs"`` is scipy's L-BFGS-B
+        on the loss of all samples (computed in chunks, in the dtype of X).
+
+    loss : {"squared_error", "poisson", "absolute_error", "huber", \
+            "quantile"}, default="squared_error"
+        Per sample and output, with residual ``r = prediction - y``:
+        ``"squared_error"``: ``r ** 2 / 2`` (MLPRegressor's half squared
+        error); ``"poisson"``: the half Poisson deviance ``y log(y /
+        prediction) - y + prediction`` of an exponential output (log link;
+        ``y >= 0``); ``"absolute_error"``: ``|r|``; ``"huber"``: ``r ** 2 /
+        2`` up to ``|r| = huber_delta``, linear beyond; ``"quantile"``: the
+        pinball loss of the ``quantile``-quantile. The loss of a sample sums
+        over the outputs.
+
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear (in units of y).
+
+    quantile : float, default=0.5
+        The quantile that ``loss="quantile"`` estimates, in (0, 1); 0.5 is
+        the median (half the absolute error).
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty ``0.5 * alpha * ||W||^2 / batch_size``.
+
+    batch_size : int, "auto" or "full", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)`` and ``"full"``
+        all samples (batch gradient descent).
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of ``solver="sgd"``, as in MLPRegressor.
+
+    learning_rate_init : float, default=1e-3
+        Step size (the initial one, with a schedule).
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (iterations for ``solver="lbfgs"``).
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffling.
+        For a given value the fitted weights do not depend on the number of
+        threads.
+
+    tol : float, default=1e-4
+        Training stops when the loss (or, with early stopping, the
+        validation score) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs; for ``solver="lbfgs"``,
+        when the largest gradient entry falls below ``tol``.
+
+    verbose : bool, default=False
+        Print the loss after each epoch.
+
+    warm_start : bool, default=False
+        Continue from the current ``coefs_`` and ``intercepts_`` instead of
+        initialising new weights.
+
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (``solver="sgd"`` with ``momentum > 0``).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the samples, stop when their R²
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
+        keep the weights of the best epoch. sgd and adam only.
+
+    validation_fraction : float, default=0.1
+        Share of the samples held out for early stopping, in (0, 1).
+
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first-moment estimate, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second-moment estimate, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Adam's numerical stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` before stopping.
+
+    max_fun : int, default=15000
+        ``solver="lbfgs"`` only: maximum number of loss evaluations.
+
+    init : {"glorot_uniform", "uniform"}, default="glorot_uniform"
+        Initial weights: MLPRegressor's Glorot-uniform scheme (the same
+        ``random_state`` gives MLPRegressor's starting weights), or
+        ``U(-0.5, 0.5)``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    coefs_ : list of two ndarrays
+        ``coefs_[0]`` of shape (n_features, n_hidden), ``coefs_[1]`` of shape
+        (n_hidden, n_outputs).
+
+    intercepts_ : list of two ndarrays
+        Biases of shape (n_hidden,) and (n_outputs,).
+
+    n_outputs_ : int
+        Number of outputs (columns of y).
+
+    out_activation_ : str
+        ``"identity"``, or ``"exp"`` for ``loss="poisson"``.
+
+    n_iter_ : int
+        Epochs run by the last call to ``fit``.
+
+    t_ : int
+        Training samples seen, over all calls to ``fit``.
+
+    loss_ : float
+        Loss of the last epoch (mean over samples, plus the L2 term).
+
+    best_loss_ : float or None
+        Lowest epoch loss reached (None with early stopping).
+
+    loss_curve_ : list of float
+        Loss of each epoch (of each iteration for ``solver="lbfgs"``).
+
+    validation_scores_ : list of float or None
+        With early stopping: the validation R² after each epoch; None
+        otherwise.
+
+    validation_loss_curve_ : list of float or None
+        With early stopping: the loss of the validation samples after each
+        epoch; None otherwise.
+
+    best_validation_score_ : float or None
+        With early stopping: the best validation R², whose weights are kept;
+        None otherwise.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Multi-layer perceptron regressor.
+    TwoLayerClassifier : The same network for classification.
+
+    Notes
+    -----
+    For a single output the losses equal MLPRegressor's. With several
+    outputs MLPRegressor reports the squared error averaged over the
+    outputs while following the gradient of their sum; ``loss_`` here is
+    the sum, the objective the gradient belongs to.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn_twolayer import TwoLayerRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0,
+    ...                        random_state=0)
+    >>> reg = TwoLayerRegressor(solver="lbfgs", random_state=0).fit(X, y)
+    >>> round(reg.score(X, y), 2)
+    1.0
+    """
+
+    _parameter_constraints: dict = {
+        **BaseTwoLayer._parameter_constraints,
+        "loss": [StrOptions(set(OUTPUT_ACTIVATION_OF_LOSS))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    _numeric_targets = True
+
+    def __init__(
+        self,
+        n_hidden=100,
+        *,
+        activation="relu",
+        solver="adam",
+        loss="squared_error",
+        huber_delta=1.0,
+        quantile=0.5,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        init="glorot_uniform",
+    ):
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.solver = solver
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.init = init
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data X and targets y.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data. float32 data is trained in float32.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: each batch's loss is ``sum(w * loss) /
+            sum(w)`` and its L2 term ``alpha * ||W||^2 / (2 * sum(w))``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(lambda est: est.solver in ("sgd", "adam"))
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over X and y, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as in ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._partial_fit_checks()
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_targets(self, y, dtype, first_pass, incremental, classes):
+        """Targets as (n_samples, n_outputs) values of the dtype of X;
+        returns (y, Y)."""
+        y = np.asarray(y)
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if not first_pass and n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_outputs} output(s), but the model was trained on "
+                f"{self.n_outputs_}; fit with warm_start=False to start anew."
+            )
+        Y = encode_values(y, self.loss, dtype)
+        if first_pass:
+            self.n_outputs_ = n_outputs
+            self._y_is_1d = y.ndim == 1
+        self.out_activation_ = OUTPUT_ACTIVATION_OF_LOSS[self.loss]
+        return y, Y
+
+    def _loss_parameter(self):
+        if self.loss == "huber":
+            return float(self.huber_delta)
+        if self.loss == "quantile":
+            return float(self.quantile)
+        return 0.0
+
+    def _stratify(self, y):
+        return None
+
+    def _validation_targets(self, y, Y, held_out):
+        return y[held_out]
+
+    def _validation_score(self, y_val, output, w_val):
+        return r2_score(y_val, self._shaped(output), sample_weight=w_val)
+
+    def _shaped(self, output):
+        """Predictions in the shape of the training targets."""
+        return output[:, 0] if self._y_is_1d else output
+
+    def predict(self, X):
+        """Predict with the network.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, in the shape of the training targets and the
+            dtype of the weights (float32 stays float32).
+        """
+        return self._shaped(self._output(self._predict_input(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

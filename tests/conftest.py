@@ -1,0 +1,58 @@
+"""Fixtures shared by the test modules."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import xlogy
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits, scaled to [0, 1]: (X, y)."""
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+def _fit_quietly(estimator, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def fit_quietly():
+    """``fit_quietly(estimator, *args, **kwargs)``: ``estimator.fit`` without
+    ConvergenceWarning (tests run few epochs on purpose)."""
+    return _fit_quietly
+
+
+def _regression_loss(prediction, y, loss, parameter=None):
+    """Elementwise regression loss of predictions (the output activations)
+    against targets, as the documentation defines them."""
+    residual = prediction - y
+    if loss == "squared_error":
+        return 0.5 * residual**2
+    if loss == "poisson":
+        return xlogy(y, y / prediction) - y + prediction
+    if loss == "absolute_error":
+        return np.abs(residual)
+    if loss == "huber":
+        size = np.abs(residual)
+        return np.where(
+            size <= parameter, 0.5 * residual**2, parameter * (size - 0.5 * parameter)
+        )
+    if loss == "quantile":
+        return np.where(
+            residual > 0, (1 - parameter) * residual, -parameter * residual
+        )
+    raise ValueError(loss)
+
+
+@pytest.fixture(scope="session")
+def regression_loss():
+    """``regression_loss(prediction, y, loss, parameter)``: the elementwise
+    loss in numpy."""
+    return _regression_loss
