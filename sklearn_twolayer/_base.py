@@ -33,8 +33,9 @@ from ._schedules import (
     count_stalled_epochs,
     invscaling_learning_rate,
 )
-from ._threads import effective_n_threads, single_threaded_blas
-from ._training import EpochRunner, FullBatch, make_settings, minimize_lbfgs
+from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
+from ._trainer import Trainer
+from ._training import minimize_lbfgs
 from ._version import __version__
 
 # Up to this many rows, predict runs on the calling thread alone: waking an
@@ -208,12 +209,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         self, network, X, Y, y, sample_weight, random_state, incremental, reporter
     ):
         """Run the solver, with BLAS single-threaded around the kernels."""
-        settings = make_settings(
-            self.activation,
-            self.out_activation_,
-            self.loss,
-            solver="sgd" if self.solver == "lbfgs" else self.solver,
+        solver = "sgd" if self.solver == "lbfgs" else self.solver
+        state = getattr(self, "_optimizer_state", None) if incremental else None
+        if not isinstance(state, dict) or state.get("solver") != solver:
+            # Older models, or another solver since: the optimizer starts anew.
+            state = None
+        trainer = Trainer(
+            network.params,
+            *network.shapes[0],
+            network.shapes[1][1],
+            activation=self.activation,
+            out_activation=self.out_activation_,
+            loss=self.loss,
             loss_parameter=self._loss_parameter(),
+            solver=solver,
             alpha=self.alpha,
             learning_rate=self.learning_rate_init,
             momentum=self.momentum,
@@ -221,6 +230,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
+            state=state,
         )
         n_threads = effective_n_threads()
         self.n_iter_ = 0
@@ -228,16 +238,16 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             try:
                 if self.solver == "lbfgs":
                     self._run_lbfgs(
-                        network, X, Y, sample_weight, settings, n_threads, reporter
+                        trainer, network, X, Y, sample_weight, n_threads, reporter
                     )
                 else:
                     self._run_epochs(
+                        trainer,
                         network,
                         X,
                         Y,
                         y,
                         sample_weight,
-                        settings,
                         n_threads,
                         random_state,
                         incremental,
@@ -248,12 +258,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
 
     def _run_epochs(
         self,
+        trainer,
         network,
         X,
         Y,
         y,
         sample_weight,
-        settings,
         n_threads,
         random_state,
         incremental,
@@ -267,25 +277,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             rows, held_out = self._validation_split(X, y, random_state)
             X_val, Y_val = X[held_out], Y[held_out]
             w_val = None if sample_weight is None else sample_weight[held_out]
-            validation = (
-                X_val,
-                self._validation_targets(y, Y, held_out),
-                w_val,
-                FullBatch(network, X_val, Y_val, settings, n_threads, w_val),
-            )
-        state = getattr(self, "_optimizer_state", None) if incremental else None
-        runner = EpochRunner(
-            network,
-            X,
-            Y,
-            self._batch_size(rows.shape[0]),
-            settings,
-            n_threads,
-            state=None if state is None else state[:3],
-            sample_weight=sample_weight,
-        )
-        if state is not None:
-            runner.learning_rate = state[3]
+            validation = (X_val, Y_val, self._validation_targets(y, Y, held_out), w_val)
+        batch_size = self._batch_size(rows.shape[0])
+        epoch_threads = threads_for_work(n_threads, trainer.flops_per_row * batch_size)
         best_params = network.params.copy() if validation is not None else None
         # All rows in data order need no gathering: pass no order then.
         order = None if validation is None else rows
@@ -299,22 +293,29 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                     rows = rows[permutation]
                     order = rows
                 reporter.epoch_begins()
-                self.loss_ = runner.run(order)
+                self.loss_ = trainer.run_epoch(
+                    X,
+                    Y,
+                    batch_size=batch_size,
+                    n_threads=epoch_threads,
+                    sample_weight=sample_weight,
+                    order=order,
+                )
                 self.n_iter_ += 1
                 self.t_ += rows.shape[0]
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 if validation is not None and self._score_validation(
-                    network, validation, n_threads
+                    trainer, network, validation, n_threads
                 ):
                     best_params[:] = network.params
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    runner.learning_rate = invscaling_learning_rate(
+                    trainer.learning_rate = invscaling_learning_rate(
                         self.learning_rate_init, self.t_, self.power_t
                     )
                 stop = self._stop_for_no_improvement(
-                    runner, validation is not None
+                    trainer, validation is not None
                 ) or not np.isfinite(self.loss_)
                 if reporter.epoch_ends(lambda: network.fitted_weights()) or stop:
                     break
@@ -326,7 +327,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                         stacklevel=5,
                     )
         finally:
-            self._optimizer_state = (*runner.state, runner.learning_rate)
+            self._optimizer_state = trainer.optimizer_state()
             if best_params is not None:
                 network.params[:] = best_params
 
@@ -346,12 +347,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         )
         return train, held_out
 
-    def _score_validation(self, network, validation, n_threads):
+    def _score_validation(self, trainer, network, validation, n_threads):
         """Append the validation score and loss; True when the score is the
         best so far (the weights to keep)."""
-        X_val, y_val, w_val, validation_loss = validation
+        X_val, Y_val, y_val, w_val = validation
         self.validation_loss_curve_.append(
-            validation_loss.loss_and_gradient(np.empty_like(network.params))
+            trainer.loss_and_gradient(
+                X_val,
+                Y_val,
+                n_threads=threads_for_work(
+                    n_threads, trainer.flops_per_row * X_val.shape[0]
+                ),
+                sample_weight=w_val,
+                gradient=False,
+            )
         )
         output = predict_output(
             X_val,
@@ -373,7 +382,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             return True
         return False
 
-    def _run_lbfgs(self, network, X, Y, sample_weight, settings, n_threads, reporter):
+    def _run_lbfgs(self, trainer, network, X, Y, sample_weight, n_threads, reporter):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
         loss (MLPClassifier keeps none for this solver), and each iteration
         is reported to the callbacks as an epoch."""
@@ -393,11 +402,10 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 raise StopIteration
 
         result = minimize_lbfgs(
-            network,
+            trainer,
             X,
             Y,
-            settings,
-            n_threads,
+            threads_for_work(n_threads, trainer.flops_per_row * X.shape[0]),
             self.max_iter,
             self.max_fun,
             self.tol,
@@ -416,7 +424,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 stacklevel=4,
             )
 
-    def _stop_for_no_improvement(self, runner, early_stopping):
+    def _stop_for_no_improvement(self, trainer, early_stopping):
         """Count epochs without improvement (of the training loss, or of the
         validation score counted in ``_score_validation``); past
         ``n_iter_no_change`` stop, or with ``learning_rate="adaptive"``
@@ -434,9 +442,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             f"{self.n_iter_no_change} consecutive epochs."
         )
         if self.solver == "sgd" and self.learning_rate == "adaptive":
-            learning_rate = adaptive_learning_rate(runner.learning_rate)
+            learning_rate = adaptive_learning_rate(trainer.learning_rate)
             if learning_rate is not None:
-                runner.learning_rate = learning_rate
+                trainer.learning_rate = learning_rate
                 self._no_improvement_count = 0
                 if self.verbose:
                     print(f"{message} Setting learning rate to {learning_rate:f}")

@@ -15,8 +15,8 @@ PREDICT_CHUNK_ROWS = 4096
 
 
 class Network:
-    """Weights and biases packed in one flat vector, and room for their
-    gradients in another.
+    """Weights and biases packed in one flat vector (the trainer keeps their
+    gradient).
 
     ``coefs``/``intercepts`` are views into ``params`` in MLPClassifier's
     layout: ``coefs[0]`` is W1.T of shape (n_features, n_hidden), ``coefs[1]``
@@ -29,7 +29,6 @@ class Network:
         self.dtype = np.dtype(dtype)
         size = sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.shapes)
         self.params = np.zeros(size, dtype=self.dtype)
-        self.grads = np.zeros(size, dtype=self.dtype)
         self.coefs, self.intercepts = self.unpack(self.params)
 
     def unpack(self, flat):

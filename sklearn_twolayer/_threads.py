@@ -1,23 +1,50 @@
-"""Thread pools around the kernels.
+"""How many threads the kernels use: the one place that decides.
+
+A phase of compiled work gets
+
+    min(budget, cores available to the process, work cap)
+
+threads, where
+
+* the budget is what OpenMP allows (``OMP_NUM_THREADS``,
+  ``threadpoolctl.threadpool_limits(n, user_api="openmp")``), or, inside a
+  Dask worker, the worker's threads divided among the tasks it is running;
+* the cores available follow the process's CPU affinity and cgroup quota
+  (``joblib.cpu_count()``): threads beyond them only take turns on the same
+  cores, and every barrier of a pass then waits for a descheduled thread;
+* the work cap gives each thread at least ``MIN_FLOPS_PER_THREAD``
+  floating-point operations between two synchronisation points (about
+  20-50 microseconds of one core, far above what a barrier or waking a
+  thread costs), so small batches and small predictions run on fewer
+  threads, down to one.
 
 The kernels call BLAS from inside their OpenMP threads, so BLAS itself must
 run single-threaded meanwhile (as scikit-learn's KMeans does); otherwise each
 OpenMP thread would start a BLAS pool of its own and oversubscribe the cores.
-
-Inside a Dask worker the worker's own thread count is the budget: a task gets
-the worker's threads shared among the tasks it is running at that moment.
 """
 
+import os
 import sys
 from contextlib import contextmanager
 
+from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
 from ._openmp_helpers import effective_n_threads as openmp_n_threads
 
-__all__ = ["effective_n_threads", "single_threaded_blas"]
+__all__ = [
+    "MIN_FLOPS_PER_THREAD",
+    "available_cores",
+    "effective_n_threads",
+    "single_threaded_blas",
+    "threads_for_work",
+]
+
+#: Least work (floating-point operations) per thread between two barriers.
+MIN_FLOPS_PER_THREAD = 1_000_000
 
 _controller = None
+_cores = None
 
 
 def _get_controller():
@@ -36,15 +63,33 @@ def single_threaded_blas():
         yield
 
 
+def available_cores():
+    """Cores this process may run on (affinity, cgroup quota), as joblib
+    counts them; read once per process (it takes tens of microseconds)."""
+    global _cores
+    if _cores is None or _cores[0] != os.getpid():
+        _cores = (os.getpid(), max(cpu_count(), 1))
+    return _cores[1]
+
+
 def effective_n_threads():
-    """OpenMP threads the kernels started now should use.
+    """The thread budget of compiled work started now.
 
     Inside a Dask worker: the worker's thread count divided among the tasks it
     is executing (at least 1). Elsewhere: what OpenMP allows, following
-    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``.
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``. Never more
+    than the cores available to the process.
     """
     share = dask_worker_share()
-    return openmp_n_threads() if share is None else share
+    budget = openmp_n_threads() if share is None else share
+    return max(1, min(budget, available_cores()))
+
+
+def threads_for_work(n_threads, flops):
+    """Threads for a phase of ``flops`` operations between two barriers:
+    at most ``n_threads`` (a budget from :func:`effective_n_threads`), and
+    at most one per ``MIN_FLOPS_PER_THREAD``."""
+    return int(max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD)))
 
 
 def dask_worker_share():

@@ -1,6 +1,6 @@
 # Block-level steps of the forward and backward passes, shared by the
-# kernels exposed to Python (_forward, _backward) and the compiled epoch
-# loop (_epoch). Each works on one block of rows or of units and touches no
+# kernels exposed to Python (_forward, _backward) and the compiled trainer
+# (_trainer). Each works on one block of rows or of units and touches no
 # shared state, so blocks can run on any thread.
 
 from cython cimport floating

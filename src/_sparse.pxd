@@ -81,26 +81,31 @@ cdef inline void sparse_weight_gradient_units(
     floating* grad_W,
     Py_ssize_t first_unit,
     Py_ssize_t n_units,
+    Py_ssize_t first_col,
+    Py_ssize_t n_cols,
     Py_ssize_t n_out,
     bint accumulate,
 ) noexcept nogil:
-    """grad_W[u] (+)= X[samples][:, u].T @ delta for the input units u in
-    [first_unit, first_unit + n_units), over a block of samples."""
+    """grad_W[u, c] (+)= X[samples][:, u].T @ delta[:, c] for the input units
+    u in [first_unit, first_unit + n_units) and the columns c in
+    [first_col, first_col + n_cols), over a block of samples (``grad_W`` and
+    ``delta`` have rows of ``n_out`` entries)."""
     cdef Py_ssize_t i, j, p, r, k
     cdef floating value
     cdef floating* g_row
     cdef const floating* d_row
     if not accumulate:
-        for j in range(first_unit * n_out, (first_unit + n_units) * n_out):
-            grad_W[j] = 0
+        for k in range(first_unit, first_unit + n_units):
+            for j in range(first_col, first_col + n_cols):
+                grad_W[k * n_out + j] = 0
     for i in range(n_rows):
         r = sample_of(rows, first, i)
-        d_row = delta + i * n_out
+        d_row = delta + i * n_out + first_col
         for p in range(indptr[r], indptr[r + 1]):
             k = indices[p]
             if k < first_unit or k >= first_unit + n_units:
                 continue
             value = data[p]
-            g_row = grad_W + k * n_out
-            for j in range(n_out):
+            g_row = grad_W + k * n_out + first_col
+            for j in range(n_cols):
                 g_row[j] += value * d_row[j]

@@ -1,5 +1,5 @@
 # Optimizer steps on a contiguous range of the flat parameter vector, shared
-# by the kernels exposed to Python (_optimizers) and the epoch loop (_epoch).
+# by the kernels exposed to Python (_optimizers) and the trainer (_trainer).
 
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf

@@ -195,5 +195,5 @@ def test_concurrent_tasks_share_their_workers_threads(two_thread_client):
     assert two_thread_client.gather(futures) == [1, 1]
 
 
-def test_outside_a_worker_openmp_decides():
-    assert effective_n_threads() == openmp_n_threads()
+def test_outside_a_worker_openmp_decides_within_the_available_cores():
+    assert effective_n_threads() == min(openmp_n_threads(), joblib.cpu_count())

@@ -9,9 +9,9 @@ penalty on.
 
 import numpy as np
 import pytest
+from sklearn_twolayer._trainer import Trainer
 
 from sklearn_twolayer._network import Network
-from sklearn_twolayer._training import FullBatch, make_settings
 
 HIDDEN = {
     "identity": lambda z: z,
@@ -63,10 +63,19 @@ def test_gradients_match_central_finite_differences(activation, loss, kind):
     alpha = 0.3
     network = Network(N_FEATURES, N_HIDDEN, Y.shape[1], np.float64)
     network.params[:] = rng.uniform(-1, 1, size=network.params.shape)
-    settings = make_settings(activation, out_activation, loss, alpha=alpha)
+    trainer = Trainer(
+        network.params,
+        N_FEATURES,
+        N_HIDDEN,
+        Y.shape[1],
+        activation=activation,
+        out_activation=out_activation,
+        loss=loss,
+        alpha=alpha,
+    )
 
-    loss_value = FullBatch(network, X, Y, settings, 1).loss_and_gradient()
-    analytic = network.grads.copy()
+    loss_value = trainer.loss_and_gradient(X, Y)
+    analytic = trainer.grads.copy()
     np.testing.assert_allclose(
         loss_value,
         numpy_loss(network, X, Y, activation, out_activation, loss, alpha),

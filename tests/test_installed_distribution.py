@@ -11,7 +11,13 @@ from sklearn_twolayer._openmp_helpers import openmp_enabled
 
 import sklearn_twolayer
 
-EXTENSIONS = ["_backward", "_epoch", "_forward", "_openmp_helpers", "_optimizers"]
+EXTENSIONS = [
+    "_backward",
+    "_forward",
+    "_openmp_helpers",
+    "_optimizers",
+    "_trainer",
+]
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn_twolayer._trainer import Trainer
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerRegressor
 from sklearn_twolayer._network import Network
-from sklearn_twolayer._training import FullBatch, make_settings
 
 PARITY_SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=0.01),
@@ -149,8 +149,16 @@ def test_loss_gradient_matches_finite_differences(
     alpha = 0.3
     network = Network(n_features, n_hidden, n_outputs, np.float64)
     network.params[:] = rng.uniform(-0.5, 0.5, size=network.params.shape)
-    settings = make_settings(
-        activation, out_activation, loss, loss_parameter=parameter or 0.0, alpha=alpha
+    trainer = Trainer(
+        network.params,
+        n_features,
+        n_hidden,
+        n_outputs,
+        activation=activation,
+        out_activation=out_activation,
+        loss=loss,
+        loss_parameter=parameter or 0.0,
+        alpha=alpha,
     )
 
     def numpy_objective():
@@ -162,8 +170,8 @@ def test_loss_gradient_matches_finite_differences(
             n_samples
         )
 
-    value = FullBatch(network, X, Y, settings, 1).loss_and_gradient()
-    analytic = network.grads.copy()
+    value = trainer.loss_and_gradient(X, Y)
+    analytic = trainer.grads.copy()
     np.testing.assert_allclose(value, numpy_objective(), rtol=1e-12)
     step = 1e-6
     numeric = np.empty_like(analytic)

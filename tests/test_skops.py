@@ -86,11 +86,18 @@ def _plain(value):
 
 
 def _assert_same_state(loaded, original):
-    original_state, loaded_state = vars(original), vars(loaded)
+    _assert_same_items(vars(loaded), vars(original))
+
+
+def _assert_same_items(loaded_state, original_state):
     assert loaded_state.keys() == original_state.keys()
     for name, value in original_state.items():
         restored = loaded_state[name]
-        if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
+        if isinstance(value, dict):
+            # The optimizer's state: arrays and counts by name.
+            assert type(restored) is dict, name
+            _assert_same_items(restored, value)
+        elif isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
             assert type(restored) is type(value), name
             for part, restored_part in zip(value, restored, strict=True):
                 np.testing.assert_array_equal(restored_part, part, err_msg=name)

@@ -168,19 +168,21 @@ def test_partial_fit_is_not_offered_by_lbfgs():
 
 
 def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
-    from sklearn_twolayer import _training
+    from sklearn_twolayer._trainer import Trainer
+
+    from sklearn_twolayer import _base
 
     X, y = digits
-    run = _training.EpochRunner.run
     calls = []
 
-    def interrupted_after_two_epochs(self, order=None):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return run(self, order)
+    class InterruptedAfterTwoEpochs(Trainer):
+        def run_epoch(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return super().run_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(_training.EpochRunner, "run", interrupted_after_two_epochs)
+    monkeypatch.setattr(_base, "Trainer", InterruptedAfterTwoEpochs)
     params = dict(n_hidden=10, random_state=0, max_iter=10)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         interrupted = TwoLayerClassifier(**params).fit(X, y)

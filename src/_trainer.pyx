@@ -1,0 +1,997 @@
+"""The compiled trainer: training state, whole epochs, loss and gradient.
+
+A :class:`Trainer` owns everything training needs besides the data: the
+shapes, the settings, its buffers, the gradient, the optimizer state (sgd's
+velocity; adam's two moments), the step count and the learning rate. It
+updates the flat parameter vector it is given in place. ``run_epoch`` runs
+every minibatch of an epoch (forward, backward, update) in one parallel
+region, without the GIL and without allocating; ``loss_and_gradient`` gives
+the loss of a whole data set and its gradient (L-BFGS, validation loss).
+
+Parallel decomposition
+----------------------
+A batch is cut into chunks of at most ``CHUNK_ROWS`` rows, and a chunk
+into tasks whose boundaries depend on the shapes only, never on the number
+of threads; every sum runs in a fixed order. The results are therefore
+bitwise the same for any number of threads. The team of threads is made
+once per call; its phases are separated by barriers, and each thread takes
+the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
+
+* Small batches (fewer than ``SLOTS`` chunks) are split in two dimensions,
+  with two barriers per chunk:
+
+  1. rows: per block of about ``ROW_ROWS`` rows, gather the samples, run
+     both layers, the output delta with the loss and the hidden delta while
+     the block is in cache;
+  2. units: per tile of W1 (a block of features x a block of hidden units,
+     the first tile of a hidden block also doing those b1 entries) and per
+     block of W2 rows (the first also doing b2), add the chunk's
+     contribution to the gradient; after the batch's last chunk, finish the
+     tile's gradient (L2 term, division by the batch's size or weight) and
+     apply the optimizer step to it right away.
+
+* Large batches (full batch, L-BFGS, validation loss) run whole chunks in
+  parallel. Chunk c goes to slot ``c * SLOTS // n_chunks``; each slot is
+  handled by one thread, which runs its chunks in order, accumulating their
+  gradients in the slot's own partial gradient. After one barrier, the
+  slots are summed in slot order, block by block of the flat parameter
+  vector, and each block is finished and updated. The fixed number of slots
+  costs ``SLOTS x n_params`` values of memory (with 16 slots, 13 MB for a
+  784-128-10 network in float64) and caps the parallelism of a large batch
+  at ``SLOTS`` threads.
+
+Threads beyond a phase's number of tasks would only wait at its barriers:
+the trainer never starts more threads than the larger of its phases has
+tasks. How many threads a call may use at most is the caller's decision
+(``sklearn_twolayer._threads``: cores available, the work of a batch).
+
+Extension points
+----------------
+* Activations whose derivative needs the pre-activation (gelu, silu): the
+  rows phase has the block's Z1 in hand before activating; a chunk buffer
+  ``pre_activation`` of CHUNK_ROWS x n_hidden (allocated only for such an
+  activation) would keep it for ``hidden_delta_rows``.
+* Dropout on the hidden layer: the mask of sample s (``sample_of(order,
+  first, i)``), unit j, step ``steps`` follows from a counter-based hash of
+  (seed, step, s, j); the rows phase applies it right after the activation
+  and again to the hidden delta, so it is never stored.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport pow, sqrt
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+import numpy as np
+import scipy.sparse as sp
+
+from _blas cimport gemm
+from _blocks cimport FLAT_BLOCK, n_blocks
+from _layers cimport (
+    bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
+    output_delta_rows, weight_gradient_units,
+)
+from _openmp cimport barrier, omp_get_num_threads, omp_get_thread_num
+from _sparse cimport (
+    check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
+)
+from _updates cimport adam_step, sgd_step
+
+from sklearn_twolayer._backward import LOSSES
+from sklearn_twolayer._forward import ACTIVATIONS
+
+
+cdef enum:
+    # Rows processed together: the buffers of a chunk hold this many rows.
+    CHUNK_ROWS = 512
+    # Rows per task of the rows phase of a small batch (about: a chunk is
+    # cut into blocks of equal size).
+    ROW_ROWS = 64
+    # Partial gradients of a large batch, and so its largest useful team.
+    SLOTS = 16
+    # Smallest W1 tile: features x hidden units. Tiles are at least this
+    # large, and W1 has at most MAX_FEATURE_BLOCKS x MAX_HIDDEN_BLOCKS of
+    # them, so each holds enough work to outweigh packing its operands.
+    MIN_TILE_FEATURES = 32
+    MIN_TILE_HIDDEN = 64
+    MAX_FEATURE_BLOCKS = 8
+    MAX_HIDDEN_BLOCKS = 4
+    # Rows of W2 per task.
+    W2_ROWS = 64
+
+
+cdef enum Solver:
+    SGD = 0
+    ADAM = 1
+
+
+SOLVERS = {"sgd": SGD, "adam": ADAM}
+
+
+cdef struct Settings:
+    int activation
+    int out_activation
+    int loss
+    # Huber threshold, or quantile, of the regression losses that take one.
+    double loss_parameter
+    int solver
+    double alpha
+    double learning_rate
+    double momentum
+    bint nesterov
+    double beta_1
+    double beta_2
+    double epsilon
+
+
+cdef struct Layout:
+    Py_ssize_t n_features
+    Py_ssize_t n_hidden
+    Py_ssize_t n_outputs
+    Py_ssize_t n_params
+    # Offsets of W1, b1, W2, b2 in the flat parameter vector.
+    Py_ssize_t w1
+    Py_ssize_t b1
+    Py_ssize_t w2
+    Py_ssize_t b2
+    # Units phase: W1 tiles (feature blocks x hidden blocks), then W2 row
+    # blocks.
+    Py_ssize_t feature_block
+    Py_ssize_t feature_blocks
+    Py_ssize_t hidden_block
+    Py_ssize_t hidden_blocks
+    Py_ssize_t w1_tasks
+    Py_ssize_t w2_tasks
+    Py_ssize_t unit_tasks
+
+
+cdef struct Chunk:
+    # Room for CHUNK_ROWS rows: gathered samples (dense X only, NULL
+    # otherwise), targets and weights, hidden activations, outputs, deltas.
+    void* X
+    void* Y
+    void* weights
+    void* hidden
+    void* output
+    void* delta_output
+    void* delta_hidden
+
+
+cdef struct Data:
+    # Dense X (NULL for a sparse X, given by its CSR arrays).
+    const void* X
+    const void* csr_data
+    const Py_ssize_t* csr_indices
+    const Py_ssize_t* csr_indptr
+    const void* Y
+    # Per-sample weights of all rows of X (NULL: none).
+    const void* weights
+    # Rows visited, in order (NULL: all rows in data order).
+    const Py_ssize_t* order
+    Py_ssize_t n_rows
+
+
+cdef struct Pass:
+    # What one call does, shared by the team.
+    Py_ssize_t batch_size
+    bint update
+    bint gradient
+    # Out: mean loss over the visited rows; adam steps after the call.
+    double loss
+    long steps
+
+
+cdef struct State:
+    Layout layout
+    Settings settings
+    void* params
+    void* grads
+    # Velocity (sgd), or first and second moments (adam); separate arrays.
+    void* state_1
+    void* state_2
+    long steps
+    # chunks[0] serves small batches; chunks[t], thread t of a large one.
+    Chunk* chunks
+    Py_ssize_t n_chunk_sets
+    bint gathers
+    # SLOTS partial gradients of a large batch (NULL until one is run).
+    void* slot_grads
+    # Partial sums, combined in task order.
+    double* row_loss
+    double* unit_squares
+    double* slot_loss
+    double* block_squares
+    Py_ssize_t n_flat_blocks
+
+
+cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
+                                     Py_ssize_t at_most) noexcept nogil:
+    """Size of the blocks that cut n into ceil(n / target) (at most
+    ``at_most``) blocks of nearly equal size."""
+    cdef Py_ssize_t count = min(max(n_blocks(n, target), 1), at_most)
+    return max(n_blocks(n, count), 1)
+
+
+cdef Layout _layout(Py_ssize_t F, Py_ssize_t H, Py_ssize_t K) noexcept:
+    cdef Layout s
+    s.n_features, s.n_hidden, s.n_outputs = F, H, K
+    s.w1 = 0
+    s.b1 = F * H
+    s.w2 = s.b1 + H
+    s.b2 = s.w2 + H * K
+    s.n_params = s.b2 + K
+    s.feature_block = max(_equal_blocks(F, MIN_TILE_FEATURES, MAX_FEATURE_BLOCKS),
+                          min(F, MIN_TILE_FEATURES))
+    s.feature_blocks = n_blocks(F, s.feature_block)
+    s.hidden_block = max(_equal_blocks(H, MIN_TILE_HIDDEN, MAX_HIDDEN_BLOCKS),
+                         min(H, MIN_TILE_HIDDEN))
+    s.hidden_blocks = n_blocks(H, s.hidden_block)
+    s.w1_tasks = s.feature_blocks * s.hidden_blocks
+    s.w2_tasks = n_blocks(H, W2_ROWS)
+    s.unit_tasks = s.w1_tasks + s.w2_tasks
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Tasks: each touches only its own rows or its own parameters.
+
+
+cdef void _update_range(State* st, Py_ssize_t start, Py_ssize_t stop,
+                        floating step_size) noexcept nogil:
+    cdef const Settings* settings = &st.settings
+    if settings.solver == ADAM:
+        adam_step(<floating*> st.params, <const floating*> st.grads,
+                  <floating*> st.state_1, <floating*> st.state_2, start, stop,
+                  step_size, <floating> settings.beta_1,
+                  <floating> settings.beta_2, <floating> settings.epsilon)
+    else:
+        sgd_step(<floating*> st.params, <const floating*> st.grads,
+                 <floating*> st.state_1, start, stop,
+                 <floating> settings.learning_rate,
+                 <floating> settings.momentum, settings.nesterov)
+
+
+cdef double _finish_range(State* st, Py_ssize_t start, Py_ssize_t stop,
+                          bint is_weight, double divisor, bint update,
+                          floating step_size) noexcept nogil:
+    """Finish the gradient of params[start:stop) (weights get the L2 term,
+    biases not), then step; returns its sum of squared weights."""
+    cdef double squares = finish_gradient(
+        <floating*> st.grads + start, <const floating*> st.params + start,
+        stop - start, <floating> (st.settings.alpha if is_weight else 0),
+        <floating> divisor)
+    if update:
+        _update_range(st, start, stop, step_size)
+    return squares
+
+
+cdef double _rows_task(State* st, const Data* d, Chunk* c,
+                       const floating* params, Py_ssize_t first,
+                       Py_ssize_t r0, Py_ssize_t n_rows,
+                       bint gradient) noexcept nogil:
+    """Rows [r0, r0 + n_rows) of the chunk whose first sample is ``first``
+    (in visiting order): forward, output delta, hidden delta. Returns the
+    rows' summed (weighted) loss."""
+    cdef const Layout* s = &st.layout
+    cdef const Settings* settings = &st.settings
+    cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
+    cdef Py_ssize_t i, r
+    cdef floating* hidden = <floating*> c.hidden + r0 * H
+    cdef floating* output = <floating*> c.output + r0 * K
+    cdef floating* delta_output = <floating*> c.delta_output + r0 * K
+    cdef const floating* X_rows
+    cdef const floating* Y_rows
+    cdef const floating* w_rows = NULL
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef double loss
+    if d.order != NULL:
+        for i in range(r0, r0 + n_rows):
+            r = d.order[first + i]
+            if d.X != NULL:
+                memcpy(<floating*> c.X + i * F, <const floating*> d.X + r * F,
+                       F * sizeof(floating))
+            memcpy(<floating*> c.Y + i * K, <const floating*> d.Y + r * K,
+                   K * sizeof(floating))
+            if d.weights != NULL:
+                (<floating*> c.weights)[i] = (<const floating*> d.weights)[r]
+        X_rows = <const floating*> c.X + r0 * F
+        Y_rows = <const floating*> c.Y + r0 * K
+        if d.weights != NULL:
+            w_rows = <const floating*> c.weights + r0
+    else:
+        X_rows = <const floating*> d.X + (first + r0) * F
+        Y_rows = <const floating*> d.Y + (first + r0) * K
+        if d.weights != NULL:
+            w_rows = <const floating*> d.weights + first + r0
+    if d.X != NULL:
+        forward_rows(X_rows, params + s.w1, params + s.b1, hidden, n_rows, F,
+                     H, settings.activation)
+    else:
+        sparse_forward_rows(<const floating*> d.csr_data, d.csr_indices,
+                            d.csr_indptr, d.order, first + r0, n_rows,
+                            params + s.w1, params + s.b1, hidden, H,
+                            settings.activation)
+    forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
+                 output, n_rows, H, K, settings.out_activation)
+    loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
+                             delta_output, n_rows, K, settings.out_activation,
+                             settings.loss, settings.loss_parameter, eps)
+    if gradient:
+        hidden_delta_rows(<const floating*> delta_output, params + s.w2,
+                          <const floating*> hidden,
+                          <floating*> c.delta_hidden + r0 * H, n_rows, H, K,
+                          settings.activation)
+    return loss
+
+
+cdef void _w1_tile(State* st, const Data* d, const Chunk* c, Py_ssize_t first,
+                   Py_ssize_t n_rows, floating* grads, Py_ssize_t f0,
+                   Py_ssize_t fs, Py_ssize_t h0, Py_ssize_t hs,
+                   bint accumulate) noexcept nogil:
+    """grads[W1][f0:f0+fs, h0:h0+hs] (+)= X_chunk[:, f].T @ delta_hidden[:, h]."""
+    cdef Py_ssize_t F = st.layout.n_features, H = st.layout.n_hidden
+    cdef const floating* X_rows
+    if d.X == NULL:
+        sparse_weight_gradient_units(
+            <const floating*> d.csr_data, d.csr_indices, d.csr_indptr, d.order,
+            first, n_rows, <const floating*> c.delta_hidden,
+            grads + st.layout.w1, f0, fs, h0, hs, H, accumulate)
+        return
+    X_rows = (<const floating*> d.X + first * F if d.order == NULL
+              else <const floating*> c.X)
+    gemm(True, False, <int> fs, <int> hs, <int> n_rows, <floating> 1,
+         X_rows + f0, <int> F, <const floating*> c.delta_hidden + h0, <int> H,
+         <floating> (1 if accumulate else 0),
+         grads + st.layout.w1 + f0 * H + h0, <int> H)
+
+
+cdef double _units_task(State* st, const Data* d, const Chunk* c,
+                        Py_ssize_t task, Py_ssize_t first, Py_ssize_t n_rows,
+                        bint accumulate, bint finish, bint update,
+                        double divisor, floating step_size) noexcept nogil:
+    """One W1 tile (with its b1 entries when it is the first of its hidden
+    block) or one block of W2 rows (with b2 when the first), over a chunk;
+    finished and stepped after the batch's last chunk. Returns the task's
+    sum of squared weights when ``finish``, else 0."""
+    cdef const Layout* s = &st.layout
+    cdef Py_ssize_t H = s.n_hidden, K = s.n_outputs
+    cdef Py_ssize_t f0, fs, h0, hs, f, start
+    cdef double squares = 0
+    cdef floating* grads = <floating*> st.grads
+    if task < s.w1_tasks:
+        f0 = (task // s.hidden_blocks) * s.feature_block
+        fs = min(s.feature_block, s.n_features - f0)
+        h0 = (task % s.hidden_blocks) * s.hidden_block
+        hs = min(s.hidden_block, H - h0)
+        _w1_tile(st, d, c, first, n_rows, grads, f0, fs, h0, hs, accumulate)
+        if f0 == 0:
+            bias_gradient_columns(<const floating*> c.delta_hidden,
+                                  grads + s.b1, h0, hs, n_rows, H, accumulate)
+        if not finish:
+            return 0
+        for f in range(f0, f0 + fs):
+            start = s.w1 + f * H + h0
+            squares += _finish_range(st, start, start + hs, True, divisor,
+                                     update, step_size)
+        if f0 == 0:
+            _finish_range(st, s.b1 + h0, s.b1 + h0 + hs, False, divisor,
+                          update, step_size)
+        return squares
+    h0 = (task - s.w1_tasks) * W2_ROWS
+    hs = min(W2_ROWS, H - h0)
+    weight_gradient_units(<const floating*> c.hidden,
+                          <const floating*> c.delta_output, grads + s.w2, h0,
+                          hs, n_rows, H, K, accumulate)
+    if h0 == 0:
+        bias_gradient_columns(<const floating*> c.delta_output, grads + s.b2,
+                              0, K, n_rows, K, accumulate)
+    if not finish:
+        return 0
+    start = s.w2 + h0 * K
+    squares = _finish_range(st, start, start + hs * K, True, divisor, update,
+                            step_size)
+    if h0 == 0:
+        _finish_range(st, s.b2, s.b2 + K, False, divisor, update, step_size)
+    return squares
+
+
+cdef void _chunk_gradient(State* st, const Data* d, const Chunk* c,
+                          Py_ssize_t first, Py_ssize_t n_rows, floating* grads,
+                          bint accumulate) noexcept nogil:
+    """A whole chunk's contribution to the gradient ``grads`` (a slot)."""
+    cdef const Layout* s = &st.layout
+    _w1_tile(st, d, c, first, n_rows, grads, 0, s.n_features, 0, s.n_hidden,
+             accumulate)
+    bias_gradient_columns(<const floating*> c.delta_hidden, grads + s.b1, 0,
+                          s.n_hidden, n_rows, s.n_hidden, accumulate)
+    weight_gradient_units(<const floating*> c.hidden,
+                          <const floating*> c.delta_output, grads + s.w2, 0,
+                          s.n_hidden, n_rows, s.n_hidden, s.n_outputs,
+                          accumulate)
+    bias_gradient_columns(<const floating*> c.delta_output, grads + s.b2, 0,
+                          s.n_outputs, n_rows, s.n_outputs, accumulate)
+
+
+cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
+                          double divisor, bint update,
+                          floating step_size) noexcept nogil:
+    """grads[start:stop) = the slots' partial gradients summed in slot
+    order, then finished and stepped; returns the sum of squared weights."""
+    cdef const Layout* s = &st.layout
+    cdef floating* grads = <floating*> st.grads
+    cdef const floating* slot
+    cdef Py_ssize_t i, k, a, b
+    cdef double squares = 0
+    # The four regions, W1, b1, W2, b2, with and without the L2 term.
+    cdef Py_ssize_t bounds[5]
+    memcpy(grads + start, <const floating*> st.slot_grads + start,
+           (stop - start) * sizeof(floating))
+    for k in range(1, SLOTS):
+        slot = <const floating*> st.slot_grads + k * s.n_params
+        for i in range(start, stop):
+            grads[i] += slot[i]
+    bounds[0], bounds[1], bounds[2], bounds[3], bounds[4] = (
+        s.w1, s.b1, s.w2, s.b2, s.n_params)
+    for k in range(4):
+        a = max(start, bounds[k])
+        b = min(stop, bounds[k + 1])
+        if a < b:
+            squares += _finish_range(st, a, b, k % 2 == 0, divisor, update,
+                                     step_size)
+    return squares
+
+
+# ---------------------------------------------------------------------------
+# Batches, run by every thread of the team.
+
+
+cdef inline Py_ssize_t _share(Py_ssize_t n_tasks, int tid,
+                              int team) noexcept nogil:
+    """Tasks of thread ``tid``: tid, tid + team, tid + 2 team, ..."""
+    return max(0, n_blocks(n_tasks - tid, team))
+
+
+cdef double _batch_divisor(const Data* d, const floating* weights,
+                           Py_ssize_t start, Py_ssize_t n_rows) noexcept nogil:
+    """The batch's size, or with sample weights its total weight
+    (MLPClassifier's sw_sum); 1 when all its weights are 0 (then only the
+    penalty moves the weights)."""
+    cdef Py_ssize_t i
+    cdef double total = 0
+    if weights == NULL:
+        return n_rows
+    for i in range(n_rows):
+        total += weights[sample_of(d.order, start, i)]
+    return total if total > 0 else 1
+
+
+cdef double _small_batch(State* st, const Data* d, const Pass* p,
+                         Py_ssize_t start, Py_ssize_t n_rows,
+                         floating step_size, int tid,
+                         int team) noexcept nogil:
+    cdef const Layout* s = &st.layout
+    cdef Chunk* c = &st.chunks[0]
+    cdef Py_ssize_t chunk, first, rows, n_row_tasks, block_rows, task, r0, k
+    cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
+                                         n_rows)
+    cdef double data_loss = 0, squares = 0
+    cdef bint finish
+    for chunk in range(n_blocks(n_rows, CHUNK_ROWS)):
+        first = start + chunk * CHUNK_ROWS
+        rows = min(CHUNK_ROWS, start + n_rows - first)
+        finish = first + rows == start + n_rows
+        block_rows = _equal_blocks(rows, ROW_ROWS, rows)
+        n_row_tasks = n_blocks(rows, block_rows)
+        for k in range(_share(n_row_tasks, tid, team)):
+            task = tid + k * team
+            r0 = task * block_rows
+            st.row_loss[task] = _rows_task(
+                st, d, c, <const floating*> st.params, first, r0,
+                min(block_rows, rows - r0), p.gradient)
+        barrier()
+        # Task order, not thread order: the same sum for any team.
+        for task in range(n_row_tasks):
+            data_loss += st.row_loss[task]
+        if p.gradient:
+            for k in range(_share(s.unit_tasks, tid, team)):
+                task = tid + k * team
+                st.unit_squares[task] = _units_task(
+                    st, d, c, task, first, rows, chunk > 0, finish, p.update,
+                    divisor, step_size)
+        # Chunk buffers, partial sums and (after an update) the parameters
+        # are read by all before anyone writes them again.
+        barrier()
+    if p.gradient and st.settings.alpha != 0:
+        for task in range(s.unit_tasks):
+            squares += st.unit_squares[task]
+    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
+
+
+cdef double _large_batch(State* st, const Data* d, const Pass* p,
+                         Py_ssize_t start, Py_ssize_t n_rows,
+                         floating step_size, int tid,
+                         int team) noexcept nogil:
+    cdef const Layout* s = &st.layout
+    cdef Chunk* c = &st.chunks[tid]
+    cdef Py_ssize_t n_chunks = n_blocks(n_rows, CHUNK_ROWS)
+    cdef Py_ssize_t slot, chunk, first, rows, block, k
+    cdef floating* slot_grads
+    cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
+                                         n_rows)
+    cdef double data_loss = 0, squares = 0, loss
+    for k in range(_share(SLOTS, tid, team)):
+        slot = tid + k * team
+        slot_grads = <floating*> st.slot_grads + slot * s.n_params
+        loss = 0
+        for chunk in range(n_blocks(slot * n_chunks, SLOTS),
+                           n_blocks((slot + 1) * n_chunks, SLOTS)):
+            first = start + chunk * CHUNK_ROWS
+            rows = min(CHUNK_ROWS, start + n_rows - first)
+            loss += _rows_task(st, d, c, <const floating*> st.params, first,
+                               0, rows, p.gradient)
+            if p.gradient:
+                _chunk_gradient(
+                    st, d, c, first, rows, slot_grads,
+                    chunk > n_blocks(slot * n_chunks, SLOTS))
+        st.slot_loss[slot] = loss
+    barrier()
+    for slot in range(SLOTS):
+        data_loss += st.slot_loss[slot]
+    if p.gradient:
+        for k in range(_share(st.n_flat_blocks, tid, team)):
+            block = tid + k * team
+            st.block_squares[block] = _reduce_block(
+                st, block * FLAT_BLOCK,
+                min(s.n_params, (block + 1) * FLAT_BLOCK), divisor, p.update,
+                step_size)
+    barrier()
+    if p.gradient and st.settings.alpha != 0:
+        for block in range(st.n_flat_blocks):
+            squares += st.block_squares[block]
+    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
+
+
+cdef inline bint _is_large(Py_ssize_t n_rows) noexcept nogil:
+    return n_blocks(n_rows, CHUNK_ROWS) >= SLOTS
+
+
+cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
+                     int tid, int team) noexcept nogil:
+    """Every batch of one pass over the data; run by each thread of the
+    team, which all take the same decisions."""
+    cdef const Settings* settings = &st.settings
+    cdef Py_ssize_t batch, start, rows
+    cdef long steps = st.steps
+    cdef double total = 0, step_size = 0
+    for batch in range(n_blocks(d.n_rows, p.batch_size)):
+        start = batch * p.batch_size
+        rows = min(p.batch_size, d.n_rows - start)
+        if p.update and settings.solver == ADAM:
+            steps += 1
+            step_size = (settings.learning_rate
+                         * sqrt(1 - pow(settings.beta_2, steps))
+                         / (1 - pow(settings.beta_1, steps)))
+        if _is_large(rows):
+            total += rows * _large_batch(st, d, p, start, rows,
+                                         <floating> step_size, tid, team)
+        else:
+            total += rows * _small_batch(st, d, p, start, rows,
+                                         <floating> step_size, tid, team)
+    if tid == 0:
+        p.loss = total / d.n_rows
+        p.steps = steps
+
+
+cdef void _run_pass(State* st, const Data* d, Pass* p, floating* params,
+                    int n_threads) noexcept nogil:
+    """One team for the whole pass: its phases meet at barriers."""
+    cdef int tid, team
+    with parallel(num_threads=n_threads):
+        tid = omp_get_thread_num()
+        team = omp_get_num_threads()
+        _team_pass(st, d, p, params, tid, team)
+
+
+# ---------------------------------------------------------------------------
+# The Python-facing object.
+
+
+cdef void* _alloc(Py_ssize_t n_items, Py_ssize_t itemsize) except NULL:
+    cdef void* memory = malloc(max(n_items, 1) * itemsize)
+    if memory == NULL:
+        raise MemoryError("cannot allocate the training buffers")
+    return memory
+
+
+cdef inline const void* _address(array):
+    """Address of an ndarray's first element (it must stay alive)."""
+    return <const void*> <size_t> array.__array_interface__["data"][0]
+
+
+_STATE_NAMES = {"sgd": ("velocity",), "adam": ("first_moment", "second_moment")}
+
+
+cdef class Trainer:
+    """The training state of a two-layer network, and its compiled passes.
+
+    Parameters
+    ----------
+    params : ndarray of shape (n_params,), float32 or float64
+        Flat weights and biases (W1, b1, W2, b2, each row-major, W1 of shape
+        (n_features, n_hidden)); updated in place. Its dtype is the
+        trainer's: data passed to the methods must have it.
+    n_features, n_hidden, n_outputs : int
+    activation : str
+        A key of ``_forward.ACTIVATIONS`` for the hidden layer.
+    out_activation : {"softmax", "logistic", "identity", "exp"}
+    loss : str
+        A key of ``_backward.LOSSES``.
+    loss_parameter : float, default=0
+        The threshold of the "huber" loss, the quantile of "quantile".
+    solver : {"sgd", "adam"}, default="sgd"
+        The step ``run_epoch`` takes after each batch.
+    alpha : float, default=0
+        L2 penalty.
+    learning_rate : float, default=0
+        Step size; settable between epochs.
+    momentum : float, default=0
+    nesterov : bool, default=False
+    beta_1, beta_2, epsilon : float
+        Adam's constants.
+    state : dict or None, default=None
+        An ``optimizer_state()`` of an earlier trainer (the same solver and
+        number of parameters) to continue: its arrays are copied, its step
+        count and learning rate taken over. None starts afresh.
+    """
+
+    cdef State st
+    cdef readonly object params
+    cdef readonly object grads
+    cdef readonly object dtype
+    cdef readonly str solver
+    cdef object _moments
+    # The CSR arrays (indices as intp) of the last sparse X, and X itself.
+    cdef object _sparse_source
+    cdef object _sparse_arrays
+
+    def __cinit__(self):
+        self.st.chunks = NULL
+        self.st.n_chunk_sets = 0
+        self.st.slot_grads = NULL
+        self.st.row_loss = NULL
+        self.st.unit_squares = NULL
+        self.st.slot_loss = NULL
+        self.st.block_squares = NULL
+
+    def __init__(self, params, Py_ssize_t n_features, Py_ssize_t n_hidden,
+                 Py_ssize_t n_outputs, *, activation, out_activation, loss,
+                 double loss_parameter=0, solver="sgd", double alpha=0,
+                 double learning_rate=0, double momentum=0,
+                 bint nesterov=False, double beta_1=0.9,
+                 double beta_2=0.999, double epsilon=1e-8, state=None):
+        cdef Settings* settings = &self.st.settings
+        if not (isinstance(params, np.ndarray) and params.ndim == 1
+                and params.dtype in (np.float32, np.float64)
+                and params.flags.c_contiguous and params.flags.writeable):
+            raise ValueError("params must be a writable 1-d float32 or float64 "
+                             "C-contiguous array")
+        if n_features < 1 or n_hidden < 1 or n_outputs < 1:
+            raise ValueError("every layer needs at least one unit")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {sorted(SOLVERS)}")
+        self.st.layout = _layout(n_features, n_hidden, n_outputs)
+        if params.shape[0] != self.st.layout.n_params:
+            raise ValueError(
+                f"params has {params.shape[0]} entries; the network needs "
+                f"{self.st.layout.n_params}")
+        settings.activation = ACTIVATIONS[activation]
+        settings.out_activation = ACTIVATIONS[out_activation]
+        settings.loss = LOSSES[loss]
+        settings.loss_parameter = loss_parameter
+        settings.solver = SOLVERS[solver]
+        settings.alpha = alpha
+        settings.learning_rate = learning_rate
+        settings.momentum = momentum
+        settings.nesterov = nesterov
+        settings.beta_1 = beta_1
+        settings.beta_2 = beta_2
+        settings.epsilon = epsilon
+        self.solver = solver
+        self.dtype = params.dtype
+        self.params = params
+        self.grads = np.zeros_like(params)
+        self._moments = tuple(np.zeros_like(params) for _ in _STATE_NAMES[solver])
+        self.st.steps = 0
+        if state is not None:
+            self._restore(state)
+        self.st.params = <void*> _address(self.params)
+        self.st.grads = <void*> _address(self.grads)
+        self.st.state_1 = <void*> _address(self._moments[0])
+        self.st.state_2 = (<void*> _address(self._moments[1])
+                           if len(self._moments) > 1 else NULL)
+        self.st.n_flat_blocks = n_blocks(self.st.layout.n_params, FLAT_BLOCK)
+        self.st.row_loss = <double*> _alloc(n_blocks(CHUNK_ROWS, 1), sizeof(double))
+        self.st.unit_squares = <double*> _alloc(self.st.layout.unit_tasks,
+                                                sizeof(double))
+        self.st.slot_loss = <double*> _alloc(SLOTS, sizeof(double))
+        self.st.block_squares = <double*> _alloc(self.st.n_flat_blocks,
+                                                 sizeof(double))
+
+    def __dealloc__(self):
+        self._free_chunks()
+        free(self.st.slot_grads)
+        free(self.st.row_loss)
+        free(self.st.unit_squares)
+        free(self.st.slot_loss)
+        free(self.st.block_squares)
+
+    cdef void _free_chunks(self) noexcept:
+        cdef Py_ssize_t t
+        if self.st.chunks == NULL:
+            return
+        for t in range(self.st.n_chunk_sets):
+            free(self.st.chunks[t].X)
+            free(self.st.chunks[t].Y)
+            free(self.st.chunks[t].weights)
+            free(self.st.chunks[t].hidden)
+            free(self.st.chunks[t].output)
+            free(self.st.chunks[t].delta_output)
+            free(self.st.chunks[t].delta_hidden)
+        free(self.st.chunks)
+        self.st.chunks = NULL
+        self.st.n_chunk_sets = 0
+
+    cdef int _reserve(self, Py_ssize_t n_sets, bint gathers,
+                      bint slots) except -1:
+        """Make sure there are ``n_sets`` chunk buffers (with room for
+        gathered dense rows when ``gathers``) and, for ``slots``, the
+        partial gradients: allocated once, before any pass needs them."""
+        cdef const Layout* s = &self.st.layout
+        cdef Py_ssize_t t, item = self.dtype.itemsize
+        cdef Chunk* c
+        if slots and self.st.slot_grads == NULL:
+            self.st.slot_grads = _alloc(SLOTS * s.n_params, item)
+        if self.st.n_chunk_sets >= n_sets and (self.st.gathers or not gathers):
+            return 0
+        gathers = gathers or self.st.gathers
+        n_sets = max(n_sets, self.st.n_chunk_sets)
+        self._free_chunks()
+        self.st.chunks = <Chunk*> _alloc(n_sets, sizeof(Chunk))
+        for t in range(n_sets):
+            c = &self.st.chunks[t]
+            c.X = c.Y = c.weights = c.hidden = c.output = NULL
+            c.delta_output = c.delta_hidden = NULL
+        self.st.n_chunk_sets = n_sets
+        self.st.gathers = gathers
+        for t in range(n_sets):
+            c = &self.st.chunks[t]
+            # Sparse X is read where it is: no row of n_features entries.
+            if gathers:
+                c.X = _alloc(CHUNK_ROWS * s.n_features, item)
+            c.Y = _alloc(CHUNK_ROWS * s.n_outputs, item)
+            c.weights = _alloc(CHUNK_ROWS, item)
+            c.hidden = _alloc(CHUNK_ROWS * s.n_hidden, item)
+            c.output = _alloc(CHUNK_ROWS * s.n_outputs, item)
+            c.delta_output = _alloc(CHUNK_ROWS * s.n_outputs, item)
+            c.delta_hidden = _alloc(CHUNK_ROWS * s.n_hidden, item)
+        return 0
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def learning_rate(self):
+        """Step size of the sgd and adam updates; schedules change it
+        between epochs."""
+        return self.st.settings.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, double value):
+        self.st.settings.learning_rate = value
+
+    @property
+    def flops_per_row(self):
+        """Floating-point operations of the forward and backward pass of
+        one dense sample (the products: 2FH + 2HK forward, 2HK + 2HK + 2FH
+        backward), the measure of work of the thread policy."""
+        cdef const Layout* s = &self.st.layout
+        return 4 * s.n_features * s.n_hidden + 6 * s.n_hidden * s.n_outputs
+
+    @property
+    def steps(self):
+        """Optimizer steps (batches) taken so far, for Adam's bias
+        correction."""
+        return self.st.steps
+
+    def optimizer_state(self):
+        """Copies of the optimizer's state, to continue it later.
+
+        Returns
+        -------
+        state : dict
+            ``solver``, ``steps``, ``learning_rate`` and the solver's arrays:
+            ``velocity`` (sgd), or ``first_moment`` and ``second_moment``
+            (adam), each of shape (n_params,).
+        """
+        state = {"solver": self.solver, "steps": int(self.st.steps),
+                 "learning_rate": float(self.st.settings.learning_rate)}
+        for name, moment in zip(_STATE_NAMES[self.solver], self._moments):
+            state[name] = moment.copy()
+        return state
+
+    def _restore(self, state):
+        if not isinstance(state, dict) or state.get("solver") != self.solver:
+            raise ValueError(f"the optimizer state is not one of solver "
+                             f"{self.solver!r}")
+        for name, moment in zip(_STATE_NAMES[self.solver], self._moments):
+            given = np.asarray(state.get(name))
+            if (given.shape != moment.shape
+                    or given.dtype not in (np.float32, np.float64)):
+                raise ValueError(f"the optimizer state's {name!r} does not fit "
+                                 f"the network's {moment.shape[0]} parameters")
+            moment[...] = given
+        steps = state.get("steps")
+        if not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError("the optimizer state's 'steps' must be a "
+                             "non-negative integer")
+        self.st.steps = steps
+        self.st.settings.learning_rate = float(state["learning_rate"])
+
+    # -- passes --------------------------------------------------------------
+
+    cdef object _bind(self, X, Y, sample_weight, order, Data* d):
+        """Check the data and point ``d`` at it; returns what must stay
+        alive meanwhile."""
+        cdef const Layout* s = &self.st.layout
+        cdef Py_ssize_t n_samples
+        cdef const Py_ssize_t[::1] rows
+        cdef Py_ssize_t i
+        keep = [X, Y, sample_weight, order]
+        if sp.issparse(X):
+            if X.format != "csr":
+                raise ValueError("a sparse X must be in CSR format")
+            if self._sparse_source is not X:
+                indices = np.ascontiguousarray(X.indices, dtype=np.intp)
+                indptr = np.ascontiguousarray(X.indptr, dtype=np.intp)
+                check_csr(indices, indptr, X.data.shape[0], X.shape[0],
+                          X.shape[1])
+                self._sparse_source = X
+                self._sparse_arrays = (np.ascontiguousarray(X.data), indices,
+                                       indptr)
+            data, indices, indptr = self._sparse_arrays
+            if data.dtype != self.dtype:
+                raise ValueError(f"X must be of dtype {self.dtype}")
+            d.X = NULL
+            d.csr_data = _address(data)
+            d.csr_indices = <const Py_ssize_t*> _address(indices)
+            d.csr_indptr = <const Py_ssize_t*> _address(indptr)
+            keep.append(self._sparse_arrays)
+        else:
+            if not (isinstance(X, np.ndarray) and X.ndim == 2
+                    and X.dtype == self.dtype and X.flags.c_contiguous):
+                raise ValueError(f"X must be a C-contiguous 2-d array of dtype "
+                                 f"{self.dtype}, or a CSR matrix")
+            d.X = _address(X)
+        n_samples = X.shape[0]
+        if X.shape[1] != s.n_features:
+            raise ValueError(f"X has {X.shape[1]} features; the network "
+                             f"{s.n_features}")
+        if not (isinstance(Y, np.ndarray) and Y.dtype == self.dtype
+                and Y.flags.c_contiguous
+                and Y.shape == (n_samples, s.n_outputs)):
+            raise ValueError(f"Y must be a C-contiguous array of shape "
+                             f"({n_samples}, {s.n_outputs}) and dtype "
+                             f"{self.dtype}")
+        d.Y = _address(Y)
+        d.weights = NULL
+        if sample_weight is not None:
+            if not (isinstance(sample_weight, np.ndarray)
+                    and sample_weight.dtype == self.dtype
+                    and sample_weight.shape == (n_samples,)
+                    and sample_weight.flags.c_contiguous):
+                raise ValueError("sample_weight must be a C-contiguous array of "
+                                 "one entry per row of X, of X's dtype")
+            d.weights = _address(sample_weight)
+        d.order = NULL
+        d.n_rows = n_samples
+        if order is not None:
+            rows = order
+            for i in range(rows.shape[0]):
+                if rows[i] < 0 or rows[i] >= n_samples:
+                    raise ValueError("order must index rows of X")
+            d.n_rows = rows.shape[0]
+            if d.n_rows > 0:
+                d.order = &rows[0]
+        if d.n_rows == 0:
+            raise ValueError("there are no samples")
+        return keep
+
+    cdef double _pass(self, X, Y, sample_weight, order, Py_ssize_t batch_size,
+                      bint update, bint gradient, int n_threads) except? -1:
+        cdef Data d
+        cdef Pass p
+        cdef Py_ssize_t n_tasks
+        cdef bint single
+        keep = self._bind(X, Y, sample_weight, order, &d)
+        p.batch_size = min(max(batch_size, 1), d.n_rows)
+        p.update = update
+        p.gradient = gradient
+        p.steps = self.st.steps
+        large = _is_large(p.batch_size)
+        # Never more threads than the larger phase has tasks.
+        if large:
+            n_tasks = max(SLOTS, self.st.n_flat_blocks)
+        else:
+            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS), ROW_ROWS),
+                          self.st.layout.unit_tasks)
+        n_threads = <int> max(1, min(n_threads, n_tasks))
+        self._reserve(n_threads if large else 1,
+                      d.X != NULL and d.order != NULL, large)
+        single = self.dtype == np.float32
+        with nogil:
+            if single:
+                _run_pass(&self.st, &d, &p, <float*> self.st.params, n_threads)
+            else:
+                _run_pass(&self.st, &d, &p, <double*> self.st.params, n_threads)
+        del keep
+        if update:
+            self.st.steps = p.steps
+        return p.loss
+
+    def run_epoch(self, X, Y, *, Py_ssize_t batch_size, int n_threads=1,
+                  sample_weight=None, order=None):
+        """One epoch of minibatch training: forward, backward and the
+        optimizer step for each batch; ``params`` change in place.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features), or CSR matrix
+            In the trainer's dtype; a dense X must be C-contiguous.
+        Y : ndarray of shape (n_samples, n_outputs)
+            Encoded targets, C-contiguous, in the trainer's dtype.
+        batch_size : int
+        n_threads : int, default=1
+            The most threads to use.
+        sample_weight : ndarray of shape (n_samples,) or None
+            Each batch's loss and gradient are weighted sums divided by the
+            batch's total weight.
+        order : ndarray of intp or None
+            The rows of X to visit, in this order (all or some of them);
+            None visits all rows in data order without gathering them.
+
+        Returns
+        -------
+        loss : float
+            Mean over the visited samples of their batch's loss plus L2
+            term (MLPClassifier's epoch loss).
+        """
+        return self._pass(X, Y, sample_weight, order, batch_size, True, True,
+                          n_threads)
+
+    def loss_and_gradient(self, X, Y, *, int n_threads=1, sample_weight=None,
+                          bint gradient=True):
+        """Mean loss plus L2 term of all rows of X under the current
+        ``params``; with ``gradient``, its gradient goes to ``grads``.
+
+        The rows are processed in chunks (memory independent of the number
+        of rows), as one batch; ``params`` do not change.
+
+        Parameters
+        ----------
+        X, Y, sample_weight
+            As for :meth:`run_epoch`.
+        n_threads : int, default=1
+        gradient : bool, default=True
+            False computes the loss only.
+
+        Returns
+        -------
+        loss : float
+        """
+        return self._pass(X, Y, sample_weight, None, X.shape[0], False,
+                          gradient, n_threads)
+
+    def __reduce__(self):
+        raise TypeError("a Trainer is not picklable; pickle its "
+                        "optimizer_state() instead")
