@@ -8,6 +8,7 @@ parameter, the validation score — comes from a few hooks the subclasses
 define.
 """
 
+import copy
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -16,11 +17,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_consistent_length,
     check_is_fitted,
     validate_data,
 )
@@ -82,13 +85,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"glorot_uniform", "uniform"})],
+        "scoring": [str, callable, None],
     }
 
     # ------------------------------------------------------------------
     # The fit driver
     # ------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight, incremental, classes=None):
+    def _fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
+        """Fit (or continue fitting) on X and y.
+
+        ``validation`` is ``(X_val, y_val, sample_weight_val)`` as given to
+        ``fit``, or None to split the validation set off X for early
+        stopping.
+        """
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -108,6 +118,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             X = X.tocsr()
         y, Y = self._encode_targets(y, X.dtype, first_pass, incremental, classes)
         sample_weight = self._sample_weight(sample_weight, X, y)
+        if validation is not None:
+            validation = self._check_validation_set(*validation, dtype=X.dtype)
 
         if first_pass:
             network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
@@ -140,7 +152,15 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             self, X, y, sample_weight, 1 if incremental else self.max_iter
         )
         self._train(
-            network, X, Y, y, sample_weight, random_state, incremental, reporter
+            network,
+            X,
+            Y,
+            y,
+            sample_weight,
+            random_state,
+            incremental,
+            reporter,
+            validation,
         )
 
         if (
@@ -156,6 +176,43 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         self.intercepts_ = network.intercepts
         reporter.fit_ends()
         return self
+
+    def _check_validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """Validate a validation set given to fit, as the training data;
+        returns ``(X_val, Y_val, y_val, sample_weight_val)``."""
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} is provided, but {missing} was not provided.")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are passed to fit, but early_stopping=False: "
+                "the validation set is only used for early stopping. Set "
+                "early_stopping=True."
+            )
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "X_val and y_val are passed to fit, but solver='lbfgs' does not "
+                "use a validation set; use solver='sgd' or 'adam'."
+            )
+        X_val = validate_data(
+            self,
+            X_val,
+            accept_sparse=["csr", "csc"],
+            dtype=dtype,
+            order="C",
+            reset=False,
+        )
+        if sp.issparse(X_val):
+            X_val = X_val.tocsr()
+        check_consistent_length(X_val, y_val)
+        y_val, Y_val = self._encode_validation_targets(np.asarray(y_val), dtype)
+        if sample_weight_val is not None:
+            sample_weight_val = np.ascontiguousarray(
+                _check_sample_weight(
+                    sample_weight_val, X_val, dtype=dtype, ensure_non_negative=True
+                )
+            )
+        return X_val, Y_val, y_val, sample_weight_val
 
     def _partial_fit_checks(self):
         if self.early_stopping:
@@ -206,7 +263,16 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
 
     def _train(
-        self, network, X, Y, y, sample_weight, random_state, incremental, reporter
+        self,
+        network,
+        X,
+        Y,
+        y,
+        sample_weight,
+        random_state,
+        incremental,
+        reporter,
+        validation=None,
     ):
         """Run the solver, with BLAS single-threaded around the kernels."""
         solver = "sgd" if self.solver == "lbfgs" else self.solver
@@ -252,6 +318,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                         random_state,
                         incremental,
                         reporter,
+                        validation,
                     )
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.", stacklevel=4)
@@ -268,21 +335,26 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         random_state,
         incremental,
         reporter,
+        validation=None,
     ):
         """The epoch loop: shuffling, schedules, early stopping, loss curve,
-        one callback task per epoch."""
+        one callback task per epoch. ``validation``: a checked validation set
+        given to fit (``_check_validation_set``), or None."""
         rows = np.arange(X.shape[0])
-        validation = None
-        if self._uses_early_stopping():
+        # All rows in data order need no gathering: pass no order then.
+        order = None
+        if validation is None and self._uses_early_stopping():
             rows, held_out = self._validation_split(X, y, random_state)
+            order = rows
             X_val, Y_val = X[held_out], Y[held_out]
             w_val = None if sample_weight is None else sample_weight[held_out]
             validation = (X_val, Y_val, self._validation_targets(y, Y, held_out), w_val)
         batch_size = self._batch_size(rows.shape[0])
         epoch_threads = threads_for_work(n_threads, trainer.flops_per_row * batch_size)
+        scorer = None
+        if validation is not None and self.scoring not in (None, "loss"):
+            scorer = check_scoring(self, scoring=self.scoring)
         best_params = network.params.copy() if validation is not None else None
-        # All rows in data order need no gathering: pass no order then.
-        order = None if validation is None else rows
         try:
             for _ in range(1 if incremental else self.max_iter):
                 if self.shuffle:
@@ -307,7 +379,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 if validation is not None and self._score_validation(
-                    trainer, network, validation, n_threads
+                    trainer, network, validation, n_threads, scorer
                 ):
                     best_params[:] = network.params
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
@@ -347,30 +419,39 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         )
         return train, held_out
 
-    def _score_validation(self, trainer, network, validation, n_threads):
+    def _score_validation(self, trainer, network, validation, n_threads, scorer):
         """Append the validation score and loss; True when the score is the
-        best so far (the weights to keep)."""
+        best so far (the weights to keep).
+
+        The score is ``scorer``'s, the negated validation loss with
+        ``scoring="loss"``, or by default the estimator's own
+        (``_validation_score``: accuracy, R²).
+        """
         X_val, Y_val, y_val, w_val = validation
-        self.validation_loss_curve_.append(
-            trainer.loss_and_gradient(
-                X_val,
-                Y_val,
-                n_threads=threads_for_work(
-                    n_threads, trainer.flops_per_row * X_val.shape[0]
-                ),
-                sample_weight=w_val,
-                gradient=False,
-            )
-        )
-        output = predict_output(
+        loss = trainer.loss_and_gradient(
             X_val,
-            network.coefs,
-            network.intercepts,
-            self.activation,
-            self.out_activation_,
-            n_threads,
+            Y_val,
+            n_threads=threads_for_work(
+                n_threads, trainer.flops_per_row * X_val.shape[0]
+            ),
+            sample_weight=w_val,
+            gradient=False,
         )
-        score = self._validation_score(y_val, output, w_val)
+        self.validation_loss_curve_.append(loss)
+        if self.scoring == "loss":
+            score = -loss
+        elif scorer is not None:
+            score = self._score_snapshot(scorer, network, X_val, y_val, w_val)
+        else:
+            output = predict_output(
+                X_val,
+                network.coefs,
+                network.intercepts,
+                self.activation,
+                self.out_activation_,
+                n_threads,
+            )
+            score = self._validation_score(y_val, output, w_val)
         self.validation_scores_.append(score)
         if self.verbose:
             print(f"Validation score: {score:f}")
@@ -381,6 +462,16 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             self.best_validation_score_ = score
             return True
         return False
+
+    def _score_snapshot(self, scorer, network, X_val, y_val, w_val):
+        """``scorer`` of the model as it stands after this epoch: a shallow
+        copy of the estimator holding the current weights (the estimator
+        itself keeps its attributes until the fit ends)."""
+        snapshot = copy.copy(self)
+        vars(snapshot).update(network.fitted_weights())
+        if w_val is None:
+            return float(scorer(snapshot, X_val, y_val))
+        return float(scorer(snapshot, X_val, y_val, sample_weight=w_val))
 
     def _run_lbfgs(self, trainer, network, X, Y, sample_weight, n_threads, reporter):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's

@@ -101,9 +101,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the samples (stratified unless
-        the target is multilabel), stop when their accuracy has not improved
-        by ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of
-        the best epoch. sgd and adam only.
+        the target is multilabel), or use the ``X_val``, ``y_val`` given to
+        ``fit``; stop when their score (see ``scoring``) has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of the
+        best epoch. sgd and adam only.
 
     validation_fraction : float, default=0.1
         Share of the samples held out for early stopping, in (0, 1).
@@ -132,6 +133,13 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         Weights of the classes, ``{label: weight}``, multiplying the sample
         weights; ``"balanced"`` is ``n_samples / (n_classes *
         np.bincount(y))``. Not for multilabel targets.
+
+    scoring : str, callable or None, default=None
+        The validation score early stopping follows (higher is better): None
+        for the accuracy, ``"loss"`` for the negated validation loss (as in
+        ``validation_loss_curve_``), or a scorer name (e.g.
+        ``"neg_log_loss"``, ``"balanced_accuracy"``) or callable
+        ``scorer(estimator, X, y)``, as in ``GridSearchCV``.
 
     Attributes
     ----------
@@ -173,15 +181,15 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         Loss of each epoch (of each iteration for ``solver="lbfgs"``).
 
     validation_scores_ : list of float or None
-        With early stopping: the validation accuracy after each epoch;
-        None otherwise.
+        With early stopping: the validation score (see ``scoring``) after
+        each epoch; None otherwise.
 
     validation_loss_curve_ : list of float or None
         With early stopping: the loss (as in ``loss_curve_``) of the
         validation samples after each epoch; None otherwise.
 
     best_validation_score_ : float or None
-        With early stopping: the best validation accuracy, whose weights are
+        With early stopping: the best validation score, whose weights are
         kept; None otherwise.
 
     See Also
@@ -233,6 +241,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         max_fun=15000,
         init="glorot_uniform",
         class_weight=None,
+        scoring=None,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -260,9 +269,19 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         self.max_fun = max_fun
         self.init = init
         self.class_weight = class_weight
+        self.scoring = scoring
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to data X and targets y.
 
         Parameters
@@ -277,12 +296,32 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
             Non-negative weights: each batch's loss is ``sum(w * loss) /
             sum(w)`` and its L2 term ``alpha * ||W||^2 / (2 * sum(w))``.
 
+        X_val : array-like or sparse matrix of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of X (all of X is then trained on).
+            Needs ``early_stopping=True`` and ``y_val``. In a ``Pipeline``,
+            have it transformed like X with ``Pipeline(...,
+            transform_input=["X_val"])`` and request it with
+            ``set_fit_request(X_val=True, y_val=True)`` (metadata routing).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples, in the validation loss and
+            score.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
     @_fit_context(prefer_skip_nested_validation=True)
@@ -376,6 +415,27 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         Y = encode_labels(y, self._y_type, self.classes_, dtype)
         self.n_outputs_ = Y.shape[1]
         return y, Y
+
+    def _encode_validation_targets(self, y_val, dtype):
+        """Check the targets of a validation set against the classes;
+        returns (y_val as scored, y_val as the network's outputs)."""
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if self._y_type == "multilabel-indicator":
+            if y_val.ndim != 2 or y_val.shape[1] != self.classes_.shape[0]:
+                raise ValueError(
+                    f"y_val must be an indicator matrix of {self.classes_.shape[0]} "
+                    f"labels, as y; got shape {y_val.shape}."
+                )
+            Y_val = encode_labels(y_val, self._y_type, self.classes_, dtype)
+            return Y_val.astype(int), Y_val
+        unknown = np.setdiff1d(np.unique(y_val), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y_val has classes not in y: {unknown}. The classes are "
+                f"{self.classes_}."
+            )
+        return y_val, encode_labels(y_val, self._y_type, self.classes_, dtype)
 
     def _sample_weight(self, sample_weight, X, y):
         """Per-sample weights, ``sample_weight`` times the weights of

@@ -114,9 +114,10 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         Use Nesterov's momentum (``solver="sgd"`` with ``momentum > 0``).
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the samples, stop when their R²
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
-        keep the weights of the best epoch. sgd and adam only.
+        Hold out ``validation_fraction`` of the samples, or use the
+        ``X_val``, ``y_val`` given to ``fit``; stop when their score (see
+        ``scoring``) has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and keep the weights of the best epoch. sgd and adam only.
 
     validation_fraction : float, default=0.1
         Share of the samples held out for early stopping, in (0, 1).
@@ -140,6 +141,13 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         Initial weights: MLPRegressor's Glorot-uniform scheme (the same
         ``random_state`` gives MLPRegressor's starting weights), or
         ``U(-0.5, 0.5)``.
+
+    scoring : str, callable or None, default=None
+        The validation score early stopping follows (higher is better): None
+        for R², ``"loss"`` for the negated validation loss (as in
+        ``validation_loss_curve_``), or a scorer name (e.g.
+        ``"neg_mean_absolute_error"``) or callable ``scorer(estimator, X,
+        y)``, as in ``GridSearchCV``.
 
     Attributes
     ----------
@@ -178,16 +186,16 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         Loss of each epoch (of each iteration for ``solver="lbfgs"``).
 
     validation_scores_ : list of float or None
-        With early stopping: the validation R² after each epoch; None
-        otherwise.
+        With early stopping: the validation score (see ``scoring``) after
+        each epoch; None otherwise.
 
     validation_loss_curve_ : list of float or None
         With early stopping: the loss of the validation samples after each
         epoch; None otherwise.
 
     best_validation_score_ : float or None
-        With early stopping: the best validation R², whose weights are kept;
-        None otherwise.
+        With early stopping: the best validation score, whose weights are
+        kept; None otherwise.
 
     See Also
     --------
@@ -251,6 +259,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         n_iter_no_change=10,
         max_fun=15000,
         init="glorot_uniform",
+        scoring=None,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -279,9 +288,19 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.init = init
+        self.scoring = scoring
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to data X and targets y.
 
         Parameters
@@ -296,12 +315,32 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
             Non-negative weights: each batch's loss is ``sum(w * loss) /
             sum(w)`` and its L2 term ``alpha * ||W||^2 / (2 * sum(w))``.
 
+        X_val : array-like or sparse matrix of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of X (all of X is then trained on).
+            Needs ``early_stopping=True`` and ``y_val``. In a ``Pipeline``,
+            have it transformed like X with ``Pipeline(...,
+            transform_input=["X_val"])`` and request it with
+            ``set_fit_request(X_val=True, y_val=True)`` (metadata routing).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples, in the validation loss and
+            score.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
     @_fit_context(prefer_skip_nested_validation=True)
@@ -341,6 +380,16 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
             self._y_is_1d = y.ndim == 1
         self.out_activation_ = OUTPUT_ACTIVATION_OF_LOSS[self.loss]
         return y, Y
+
+    def _encode_validation_targets(self, y_val, dtype):
+        """Check the targets of a validation set against the model's outputs;
+        returns (y_val as scored, y_val as the network's outputs)."""
+        n_outputs = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {n_outputs} output(s), but y has {self.n_outputs_}."
+            )
+        return y_val, encode_values(y_val, self.loss, dtype)
 
     def _loss_parameter(self):
         if self.loss == "huber":

@@ -322,7 +322,10 @@ def test_pipeline_grid_search_and_pickle(regression_data, fit_quietly):
     X, y = regression_data
     search = fit_quietly(
         GridSearchCV(
-            make_pipeline(StandardScaler(), TwoLayerRegressor(max_iter=30)),
+            make_pipeline(
+                StandardScaler(),
+                TwoLayerRegressor(max_iter=30, learning_rate_init=0.01, random_state=0),
+            ),
             {"twolayerregressor__loss": ["squared_error", "huber"]},
             cv=3,
         ),
