@@ -45,6 +45,9 @@ from ._version import __version__
 # OpenMP team and limiting BLAS would cost more than the products.
 _SERIAL_PREDICT_ROWS = 64
 
+# An odd constant with well-mixed bits, to spread seeds apart.
+_GOLDEN = 0x9E3779B97F4A7C15
+
 
 class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     """Two-layer network estimator core. Do not use directly.
@@ -86,6 +89,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"glorot_uniform", "uniform"})],
         "scoring": [str, callable, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     # ------------------------------------------------------------------
@@ -99,6 +103,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         ``fit``, or None to split the validation set off X for early
         stopping.
         """
+        if self.dropout > 0 and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout is not supported by solver='lbfgs': its line search "
+                "needs a deterministic loss. Use solver='adam' or 'sgd', or "
+                "dropout=0."
+            )
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -214,6 +224,15 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             )
         return X_val, Y_val, y_val, sample_weight_val
 
+    def _dropout_seed(self, random_state):
+        """Seed of this call's dropout masks, drawn from ``random_state``
+        (only with dropout, so that fits without it draw as before); the
+        samples seen so far are mixed in, so that a warm start draws new
+        masks."""
+        if self.dropout == 0:
+            return 0
+        return (int(random_state.randint(2**63)) + self.t_ * _GOLDEN) % 2**64
+
     def _partial_fit_checks(self):
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -296,6 +315,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
+            dropout=self.dropout,
+            dropout_seed=self._dropout_seed(random_state),
             state=state,
         )
         n_threads = effective_n_threads()

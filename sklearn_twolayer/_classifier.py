@@ -141,6 +141,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         ``"neg_log_loss"``, ``"balanced_accuracy"``) or callable
         ``scorer(estimator, X, y)``, as in ``GridSearchCV``.
 
+    dropout : float, default=0.0
+        Rate of inverted dropout on the hidden layer while training, in
+        [0, 1): each epoch, each hidden unit of each sample is dropped with
+        this probability and the kept ones are scaled by ``1 / (1 -
+        dropout)``, so that prediction (which drops nothing) needs no
+        rescaling. The masks follow ``random_state`` and do not depend on
+        the number of threads. Not with ``solver="lbfgs"``.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -242,6 +250,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         init="glorot_uniform",
         class_weight=None,
         scoring=None,
+        dropout=0.0,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -270,6 +279,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         self.init = init
         self.class_weight = class_weight
         self.scoring = scoring
+        self.dropout = dropout
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(

@@ -149,6 +149,14 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         ``"neg_mean_absolute_error"``) or callable ``scorer(estimator, X,
         y)``, as in ``GridSearchCV``.
 
+    dropout : float, default=0.0
+        Rate of inverted dropout on the hidden layer while training, in
+        [0, 1): each epoch, each hidden unit of each sample is dropped with
+        this probability and the kept ones are scaled by ``1 / (1 -
+        dropout)``, so that prediction (which drops nothing) needs no
+        rescaling. The masks follow ``random_state`` and do not depend on
+        the number of threads. Not with ``solver="lbfgs"``.
+
     Attributes
     ----------
     n_features_in_ : int
@@ -260,6 +268,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         max_fun=15000,
         init="glorot_uniform",
         scoring=None,
+        dropout=0.0,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -289,6 +298,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         self.max_fun = max_fun
         self.init = init
         self.scoring = scoring
+        self.dropout = dropout
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(

@@ -7,8 +7,11 @@ from _activations cimport (
     EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
 )
 from _blocks cimport ROW_BLOCK, n_blocks
+from _dropout cimport keeps, rate_threshold, row_key, uint64
 from _layers cimport forward_rows
 from _sparse cimport check_csr, sparse_forward_rows
+
+import numpy as np
 
 
 ACTIVATIONS = {
@@ -124,3 +127,24 @@ def forward_layer_sparse(
                 NULL if indices.shape[0] == 0 else &indices[0], &indptr[0],
                 NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
                 &out[start, 0], n_out, activation)
+
+
+def dropout_keep_mask(unsigned long long seed, unsigned long long step,
+                      const Py_ssize_t[::1] samples, Py_ssize_t n_units,
+                      double rate):
+    """The dropout mask of the given samples at one optimizer step.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples, n_units) of uint8
+        1 where the unit is kept, as the training loop draws it.
+    """
+    cdef Py_ssize_t i, j
+    cdef uint64 key, threshold = rate_threshold(rate)
+    mask = np.zeros((samples.shape[0], n_units), dtype=np.uint8)
+    cdef unsigned char[:, ::1] out = mask
+    for i in range(samples.shape[0]):
+        key = row_key(seed, step, samples[i])
+        for j in range(n_units):
+            out[i, j] = keeps(key, j, threshold)
+    return mask

@@ -51,10 +51,11 @@ Extension points
   rows phase has the block's Z1 in hand before activating; a chunk buffer
   ``pre_activation`` of CHUNK_ROWS x n_hidden (allocated only for such an
   activation) would keep it for ``hidden_delta_rows``.
-* Dropout on the hidden layer: the mask of sample s (``sample_of(order,
-  first, i)``), unit j, step ``steps`` follows from a counter-based hash of
-  (seed, step, s, j); the rows phase applies it right after the activation
-  and again to the hidden delta, so it is never stored.
+* Dropout on the hidden layer (``_dropout.pxd``): the mask of sample s
+  (``sample_of(order, first, i)``), unit j at optimizer step t follows from
+  a counter-based hash of (seed, t, s, j); the rows phase applies it right
+  after the activation and again to the hidden delta, so it is never
+  stored and does not depend on which thread runs the rows.
 """
 
 from cython cimport floating
@@ -69,6 +70,9 @@ import scipy.sparse as sp
 
 from _blas cimport gemm
 from _blocks cimport FLAT_BLOCK, n_blocks
+from _dropout cimport (
+    dropout_derivative, drop_units, rate_threshold, row_key, uint64,
+)
 from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
@@ -124,6 +128,9 @@ cdef struct Settings:
     double beta_1
     double beta_2
     double epsilon
+    # Dropout on the hidden layer: the rate (0: none) and the mask's seed.
+    double dropout
+    unsigned long long dropout_seed
 
 
 cdef struct Layout:
@@ -270,10 +277,12 @@ cdef double _finish_range(State* st, Py_ssize_t start, Py_ssize_t stop,
 cdef double _rows_task(State* st, const Data* d, Chunk* c,
                        const floating* params, Py_ssize_t first,
                        Py_ssize_t r0, Py_ssize_t n_rows,
-                       bint gradient) noexcept nogil:
+                       const Pass* p, long step) noexcept nogil:
     """Rows [r0, r0 + n_rows) of the chunk whose first sample is ``first``
-    (in visiting order): forward, output delta, hidden delta. Returns the
-    rows' summed (weighted) loss."""
+    (in visiting order): forward, output delta, and with ``p.gradient`` the
+    hidden delta. Returns the rows' summed (weighted) loss. With dropout, a
+    training pass (``p.update``) drops hidden units by the masks of
+    optimizer step ``step``."""
     cdef const Layout* s = &st.layout
     cdef const Settings* settings = &st.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
@@ -286,6 +295,9 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     cdef const floating* w_rows = NULL
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef double loss
+    cdef bint dropping = p.update and settings.dropout > 0
+    cdef uint64 threshold = rate_threshold(settings.dropout)
+    cdef floating scale = <floating> (1 / (1 - settings.dropout))
     if d.order != NULL:
         for i in range(r0, r0 + n_rows):
             r = d.order[first + i]
@@ -313,12 +325,30 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
                             d.csr_indptr, d.order, first + r0, n_rows,
                             params + s.w1, params + s.b1, hidden, H,
                             settings.activation)
+    if dropping:
+        for i in range(n_rows):
+            drop_units(hidden + i * H, H,
+                       row_key(settings.dropout_seed, step,
+                               sample_of(d.order, first, r0 + i)),
+                       threshold, scale)
     forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
                  output, n_rows, H, K, settings.out_activation)
     loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
                              delta_output, n_rows, K, settings.out_activation,
                              settings.loss, settings.loss_parameter, eps)
-    if gradient:
+    if dropping:
+        # The hidden delta through the same masks, recomputed.
+        gemm(False, True, <int> n_rows, <int> H, <int> K, <floating> 1,
+             <const floating*> delta_output, <int> K, params + s.w2, <int> K,
+             <floating> 0, <floating*> c.delta_hidden + r0 * H, <int> H)
+        for i in range(n_rows):
+            dropout_derivative(
+                <floating*> c.delta_hidden + (r0 + i) * H, hidden + i * H, H,
+                settings.activation,
+                row_key(settings.dropout_seed, step,
+                        sample_of(d.order, first, r0 + i)),
+                threshold, scale)
+    elif p.gradient:
         hidden_delta_rows(<const floating*> delta_output, params + s.w2,
                           <const floating*> hidden,
                           <floating*> c.delta_hidden + r0 * H, n_rows, H, K,
@@ -469,7 +499,7 @@ cdef double _batch_divisor(const Data* d, const floating* weights,
 
 cdef double _small_batch(State* st, const Data* d, const Pass* p,
                          Py_ssize_t start, Py_ssize_t n_rows,
-                         floating step_size, int tid,
+                         floating step_size, long step, int tid,
                          int team) noexcept nogil:
     cdef const Layout* s = &st.layout
     cdef Chunk* c = &st.chunks[0]
@@ -489,7 +519,7 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
             r0 = task * block_rows
             st.row_loss[task] = _rows_task(
                 st, d, c, <const floating*> st.params, first, r0,
-                min(block_rows, rows - r0), p.gradient)
+                min(block_rows, rows - r0), p, step)
         barrier()
         # Task order, not thread order: the same sum for any team.
         for task in range(n_row_tasks):
@@ -511,7 +541,7 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
 
 cdef double _large_batch(State* st, const Data* d, const Pass* p,
                          Py_ssize_t start, Py_ssize_t n_rows,
-                         floating step_size, int tid,
+                         floating step_size, long step, int tid,
                          int team) noexcept nogil:
     cdef const Layout* s = &st.layout
     cdef Chunk* c = &st.chunks[tid]
@@ -530,7 +560,7 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
             first = start + chunk * CHUNK_ROWS
             rows = min(CHUNK_ROWS, start + n_rows - first)
             loss += _rows_task(st, d, c, <const floating*> st.params, first,
-                               0, rows, p.gradient)
+                               0, rows, p, step)
             if p.gradient:
                 _chunk_gradient(
                     st, d, c, first, rows, slot_grads,
@@ -568,17 +598,22 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
     for batch in range(n_blocks(d.n_rows, p.batch_size)):
         start = batch * p.batch_size
         rows = min(p.batch_size, d.n_rows - start)
-        if p.update and settings.solver == ADAM:
+        if p.update:
+            # Every solver counts its steps: adam's bias correction and the
+            # dropout masks follow them.
             steps += 1
-            step_size = (settings.learning_rate
-                         * sqrt(1 - pow(settings.beta_2, steps))
-                         / (1 - pow(settings.beta_1, steps)))
+            if settings.solver == ADAM:
+                step_size = (settings.learning_rate
+                             * sqrt(1 - pow(settings.beta_2, steps))
+                             / (1 - pow(settings.beta_1, steps)))
         if _is_large(rows):
             total += rows * _large_batch(st, d, p, start, rows,
-                                         <floating> step_size, tid, team)
+                                         <floating> step_size, steps, tid,
+                                         team)
         else:
             total += rows * _small_batch(st, d, p, start, rows,
-                                         <floating> step_size, tid, team)
+                                         <floating> step_size, steps, tid,
+                                         team)
     if tid == 0:
         p.loss = total / d.n_rows
         p.steps = steps
@@ -640,6 +675,11 @@ cdef class Trainer:
     nesterov : bool, default=False
     beta_1, beta_2, epsilon : float
         Adam's constants.
+    dropout : float, default=0
+        Rate of inverted dropout on the hidden layer during ``run_epoch``
+        (``loss_and_gradient`` never drops units), in [0, 1).
+    dropout_seed : int, default=0
+        Seed of the dropout masks, in [0, 2**64).
     state : dict or None, default=None
         An ``optimizer_state()`` of an earlier trainer (the same solver and
         number of parameters) to continue: its arrays are copied, its step
@@ -670,7 +710,8 @@ cdef class Trainer:
                  double loss_parameter=0, solver="sgd", double alpha=0,
                  double learning_rate=0, double momentum=0,
                  bint nesterov=False, double beta_1=0.9,
-                 double beta_2=0.999, double epsilon=1e-8, state=None):
+                 double beta_2=0.999, double epsilon=1e-8, double dropout=0,
+                 unsigned long long dropout_seed=0, state=None):
         cdef Settings* settings = &self.st.settings
         if not (isinstance(params, np.ndarray) and params.ndim == 1
                 and params.dtype in (np.float32, np.float64)
@@ -698,6 +739,10 @@ cdef class Trainer:
         settings.beta_1 = beta_1
         settings.beta_2 = beta_2
         settings.epsilon = epsilon
+        if not 0 <= dropout < 1:
+            raise ValueError("dropout must be in [0, 1)")
+        settings.dropout = dropout
+        settings.dropout_seed = dropout_seed
         self.solver = solver
         self.dtype = params.dtype
         self.params = params
