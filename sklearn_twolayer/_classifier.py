@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._initialization import initialize_parameters
-from ._network import Network, predict_output
+from ._network import HIDDEN_ACTIVATIONS, Network, predict_output
 from ._threads import effective_n_threads, single_threaded_blas
 from ._training import EpochRunner, FullBatch, make_settings, minimize_lbfgs
 from ._version import __version__
@@ -115,8 +115,14 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     n_hidden : int, default=100
         Number of hidden units.
 
-    activation : {"relu", "logistic", "tanh", "identity"}, default="relu"
-        Hidden-layer activation ``g``.
+    activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
+            "gelu", "silu"}, default="relu"
+        Hidden-layer activation ``g``: ``"relu"`` is ``max(z, 0)``,
+        ``"logistic"`` ``1 / (1 + exp(-z))``, ``"tanh"`` ``tanh(z)``,
+        ``"identity"`` ``z``; beyond MLPClassifier's, ``"leaky_relu"`` is
+        ``z`` for ``z > 0`` and ``0.01 * z`` otherwise, ``"gelu"`` the exact
+        Gaussian error linear unit ``z * Phi(z) = 0.5 * z * (1 + erf(z /
+        sqrt(2)))``, and ``"silu"`` (swish) ``z * logistic(z)``.
 
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"sgd"`` is gradient descent with optional (Nesterov) momentum;
@@ -277,7 +283,7 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"relu", "logistic", "tanh", "identity"})],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "alpha": [Interval(Real, 0, None, closed="left")],

@@ -23,6 +23,7 @@ from libc.math cimport pow, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from _activations cimport derivative_needs_input
 from _blocks cimport UNIT_BLOCK, n_blocks
 from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
@@ -101,6 +102,9 @@ cdef struct Buffers:
     void* output
     void* delta_output
     void* delta_hidden
+    # g'(Z1) of the chunk, written by the forward pass: only for hidden
+    # activations whose derivative cannot be read off A1 (else NULL).
+    void* derivative
     void* weight_chunk
     # Per-block partial sums, combined in block order.
     double* partial
@@ -156,6 +160,11 @@ cdef class Workspace:
         b.delta_output = malloc(self.rows * n_outputs * itemsize)
         b.delta_hidden = malloc(self.rows * n_hidden * itemsize)
         b.weight_chunk = malloc(self.rows * itemsize)
+        b.derivative = NULL
+        if derivative_needs_input(settings.activation):
+            b.derivative = malloc(self.rows * n_hidden * itemsize)
+            if b.derivative == NULL:
+                raise MemoryError("cannot allocate the training buffers")
         b.partial = <double*> malloc(
             max(n_blocks(CHUNK_ROWS, ROW_TASK_ROWS),
                 s.w1_tasks + s.w2_tasks + s.b1_tasks + s.b2_tasks)
@@ -174,6 +183,7 @@ cdef class Workspace:
         free(self.buffers.delta_output)
         free(self.buffers.delta_hidden)
         free(self.buffers.weight_chunk)
+        free(self.buffers.derivative)
         free(self.buffers.partial)
 
     @property
@@ -241,6 +251,9 @@ cdef void _row_block(
     cdef floating* output = <floating*> ws.output + block_start * K
     cdef floating* delta_output = <floating*> ws.delta_output + block_start * K
     cdef floating* delta_hidden = <floating*> ws.delta_hidden + block_start * H
+    cdef floating* derivative = NULL
+    if ws.derivative != NULL:
+        derivative = <floating*> ws.derivative + block_start * H
     if rows != NULL:
         for i in range(block_start, block_start + n_rows):
             if csr == NULL:
@@ -252,21 +265,21 @@ cdef void _row_block(
                 (<floating*> weight_chunk)[i] = weights[rows[first + i]]
     if csr == NULL:
         forward_rows(X_chunk + block_start * F, params + s.w1, params + s.b1,
-                     hidden, n_rows, F, H, settings.activation)
+                     hidden, n_rows, F, H, settings.activation, derivative)
     else:
         sparse_forward_rows(<const floating*> csr.data, csr.indices,
                             csr.indptr, rows, first + block_start, n_rows,
                             params + s.w1, params + s.b1, hidden, H,
-                            settings.activation)
+                            settings.activation, derivative)
     forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
-                 output, n_rows, H, K, settings.out_activation)
+                 output, n_rows, H, K, settings.out_activation, NULL)
     ws.partial[block] = output_delta_rows(
         <const floating*> output, Y_chunk + block_start * K,
         NULL if weights == NULL else weight_chunk + block_start, delta_output,
         n_rows, K, settings.out_activation, settings.loss, eps)
     hidden_delta_rows(<const floating*> delta_output, params + s.w2,
                       <const floating*> hidden, delta_hidden, n_rows, H, K,
-                      settings.activation)
+                      settings.activation, derivative)
 
 
 cdef double _unit_task(

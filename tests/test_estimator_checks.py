@@ -10,6 +10,9 @@ from sklearn_twolayer import TwoLayerClassifier
         TwoLayerClassifier(),
         TwoLayerClassifier(solver="sgd", batch_size="full", activation="logistic"),
         TwoLayerClassifier(solver="lbfgs"),
+        TwoLayerClassifier(activation="leaky_relu"),
+        TwoLayerClassifier(activation="gelu"),
+        TwoLayerClassifier(solver="lbfgs", activation="silu"),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):
