@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._initialization import initialize_parameters
-from ._network import Network, predict_output
+from ._network import HIDDEN_ACTIVATIONS, Network, predict_output
 from ._schedules import (
     adaptive_learning_rate,
     count_stalled_epochs,
@@ -62,7 +62,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"relu", "logistic", "tanh", "identity"})],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [

@@ -38,8 +38,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     n_hidden : int, default=100
         Number of hidden units.
 
-    activation : {"relu", "logistic", "tanh", "identity"}, default="relu"
-        Hidden-layer activation ``g``.
+    activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
+            "gelu", "silu"}, default="relu"
+        Hidden-layer activation ``g``: ``"relu"`` is ``max(z, 0)``,
+        ``"logistic"`` ``1 / (1 + exp(-z))``, ``"tanh"`` ``tanh(z)``,
+        ``"identity"`` ``z``; beyond MLPClassifier's, ``"leaky_relu"`` is
+        ``z`` for ``z > 0`` and ``0.01 * z`` otherwise, ``"gelu"`` the exact
+        Gaussian error linear unit ``z * Phi(z) = 0.5 * z * (1 + erf(z /
+        sqrt(2)))``, and ``"silu"`` (swish) ``z * logistic(z)``.
 
     solver : {"adam", "sgd", "lbfgs"}, default="adam"
         ``"sgd"`` is gradient descent with optional (Nesterov) momentum;

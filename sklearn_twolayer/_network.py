@@ -7,7 +7,15 @@ and sequences the kernels (seed 000 section I).
 import numpy as np
 import scipy.sparse as sp
 
-from ._forward import ACTIVATIONS, forward_layer, forward_layer_sparse
+from ._forward import (
+    ACTIVATIONS,
+    HIDDEN_ACTIVATIONS,
+    LEAKY_RELU_SLOPE,
+    forward_layer,
+    forward_layer_sparse,
+)
+
+__all__ = ["HIDDEN_ACTIVATIONS", "LEAKY_RELU_SLOPE", "Network", "predict_output"]
 
 # Rows per chunk when running the network on a whole data set, so that the
 # hidden activations take O(chunk x n_hidden) memory whatever n_samples is.

@@ -45,6 +45,7 @@ except ImportError:
     _parse_sklearn_classifier = None
 
 from ._classifier import TwoLayerClassifier
+from ._network import LEAKY_RELU_SLOPE
 
 __all__ = ["register_converter"]
 
@@ -62,6 +63,9 @@ _ACTIVATION_OPS = {
     "tanh": "Tanh",
     "softmax": "Softmax",
 }
+
+# The first opset with a Gelu operator; earlier graphs write it with Erf.
+_GELU_OPSET = 20
 
 _INPUT_TYPES = {FloatTensorType: np.float32, DoubleTensorType: np.float64}
 
@@ -215,10 +219,61 @@ def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
     logits = _add_node(scope, container, "Add", [product, bias])
     if activation == "identity":
         return logits
+    if activation == "leaky_relu":
+        return _leaky_relu(scope, container, logits, dtype)
+    if activation == "gelu":
+        return _gelu(scope, container, logits, dtype)
+    if activation == "silu":
+        sigmoid = _add_node(scope, container, "Sigmoid", [logits])
+        return _add_node(scope, container, "Mul", [logits, sigmoid])
     attributes = {"axis": 1} if activation == "softmax" else {}
     return _add_node(
         scope, container, _ACTIVATION_OPS[activation], [logits], **attributes
     )
+
+
+def _leaky_relu(scope, container, logits, dtype):
+    """``z if z > 0 else slope * z``: ONNX's LeakyRelu in float32; in float64
+    ``max(z, slope * z)`` (the same for a slope below one), as LeakyRelu's
+    slope is a float32 attribute, and onnxruntime has no float64 LeakyRelu."""
+    if dtype == np.float32:
+        return _add_node(
+            scope, container, "LeakyRelu", [logits], alpha=LEAKY_RELU_SLOPE
+        )
+    slope = _add_constant(
+        scope, container, "slope", np.array([LEAKY_RELU_SLOPE], dtype=dtype)
+    )
+    scaled = _add_node(scope, container, "Mul", [logits, slope])
+    return _add_node(scope, container, "Max", [logits, scaled])
+
+
+def _gelu(scope, container, logits, dtype):
+    """The exact gelu, ``z * Phi(z)``: ONNX's Gelu where the target opset has
+    it, else ``0.5 * z * (1 + erf(z / sqrt(2)))``. onnxruntime has no float64
+    Erf (nor Gelu), so a float64 graph takes erf in float32, which bounds its
+    relative error by about 1e-7."""
+    if dtype == np.float32 and container.target_opset >= _GELU_OPSET:
+        return _add_node(scope, container, "Gelu", [logits])
+    root_half = _add_constant(
+        scope, container, "root_half", np.array([np.sqrt(0.5)], dtype=dtype)
+    )
+    one = _add_constant(scope, container, "one", np.array([1], dtype=dtype))
+    half = _add_constant(scope, container, "half", np.array([0.5], dtype=dtype))
+    scaled = _add_node(scope, container, "Mul", [logits, root_half])
+    if dtype == np.float32:
+        erf = _add_node(scope, container, "Erf", [scaled])
+    else:
+        narrow = _add_node(scope, container, "Cast", [scaled], to=TensorProto.FLOAT)
+        erf = _add_node(
+            scope,
+            container,
+            "Cast",
+            [_add_node(scope, container, "Erf", [narrow])],
+            to=_PROTO_TYPES[np.dtype(dtype)],
+        )
+    shifted = _add_node(scope, container, "Add", [erf, one])
+    halved = _add_node(scope, container, "Mul", [shifted, half])
+    return _add_node(scope, container, "Mul", [logits, halved])
 
 
 def _above_half(scope, container, output, dtype, result=None):

@@ -1,11 +1,11 @@
 # Activation functions applied in place to a block of rows, and their
-# derivatives expressed through the activation's output (all of g' for
-# relu, logistic, tanh and identity can be read off A = g(Z), so Z is never
-# stored). EXP is an output activation only (the log link of the Poisson
-# loss), whose derivative the output delta folds in.
+# derivatives. For identity, relu, leaky_relu, logistic and tanh, g'(Z) can
+# be read off A = g(Z), so nothing more is kept. For gelu and silu it
+# cannot: their derivative is written while Z is at hand, in the forward
+# pass, into a buffer the caller provides only for them.
 
 from cython cimport floating
-from libc.math cimport INFINITY, exp, expf, tanh, tanhf
+from libc.math cimport INFINITY, erfc, erfcf, exp, expf, tanh, tanhf
 
 
 cdef enum Activation:
@@ -14,7 +14,31 @@ cdef enum Activation:
     LOGISTIC = 2
     TANH = 3
     SOFTMAX = 4
-    EXP = 5
+    LEAKY_RELU = 5
+    GELU = 6
+    SILU = 7
+    # An output activation only (the log link of the Poisson loss), whose
+    # derivative the output delta folds in.
+    EXP = 8
+
+
+cdef extern from *:
+    """
+    #define TWOLAYER_LEAKY_SLOPE 0.01
+    #define TWOLAYER_SQRT_HALF 0.70710678118654752440
+    #define TWOLAYER_INV_SQRT_2PI 0.39894228040143267794
+    """
+    # Slope of leaky_relu for negative inputs.
+    const double LEAKY_SLOPE "TWOLAYER_LEAKY_SLOPE"
+    # 1 / sqrt(2) and 1 / sqrt(2 pi), for the normal distribution in gelu.
+    const double SQRT_HALF "TWOLAYER_SQRT_HALF"
+    const double INV_SQRT_2PI "TWOLAYER_INV_SQRT_2PI"
+
+
+cdef inline bint derivative_needs_input(int activation) noexcept nogil:
+    """Whether g'(Z) cannot be read off A = g(Z), so that backpropagation
+    needs the derivative written by the forward pass."""
+    return activation == GELU or activation == SILU
 
 
 cdef inline floating exponential(floating x) noexcept nogil:
@@ -25,7 +49,62 @@ cdef inline floating exponential(floating x) noexcept nogil:
 
 
 cdef inline floating logistic(floating x) noexcept nogil:
+    # exp(-x) overflows to inf for very negative x, which gives the right
+    # limit 0 (no NaN).
     return 1 / (1 + exponential(-x))
+
+
+cdef inline floating normal_cdf(floating x) noexcept nogil:
+    """Phi(x) = 0.5 * (1 + erf(x / sqrt(2))), written with erfc, which stays
+    accurate in the far left tail where 1 + erf(x) cancels to 0."""
+    if floating is float:
+        return 0.5 * erfcf(<float> (-SQRT_HALF * x))
+    else:
+        return 0.5 * erfc(-SQRT_HALF * x)
+
+
+cdef inline void leaky_relu_block(floating* z, Py_ssize_t n) noexcept nogil:
+    """z = z if z > 0 else 0.01 * z, in place."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        z[j] = z[j] if z[j] > 0 else (<floating> LEAKY_SLOPE) * z[j]
+
+
+cdef inline void gelu_block(floating* z, floating* derivative,
+                            Py_ssize_t n) noexcept nogil:
+    """z = z * Phi(z) in place (exact gelu); with ``derivative`` (NULL: not
+    wanted), also derivative = Phi(z) + z * phi(z)."""
+    cdef Py_ssize_t j
+    cdef floating x, cdf
+    if derivative == NULL:
+        for j in range(n):
+            z[j] = z[j] * normal_cdf(z[j])
+        return
+    for j in range(n):
+        x = z[j]
+        cdf = normal_cdf(x)
+        # exp(-x^2/2) underflows to 0 for large |x|: the derivative is then
+        # exactly 0 or 1.
+        derivative[j] = cdf + x * (<floating> INV_SQRT_2PI) * exponential(
+            -x * x / 2)
+        z[j] = x * cdf
+
+
+cdef inline void silu_block(floating* z, floating* derivative,
+                            Py_ssize_t n) noexcept nogil:
+    """z = z * logistic(z) in place; with ``derivative`` (NULL: not wanted),
+    also derivative = s * (1 + z * (1 - s)), s = logistic(z)."""
+    cdef Py_ssize_t j
+    cdef floating x, s
+    if derivative == NULL:
+        for j in range(n):
+            z[j] = z[j] * logistic(z[j])
+        return
+    for j in range(n):
+        x = z[j]
+        s = logistic(x)
+        derivative[j] = s * (1 + x * (1 - s))
+        z[j] = x * s
 
 
 cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
@@ -51,18 +130,51 @@ cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
         row[j] /= total
 
 
+cdef inline void multiply_by_derivative(
+    floating* delta,
+    const floating* activated,
+    Py_ssize_t n,
+    int activation,
+) noexcept nogil:
+    """delta *= g'(Z), with g'(Z) computed from A = g(Z); for the
+    activations where ``derivative_needs_input`` is False only."""
+    cdef Py_ssize_t i
+    if activation == RELU:
+        for i in range(n):
+            delta[i] = delta[i] if activated[i] > 0 else 0
+    elif activation == LEAKY_RELU:
+        # A = 0.01 * Z keeps the sign of Z.
+        for i in range(n):
+            delta[i] *= 1 if activated[i] > 0 else <floating> LEAKY_SLOPE
+    elif activation == LOGISTIC:
+        for i in range(n):
+            delta[i] = delta[i] * activated[i] * (1 - activated[i])
+    elif activation == TANH:
+        for i in range(n):
+            delta[i] *= 1 - activated[i] * activated[i]
+
+
 cdef inline void add_bias_activate(
     floating* rows,
     Py_ssize_t n_rows,
     Py_ssize_t n_cols,
     const floating* bias,
     int activation,
+    floating* derivative,
 ) noexcept nogil:
-    """rows[i, :] = g(rows[i, :] + bias) for a C-contiguous block of rows."""
+    """rows[i, :] = g(rows[i, :] + bias) for a C-contiguous block of rows.
+
+    With ``derivative`` (a block of the same shape; NULL: not wanted), also
+    writes g' at the biased input there. Softmax has no elementwise
+    derivative and ignores it.
+    """
     cdef Py_ssize_t i, j
     cdef floating* row
+    cdef floating* row_derivative = NULL
     for i in range(n_rows):
         row = rows + i * n_cols
+        if derivative != NULL:
+            row_derivative = derivative + i * n_cols
         if bias != NULL:
             for j in range(n_cols):
                 row[j] += bias[j]
@@ -71,6 +183,12 @@ cdef inline void add_bias_activate(
             # select compiles to a (vectorised) max.
             for j in range(n_cols):
                 row[j] = row[j] if row[j] > 0 else 0
+        elif activation == LEAKY_RELU:
+            leaky_relu_block(row, n_cols)
+        elif activation == GELU:
+            gelu_block(row, row_derivative, n_cols)
+        elif activation == SILU:
+            silu_block(row, row_derivative, n_cols)
         elif activation == LOGISTIC:
             for j in range(n_cols):
                 row[j] = logistic(row[j])
@@ -86,22 +204,8 @@ cdef inline void add_bias_activate(
         elif activation == EXP:
             for j in range(n_cols):
                 row[j] = exponential(row[j])
-
-
-cdef inline void multiply_by_derivative(
-    floating* delta,
-    const floating* activated,
-    Py_ssize_t n,
-    int activation,
-) noexcept nogil:
-    """delta *= g'(Z), with g'(Z) computed from A = g(Z)."""
-    cdef Py_ssize_t i
-    if activation == RELU:
-        for i in range(n):
-            delta[i] = delta[i] if activated[i] > 0 else 0
-    elif activation == LOGISTIC:
-        for i in range(n):
-            delta[i] = delta[i] * activated[i] * (1 - activated[i])
-    elif activation == TANH:
-        for i in range(n):
-            delta[i] *= 1 - activated[i] * activated[i]
+        if (row_derivative != NULL and activation != SOFTMAX
+                and not derivative_needs_input(activation)):
+            for j in range(n_cols):
+                row_derivative[j] = 1
+            multiply_by_derivative(row_derivative, row, n_cols, activation)

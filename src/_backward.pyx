@@ -5,6 +5,7 @@ from cython.parallel cimport prange
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.stdlib cimport free, malloc
 
+from _activations cimport derivative_needs_input
 from _blocks cimport ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _layers cimport (
     ABSOLUTE_ERROR, HUBER, LOG_LOSS, POISSON, QUANTILE, SQUARED_ERROR,
@@ -99,15 +100,20 @@ def hidden_delta(
     floating[:, ::1] delta_hidden,
     int activation,
     int n_threads,
+    const floating[:, ::1] derivative=None,
 ):
     """delta_hidden = (delta_out @ W_out.T) * g'(Z1)  (seed 000 eq. 24).
 
-    ``g'(Z1)`` is computed from the hidden activations ``A_hidden = g(Z1)``.
+    ``g'(Z1)`` is ``derivative`` when given (as ``forward_layer`` writes
+    it), otherwise computed from the hidden activations ``A_hidden =
+    g(Z1)``; gelu and silu need ``derivative``, as their g' is no function
+    of g.
     """
     cdef Py_ssize_t n_rows = delta_out.shape[0]
     cdef Py_ssize_t n_out = delta_out.shape[1]
     cdef Py_ssize_t n_hidden = W_out.shape[0]
     cdef Py_ssize_t block, start
+    cdef const floating* slopes = NULL
     if (W_out.shape[1] != n_out or A_hidden.shape[0] != n_rows
             or A_hidden.shape[1] != n_hidden
             or delta_hidden.shape[0] != n_rows
@@ -115,8 +121,18 @@ def hidden_delta(
         raise ValueError("hidden_delta: shapes do not match")
     if n_out == 0 or n_hidden == 0:
         raise ValueError("hidden_delta: a layer needs at least one unit")
+    if derivative is None:
+        if derivative_needs_input(activation):
+            raise ValueError(
+                "hidden_delta: this activation needs the derivative written "
+                "by the forward pass")
+    elif derivative.shape[0] != n_rows or derivative.shape[1] != n_hidden:
+        raise ValueError("hidden_delta: derivative must have the shape of "
+                         "A_hidden")
     if n_rows == 0:
         return
+    if derivative is not None:
+        slopes = &derivative[0, 0]
     with nogil:
         for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
@@ -124,7 +140,9 @@ def hidden_delta(
             hidden_delta_rows(&delta_out[start, 0], &W_out[0, 0],
                               &A_hidden[start, 0], &delta_hidden[start, 0],
                               min(ROW_BLOCK, n_rows - start), n_hidden, n_out,
-                              activation)
+                              activation,
+                              NULL if slopes == NULL else
+                              slopes + start * n_hidden)
 
 
 def layer_gradients(

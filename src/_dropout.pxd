@@ -8,7 +8,7 @@
 
 from cython cimport floating
 
-from _activations cimport LOGISTIC, RELU, TANH
+from _activations cimport LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, TANH
 
 ctypedef unsigned long long uint64
 
@@ -62,6 +62,7 @@ cdef inline void drop_units(
 cdef inline void dropout_derivative(
     floating* delta,
     const floating* dropped_hidden,
+    const floating* derivative,
     Py_ssize_t n_units,
     int activation,
     uint64 key,
@@ -69,8 +70,9 @@ cdef inline void dropout_derivative(
     floating scale,
 ) noexcept nogil:
     """delta *= d(dropped hidden)/dZ1 for one sample: 0 for a dropped unit,
-    ``scale * g'(Z1)`` for a kept one, with g' read off the activation
-    before it was scaled (``dropped_hidden / scale``)."""
+    ``scale * g'(Z1)`` for a kept one, with g' as the forward pass wrote it
+    (``derivative``), or, when that is NULL, read off the activation before
+    it was scaled (``dropped_hidden / scale``)."""
     cdef Py_ssize_t j
     cdef floating a
     for j in range(n_units):
@@ -78,11 +80,15 @@ cdef inline void dropout_derivative(
             delta[j] = 0
             continue
         a = dropped_hidden[j] / scale
-        if activation == RELU:
+        if derivative != NULL:
+            delta[j] *= scale * derivative[j]
+        elif activation == RELU:
             delta[j] = scale * delta[j] if a > 0 else 0
         elif activation == LOGISTIC:
             delta[j] *= scale * a * (1 - a)
         elif activation == TANH:
             delta[j] *= scale * (1 - a * a)
+        elif activation == LEAKY_RELU:
+            delta[j] *= scale * (1 if a > 0 else LEAKY_SLOPE)
         else:
             delta[j] *= scale

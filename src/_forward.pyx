@@ -4,7 +4,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from _activations cimport (
-    EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, add_bias_activate,
+    EXP, GELU, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SILU,
+    SOFTMAX, TANH, add_bias_activate,
 )
 from _blocks cimport ROW_BLOCK, n_blocks
 from _dropout cimport keeps, rate_threshold, row_key, uint64
@@ -20,8 +21,35 @@ ACTIVATIONS = {
     "logistic": LOGISTIC,
     "tanh": TANH,
     "softmax": SOFTMAX,
+    "leaky_relu": LEAKY_RELU,
+    "gelu": GELU,
+    "silu": SILU,
     "exp": EXP,
 }
+
+#: The activations a hidden layer may use (the estimators' ``activation``).
+HIDDEN_ACTIVATIONS = (
+    "relu", "logistic", "tanh", "identity", "leaky_relu", "gelu", "silu",
+)
+
+#: Slope of "leaky_relu" for negative inputs.
+LEAKY_RELU_SLOPE = LEAKY_SLOPE
+
+
+cdef floating* _derivative_buffer(
+    floating[:, ::1] derivative, Py_ssize_t n_rows, Py_ssize_t n_out,
+    int activation,
+) except? NULL:
+    """The start of ``derivative`` (NULL for None), after checking it."""
+    if derivative is None:
+        return NULL
+    if activation == SOFTMAX:
+        raise ValueError("softmax has no elementwise derivative")
+    if derivative.shape[0] != n_rows or derivative.shape[1] != n_out:
+        raise ValueError("derivative must have the shape of out")
+    if n_rows == 0:
+        return NULL
+    return &derivative[0, 0]
 
 
 def forward_layer(
@@ -31,6 +59,7 @@ def forward_layer(
     floating[:, ::1] out,
     int activation,
     int n_threads,
+    floating[:, ::1] derivative=None,
 ):
     """out = g(X @ W + b), in parallel over fixed blocks of rows.
 
@@ -45,17 +74,21 @@ def forward_layer(
         A value of ``ACTIVATIONS``; softmax normalises each row.
     n_threads : int
         OpenMP threads to use (BLAS must be single-threaded around the call).
+    derivative : ndarray of shape (n_rows, n_out) or None
+        If given, receives g'(X @ W + b) (not for softmax).
     """
     cdef Py_ssize_t n_rows = X.shape[0]
     cdef Py_ssize_t n_in = X.shape[1]
     cdef Py_ssize_t n_out = W.shape[1]
     cdef Py_ssize_t block, start
+    cdef floating* slopes
     if W.shape[0] != n_in or b.shape[0] != n_out:
         raise ValueError("forward_layer: W and b do not match X's shape")
     if out.shape[0] != n_rows or out.shape[1] != n_out:
         raise ValueError("forward_layer: out has the wrong shape")
     if n_in == 0 or n_out == 0:
         raise ValueError("forward_layer: a layer needs at least one unit")
+    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
     if n_rows == 0:
         return
     with nogil:
@@ -64,7 +97,8 @@ def forward_layer(
             start = block * ROW_BLOCK
             forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
                          min(ROW_BLOCK, n_rows - start), n_in, n_out,
-                         activation)
+                         activation,
+                         NULL if slopes == NULL else slopes + start * n_out)
 
 
 def output_activation(floating[:, ::1] Z, int activation, int n_threads):
@@ -79,7 +113,8 @@ def output_activation(floating[:, ::1] Z, int activation, int n_threads):
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
             add_bias_activate(&Z[start, 0], min(ROW_BLOCK, n_rows - start),
-                              n_cols, <floating*> NULL, activation)
+                              n_cols, <floating*> NULL, activation,
+                              <floating*> NULL)
 
 
 def forward_layer_sparse(
@@ -91,6 +126,7 @@ def forward_layer_sparse(
     floating[:, ::1] out,
     int activation,
     int n_threads,
+    floating[:, ::1] derivative=None,
 ):
     """out = g(X @ W + b) for a CSR matrix X given by its arrays, in parallel
     over fixed blocks of rows; X is never densified.
@@ -106,16 +142,20 @@ def forward_layer_sparse(
     activation : int
         A value of ``ACTIVATIONS``.
     n_threads : int
+    derivative : ndarray of shape (n_rows, n_out) or None
+        If given, receives g'(X @ W + b) (not for softmax).
     """
     cdef Py_ssize_t n_rows = out.shape[0]
     cdef Py_ssize_t n_in = W.shape[0]
     cdef Py_ssize_t n_out = W.shape[1]
     cdef Py_ssize_t block, start
+    cdef floating* slopes
     if b.shape[0] != n_out or out.shape[1] != n_out:
         raise ValueError("forward_layer_sparse: W, b and out do not match")
     if n_in == 0 or n_out == 0:
         raise ValueError("forward_layer_sparse: a layer needs at least one unit")
     check_csr(indices, indptr, data.shape[0], n_rows, n_in)
+    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
     if n_rows == 0:
         return
     with nogil:
@@ -126,7 +166,8 @@ def forward_layer_sparse(
                 NULL if data.shape[0] == 0 else &data[0],
                 NULL if indices.shape[0] == 0 else &indices[0], &indptr[0],
                 NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
-                &out[start, 0], n_out, activation)
+                &out[start, 0], n_out, activation,
+                NULL if slopes == NULL else slopes + start * n_out)
 
 
 def dropout_keep_mask(unsigned long long seed, unsigned long long step,

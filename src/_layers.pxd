@@ -31,13 +31,15 @@ cdef inline void forward_rows(
     Py_ssize_t n_in,
     Py_ssize_t n_out,
     int activation,
+    floating* derivative,
 ) noexcept nogil:
     """out = g(X @ W + b) for a block of rows; the activation is applied
-    right after the block's product, while ``out`` is still in cache."""
+    right after the block's product, while ``out`` is still in cache. With
+    ``derivative`` (NULL: not wanted), g'(X @ W + b) is written there."""
     gemm(False, False, <int> n_rows, <int> n_out, <int> n_in,
          <floating> 1, X, <int> n_in, W, <int> n_out,
          <floating> 0, out, <int> n_out)
-    add_bias_activate(out, n_rows, n_out, b, activation)
+    add_bias_activate(out, n_rows, n_out, b, activation, derivative)
 
 
 cdef inline double clipped_log(double p, double eps) noexcept nogil:
@@ -165,13 +167,21 @@ cdef inline void hidden_delta_rows(
     Py_ssize_t n_hidden,
     Py_ssize_t n_out,
     int activation,
+    const floating* derivative,
 ) noexcept nogil:
     """delta_hidden = (delta_out @ W_out.T) * g'(Z1) for a block of rows
-    (seed 000 eq. 24), g' read off A_hidden = g(Z1)."""
+    (seed 000 eq. 24): g'(Z1) is ``derivative`` as the forward pass wrote
+    it, or, when that is NULL, read off A_hidden = g(Z1)."""
+    cdef Py_ssize_t i
     gemm(False, True, <int> n_rows, <int> n_hidden, <int> n_out,
          <floating> 1, delta_out, <int> n_out, W_out, <int> n_out,
          <floating> 0, delta_hidden, <int> n_hidden)
-    multiply_by_derivative(delta_hidden, A_hidden, n_rows * n_hidden, activation)
+    if derivative == NULL:
+        multiply_by_derivative(delta_hidden, A_hidden, n_rows * n_hidden,
+                               activation)
+    else:
+        for i in range(n_rows * n_hidden):
+            delta_hidden[i] *= derivative[i]
 
 
 cdef inline void weight_gradient_units(

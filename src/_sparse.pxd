@@ -51,8 +51,11 @@ cdef inline void sparse_forward_rows(
     floating* out,
     Py_ssize_t n_out,
     int activation,
+    floating* derivative,
 ) noexcept nogil:
-    """out[i] = g(X[sample i] @ W + b) for a block of samples."""
+    """out[i] = g(X[sample i] @ W + b) for a block of samples; with
+    ``derivative`` (NULL: not wanted), g' at the same input is written
+    there."""
     cdef Py_ssize_t i, j, p, r
     cdef floating value
     cdef floating* row
@@ -67,7 +70,7 @@ cdef inline void sparse_forward_rows(
             w_row = W + indices[p] * n_out
             for j in range(n_out):
                 row[j] += value * w_row[j]
-    add_bias_activate(out, n_rows, n_out, b, activation)
+    add_bias_activate(out, n_rows, n_out, b, activation, derivative)
 
 
 cdef inline void sparse_weight_gradient_units(

@@ -45,12 +45,12 @@ the trainer never starts more threads than the larger of its phases has
 tasks. How many threads a call may use at most is the caller's decision
 (``sklearn_twolayer._threads``: cores available, the work of a batch).
 
-Extension points
-----------------
-* Activations whose derivative needs the pre-activation (gelu, silu): the
-  rows phase has the block's Z1 in hand before activating; a chunk buffer
-  ``pre_activation`` of CHUNK_ROWS x n_hidden (allocated only for such an
-  activation) would keep it for ``hidden_delta_rows``.
+Activations and dropout
+-----------------------
+* Hidden activations whose derivative cannot be read off A1 (gelu, silu):
+  the rows phase writes g'(Z1) while Z1 is at hand, into a chunk buffer
+  ``derivative`` of CHUNK_ROWS x n_hidden allocated only for them, and the
+  hidden delta reads it.
 * Dropout on the hidden layer (``_dropout.pxd``): the mask of sample s
   (``sample_of(order, first, i)``), unit j at optimizer step t follows from
   a counter-based hash of (seed, t, s, j); the rows phase applies it right
@@ -68,6 +68,7 @@ from libc.string cimport memcpy
 import numpy as np
 import scipy.sparse as sp
 
+from _activations cimport derivative_needs_input
 from _blas cimport gemm
 from _blocks cimport FLAT_BLOCK, n_blocks
 from _dropout cimport (
@@ -164,6 +165,9 @@ cdef struct Chunk:
     void* output
     void* delta_output
     void* delta_hidden
+    # g'(Z1), written by the forward pass, for hidden activations whose
+    # derivative cannot be read off A1 (gelu, silu); else NULL.
+    void* derivative
 
 
 cdef struct Data:
@@ -290,6 +294,7 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     cdef floating* hidden = <floating*> c.hidden + r0 * H
     cdef floating* output = <floating*> c.output + r0 * K
     cdef floating* delta_output = <floating*> c.delta_output + r0 * K
+    cdef floating* derivative = NULL
     cdef const floating* X_rows
     cdef const floating* Y_rows
     cdef const floating* w_rows = NULL
@@ -298,6 +303,8 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     cdef bint dropping = p.update and settings.dropout > 0
     cdef uint64 threshold = rate_threshold(settings.dropout)
     cdef floating scale = <floating> (1 / (1 - settings.dropout))
+    if c.derivative != NULL:
+        derivative = <floating*> c.derivative + r0 * H
     if d.order != NULL:
         for i in range(r0, r0 + n_rows):
             r = d.order[first + i]
@@ -319,12 +326,12 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
             w_rows = <const floating*> d.weights + first + r0
     if d.X != NULL:
         forward_rows(X_rows, params + s.w1, params + s.b1, hidden, n_rows, F,
-                     H, settings.activation)
+                     H, settings.activation, derivative)
     else:
         sparse_forward_rows(<const floating*> d.csr_data, d.csr_indices,
                             d.csr_indptr, d.order, first + r0, n_rows,
                             params + s.w1, params + s.b1, hidden, H,
-                            settings.activation)
+                            settings.activation, derivative)
     if dropping:
         for i in range(n_rows):
             drop_units(hidden + i * H, H,
@@ -332,7 +339,7 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
                                sample_of(d.order, first, r0 + i)),
                        threshold, scale)
     forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
-                 output, n_rows, H, K, settings.out_activation)
+                 output, n_rows, H, K, settings.out_activation, NULL)
     loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
                              delta_output, n_rows, K, settings.out_activation,
                              settings.loss, settings.loss_parameter, eps)
@@ -343,7 +350,8 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
              <floating> 0, <floating*> c.delta_hidden + r0 * H, <int> H)
         for i in range(n_rows):
             dropout_derivative(
-                <floating*> c.delta_hidden + (r0 + i) * H, hidden + i * H, H,
+                <floating*> c.delta_hidden + (r0 + i) * H, hidden + i * H,
+                NULL if derivative == NULL else derivative + i * H, H,
                 settings.activation,
                 row_key(settings.dropout_seed, step,
                         sample_of(d.order, first, r0 + i)),
@@ -352,7 +360,7 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
         hidden_delta_rows(<const floating*> delta_output, params + s.w2,
                           <const floating*> hidden,
                           <floating*> c.delta_hidden + r0 * H, n_rows, H, K,
-                          settings.activation)
+                          settings.activation, derivative)
     return loss
 
 
@@ -784,6 +792,7 @@ cdef class Trainer:
             free(self.st.chunks[t].output)
             free(self.st.chunks[t].delta_output)
             free(self.st.chunks[t].delta_hidden)
+            free(self.st.chunks[t].derivative)
         free(self.st.chunks)
         self.st.chunks = NULL
         self.st.n_chunk_sets = 0
@@ -807,7 +816,7 @@ cdef class Trainer:
         for t in range(n_sets):
             c = &self.st.chunks[t]
             c.X = c.Y = c.weights = c.hidden = c.output = NULL
-            c.delta_output = c.delta_hidden = NULL
+            c.delta_output = c.delta_hidden = c.derivative = NULL
         self.st.n_chunk_sets = n_sets
         self.st.gathers = gathers
         for t in range(n_sets):
@@ -821,6 +830,8 @@ cdef class Trainer:
             c.output = _alloc(CHUNK_ROWS * s.n_outputs, item)
             c.delta_output = _alloc(CHUNK_ROWS * s.n_outputs, item)
             c.delta_hidden = _alloc(CHUNK_ROWS * s.n_hidden, item)
+            if derivative_needs_input(self.st.settings.activation):
+                c.derivative = _alloc(CHUNK_ROWS * s.n_hidden, item)
         return 0
 
     # -- state ---------------------------------------------------------------

@@ -4,6 +4,7 @@ estimators' contract."""
 
 import numpy as np
 import pytest
+from scipy.special import expit, ndtr
 from sklearn.datasets import make_regression
 from sklearn_twolayer._forward import dropout_keep_mask
 from sklearn_twolayer._trainer import Trainer
@@ -17,6 +18,9 @@ HIDDEN = {
     "relu": lambda z: np.maximum(z, 0),
     "logistic": lambda z: 1 / (1 + np.exp(-z)),
     "tanh": np.tanh,
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "gelu": lambda z: z * ndtr(z),
+    "silu": lambda z: z * expit(z),
 }
 OUTPUTS = {
     "softmax": lambda z: (

@@ -9,6 +9,7 @@ penalty on.
 
 import numpy as np
 import pytest
+from scipy.special import erf, expit
 from sklearn_twolayer._trainer import Trainer
 
 from sklearn_twolayer._network import Network
@@ -18,6 +19,9 @@ HIDDEN = {
     "relu": lambda z: np.maximum(z, 0),
     "logistic": lambda z: 1 / (1 + np.exp(-z)),
     "tanh": np.tanh,
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "gelu": lambda z: 0.5 * z * (1 + erf(z / np.sqrt(2))),
+    "silu": lambda z: z * expit(z),
 }
 
 N_SAMPLES, N_FEATURES, N_HIDDEN, N_CLASSES = 11, 4, 6, 3

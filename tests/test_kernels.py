@@ -10,6 +10,7 @@ count, since their blocks depend on the shapes only.
 
 import numpy as np
 import pytest
+from scipy.special import expit, ndtr
 from sklearn_twolayer._backward import (
     LOSSES,
     hidden_delta,
@@ -28,7 +29,18 @@ SHAPES = [(150, 70, 45), (200, 70, 45), (1, 70, 45)]
 SHAPE_IDS = ["150x70x45", "200x70x45", "1x70x45"]
 # 10000 = 2 * 4096 + 1808 flat elements.
 FLAT_SIZES = [10000, 1]
-HIDDEN_ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
+HIDDEN_ACTIVATIONS = [
+    "identity",
+    "relu",
+    "logistic",
+    "tanh",
+    "leaky_relu",
+    "gelu",
+    "silu",
+]
+# Hidden activations whose g'(Z) is no function of g(Z): backpropagation
+# takes the derivative the forward pass wrote.
+NEEDS_DERIVATIVE = {"gelu", "silu"}
 OUTPUT_ACTIVATIONS = ["softmax", "logistic"]
 # Losses of softmax and logistic outputs; the regression losses are tested
 # in test_regression_losses.py.
@@ -102,10 +114,36 @@ def np_activation(Z, name):
             return 1 / (1 + np.exp(-Z))
     if name == "tanh":
         return np.tanh(Z)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, 0.01 * Z)
+    if name == "gelu":
+        return Z * ndtr(Z)
+    if name == "silu":
+        return Z * expit(Z)
     if name == "softmax":
         return np_softmax(Z)
     if name == "exp":
         return np.exp(Z)
+    raise ValueError(name)
+
+
+def np_derivative(Z, name):
+    """g'(Z), from Z."""
+    Z = f64(Z)
+    if name == "identity":
+        return np.ones_like(Z)
+    if name == "relu":
+        return (Z > 0).astype(np.float64)
+    if name == "leaky_relu":
+        return np.where(Z > 0, 1.0, 0.01)
+    if name == "logistic":
+        return expit(Z) * expit(-Z)
+    if name == "tanh":
+        return 1 / np.cosh(Z) ** 2
+    if name == "gelu":
+        return ndtr(Z) + Z * np.exp(-(Z**2) / 2) / np.sqrt(2 * np.pi)
+    if name == "silu":
+        return expit(Z) * (1 + Z * expit(-Z))
     raise ValueError(name)
 
 
@@ -120,6 +158,8 @@ def np_derivative_from_output(A, name):
         return A * (1 - A)
     if name == "tanh":
         return 1 - A**2
+    if name == "leaky_relu":
+        return np.where(A > 0, 1.0, 0.01)
     raise ValueError(name)
 
 
@@ -147,8 +187,11 @@ def np_output_delta(A, Y, out_activation, loss, eps):
     return delta, loss_sum
 
 
-def np_hidden_delta(delta_out, W_out, A_hidden, name):
-    return (f64(delta_out) @ f64(W_out).T) * np_derivative_from_output(A_hidden, name)
+def np_hidden_delta(delta_out, W_out, A_hidden, name, derivative=None):
+    """(delta_out @ W_out.T) * g'(Z1), g'(Z1) given, or read off A_hidden."""
+    if derivative is None:
+        derivative = np_derivative_from_output(A_hidden, name)
+    return (f64(delta_out) @ f64(W_out).T) * f64(derivative)
 
 
 def np_layer_gradients(A_in, delta, W, alpha, divisor):
@@ -191,14 +234,18 @@ def output_data(n_rows, n_out, out_activation, dtype, seed=0):
 
 
 def hidden_data(shape, activation, dtype, seed=0):
-    """delta_out, W_out of shape (n_hidden, n_out) and A_hidden = g(Z1)."""
+    """delta_out, W_out of shape (n_hidden, n_out), A_hidden = g(Z1) and,
+    for the activations that need it, the derivative g'(Z1) (else None)."""
     n_rows, n_hidden, n_out = shape
     rng = np.random.default_rng(seed)
     delta_out = rng.standard_normal((n_rows, n_out)).astype(dtype)
     W_out = (rng.standard_normal((n_hidden, n_out)) / np.sqrt(n_out)).astype(dtype)
-    Z = rng.standard_normal((n_rows, n_hidden))
+    Z = 2 * rng.standard_normal((n_rows, n_hidden))
     A_hidden = np_activation(Z, activation).astype(dtype)
-    return delta_out, W_out, A_hidden
+    derivative = None
+    if activation in NEEDS_DERIVATIVE:
+        derivative = np_derivative(Z, activation).astype(dtype)
+    return delta_out, W_out, A_hidden, derivative
 
 
 def gradient_data(shape, dtype, seed=0):
@@ -228,6 +275,13 @@ def run_forward(X, W, b, activation, n_threads):
     return out
 
 
+def run_forward_with_derivative(X, W, b, activation, n_threads):
+    out = np.full((X.shape[0], W.shape[1]), np.nan, dtype=X.dtype)
+    derivative = np.full_like(out, np.nan)
+    forward_layer(X, W, b, out, ACTIVATIONS[activation], n_threads, derivative)
+    return out, derivative
+
+
 def run_output_activation(Z, activation, n_threads):
     Z = Z.copy()
     output_activation(Z, ACTIVATIONS[activation], n_threads)
@@ -242,10 +296,16 @@ def run_output_delta(A, Y, out_activation, loss, n_threads):
     return delta, loss_sum
 
 
-def run_hidden_delta(delta_out, W_out, A_hidden, activation, n_threads):
+def run_hidden_delta(delta_out, W_out, A_hidden, derivative, activation, n_threads):
     delta_hidden = np.full(A_hidden.shape, np.nan, dtype=A_hidden.dtype)
     hidden_delta(
-        delta_out, W_out, A_hidden, delta_hidden, ACTIVATIONS[activation], n_threads
+        delta_out,
+        W_out,
+        A_hidden,
+        delta_hidden,
+        ACTIVATIONS[activation],
+        n_threads,
+        derivative,
     )
     return delta_hidden
 
@@ -288,14 +348,7 @@ ADAM_HYPER = dict(lr_t=1e-3, beta_1=0.9, beta_2=0.999, eps=1e-8)
 
 
 def test_activation_table_lists_every_activation():
-    assert set(ACTIVATIONS) == {
-        "identity",
-        "relu",
-        "logistic",
-        "tanh",
-        "softmax",
-        "exp",
-    }
+    assert set(ACTIVATIONS) == set(HIDDEN_ACTIVATIONS) | {"softmax", "exp"}
     assert len(set(ACTIVATIONS.values())) == len(ACTIVATIONS)
 
 
@@ -344,6 +397,31 @@ def test_forward_layer_large_logits_stay_finite(dtype, n_threads, activation):
     else:
         assert np.all(out[0] == 1)
         assert np.all(out[3] == 0)
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_layer_writes_the_derivative_of_its_activation(
+    dtype, n_threads, shape, activation
+):
+    X, W, b = layer_data(shape, dtype)
+    out, derivative = run_forward_with_derivative(X, W, b, activation, n_threads)
+    # The activations are the same as without the derivative, bit for bit.
+    assert np.array_equal(out, run_forward(X, W, b, activation, n_threads))
+    assert_matches(
+        derivative, np_derivative(f64(X) @ f64(W) + f64(b), activation), dtype
+    )
+
+
+def test_forward_layer_refuses_a_softmax_derivative():
+    X, W, b = layer_data((5, 4, 3), np.float64)
+    out = np.empty((5, 3))
+    with pytest.raises(ValueError, match="softmax"):
+        forward_layer(X, W, b, out, ACTIVATIONS["softmax"], 1, np.empty((5, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        forward_layer(X, W, b, out, ACTIVATIONS["gelu"], 1, np.empty((4, 3)))
 
 
 def test_forward_layer_leaves_an_empty_batch_alone():
@@ -456,12 +534,37 @@ def test_output_delta_of_an_empty_batch_is_zero(loss):
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_hidden_delta_matches_numpy(dtype, n_threads, shape, activation):
-    delta_out, W_out, A_hidden = hidden_data(shape, activation, dtype)
-    delta_hidden = run_hidden_delta(delta_out, W_out, A_hidden, activation, n_threads)
-    expected = np_hidden_delta(delta_out, W_out, A_hidden, activation)
+    delta_out, W_out, A_hidden, derivative = hidden_data(shape, activation, dtype)
+    delta_hidden = run_hidden_delta(
+        delta_out, W_out, A_hidden, derivative, activation, n_threads
+    )
+    expected = np_hidden_delta(delta_out, W_out, A_hidden, activation, derivative)
     assert_matches(delta_hidden, expected, dtype)
     if activation == "relu":
         assert np.all(delta_hidden[A_hidden == 0] == 0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hidden_delta_takes_a_given_derivative_for_any_activation(dtype, activation):
+    delta_out, W_out, A_hidden, _ = hidden_data(SHAPE_200, activation, dtype)
+    derivative = np.random.default_rng(1).uniform(size=A_hidden.shape).astype(dtype)
+    delta_hidden = run_hidden_delta(
+        delta_out, W_out, A_hidden, derivative, activation, 2
+    )
+    expected = np_hidden_delta(delta_out, W_out, A_hidden, activation, derivative)
+    assert_matches(delta_hidden, expected, dtype)
+
+
+@pytest.mark.parametrize("activation", sorted(NEEDS_DERIVATIVE))
+def test_hidden_delta_needs_the_derivative_of_gelu_and_silu(activation):
+    delta_out, W_out, A_hidden, derivative = hidden_data(
+        SHAPE_200, activation, np.float64
+    )
+    with pytest.raises(ValueError, match="derivative"):
+        run_hidden_delta(delta_out, W_out, A_hidden, None, activation, 2)
+    with pytest.raises(ValueError, match="derivative"):
+        run_hidden_delta(delta_out, W_out, A_hidden, derivative[1:], activation, 2)
 
 
 # ----------------------------------------------------------------------------
@@ -594,9 +697,9 @@ def test_output_delta_is_bitwise_equal_across_thread_counts(
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_hidden_delta_is_bitwise_equal_across_thread_counts(dtype, activation):
-    delta_out, W_out, A_hidden = hidden_data(SHAPE_200, activation, dtype)
+    delta_out, W_out, A_hidden, derivative = hidden_data(SHAPE_200, activation, dtype)
     results = runs_per_thread_count(
-        run_hidden_delta, delta_out, W_out, A_hidden, activation
+        run_hidden_delta, delta_out, W_out, A_hidden, derivative, activation
     )
     assert_bitwise_equal(results)
 
@@ -768,10 +871,10 @@ def test_kernels_accept_read_only_inputs(dtype):
     ):
         assert np.array_equal(got, want)
 
-    delta_out, W_out, A_hidden = hidden_data(SHAPE_200, "relu", dtype)
+    delta_out, W_out, A_hidden, derivative = hidden_data(SHAPE_200, "gelu", dtype)
     assert np.array_equal(
-        run_hidden_delta(*read_only(delta_out, W_out, A_hidden), "relu", 2),
-        run_hidden_delta(delta_out, W_out, A_hidden, "relu", 2),
+        run_hidden_delta(*read_only(delta_out, W_out, A_hidden, derivative), "gelu", 2),
+        run_hidden_delta(delta_out, W_out, A_hidden, derivative, "gelu", 2),
     )
 
     A_in, delta, W = gradient_data(SHAPE_200, dtype)
@@ -826,7 +929,7 @@ def test_kernels_write_nothing_past_their_outputs(dtype):
     output_delta(A, Y, delta, ACTIVATIONS["softmax"], LOSSES["squared_error"], 2)
     assert not np.isnan(delta).any() and np.isnan(guard).all()
 
-    delta_out, W_out, A_hidden = hidden_data(shape, "tanh", dtype)
+    delta_out, W_out, A_hidden, _ = hidden_data(shape, "tanh", dtype)
     delta_hidden, guard = guarded((150, 70), dtype)
     hidden_delta(delta_out, W_out, A_hidden, delta_hidden, ACTIVATIONS["tanh"], 2)
     assert not np.isnan(delta_hidden).any() and np.isnan(guard).all()

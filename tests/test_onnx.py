@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import erf, expit
 from sklearn.datasets import (
     load_iris,
     make_classification,
@@ -27,7 +28,7 @@ from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
 
 from sklearn_twolayer.onnx import register_converter  # noqa: E402
 
-ACTIVATIONS = ["identity", "relu", "logistic", "tanh"]
+ACTIVATIONS = ["identity", "relu", "logistic", "tanh", "leaky_relu", "gelu", "silu"]
 TARGETS = ["binary", "multiclass", "multilabel-indicator"]
 
 
@@ -84,6 +85,9 @@ def numpy_forward(clf, X):
         "relu": lambda z: np.maximum(z, 0),
         "logistic": lambda z: 1 / (1 + np.exp(-z)),
         "tanh": np.tanh,
+        "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+        "gelu": lambda z: 0.5 * z * (1 + erf(z / np.sqrt(2))),
+        "silu": lambda z: z * expit(z),
     }[clf.activation](hidden)
     logits = hidden @ W2 + b2
     if clf.out_activation_ == "softmax":
@@ -124,9 +128,35 @@ def test_onnx_matches_numpy_forward_pass(target, activation):
 
     outputs = run(convert(clf, X, zipmap=False), X)
 
+    # onnxruntime has no float64 Erf: a float64 gelu graph takes erf in
+    # float32.
+    rtol = 1e-6 if activation == "gelu" else 1e-10
     np.testing.assert_allclose(
-        outputs["probabilities"], numpy_forward(clf, X), rtol=1e-10, atol=1e-12
+        outputs["probabilities"], numpy_forward(clf, X), rtol=rtol, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("target_opset", [18, 20])
+def test_gelu_uses_onnx_gelu_from_opset_20_and_erf_before(target_opset, dtype):
+    X, y = make_data("multiclass", dtype)
+    clf = fit_quietly(X, y, activation="gelu")
+
+    onx = skl2onnx.to_onnx(
+        clf, X[:1], options={"zipmap": False}, target_opset=target_opset
+    )
+    operators = {node.op_type for node in onx.graph.node}
+    outputs = run(onx, X)
+
+    # Gelu in float32 from opset 20; Erf otherwise (onnxruntime runs neither
+    # Gelu nor Erf in float64).
+    uses_gelu = target_opset >= 20 and dtype == np.float32
+    assert ("Gelu" in operators) == uses_gelu
+    assert ("Erf" in operators) != uses_gelu
+    np.testing.assert_allclose(
+        outputs["probabilities"], clf.predict_proba(X), rtol=0, atol=1e-6
+    )
+    np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 
 
 @pytest.mark.parametrize("zipmap", [False, True])

@@ -140,7 +140,11 @@ def estimator_params(draw, high_learning_rate=10.0):
     solver = draw(st.sampled_from(["adam", "sgd", "lbfgs"]))
     return {
         "n_hidden": draw(st.integers(1, 6)),
-        "activation": draw(st.sampled_from(["relu", "logistic", "tanh", "identity"])),
+        "activation": draw(
+            st.sampled_from(
+                ["relu", "logistic", "tanh", "identity", "leaky_relu", "gelu", "silu"]
+            )
+        ),
         "solver": solver,
         "loss": draw(st.sampled_from(["log_loss", "squared_error"])),
         "alpha": draw(

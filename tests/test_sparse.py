@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit, ndtr
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn_twolayer._forward import ACTIVATIONS, forward_layer_sparse
@@ -22,13 +23,16 @@ def random_csr(n_rows, n_cols, density, dtype, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize(
+    "activation", ["identity", "relu", "tanh", "leaky_relu", "gelu", "silu"]
+)
 def test_forward_layer_sparse_matches_dense_product(dtype, n_threads, activation):
     X = random_csr(150, 70, 0.1, dtype)
     rng = np.random.RandomState(1)
     W = rng.normal(size=(70, 30)).astype(dtype)
     b = rng.normal(size=30).astype(dtype)
     out = np.empty((150, 30), dtype=dtype)
+    derivative = np.empty_like(out)
     forward_layer_sparse(
         X.data,
         X.indices.astype(np.intp),
@@ -38,11 +42,20 @@ def test_forward_layer_sparse_matches_dense_product(dtype, n_threads, activation
         out,
         ACTIVATIONS[activation],
         n_threads,
+        derivative,
     )
     Z = X.toarray().astype(np.float64) @ W + b
-    expected = {"identity": Z, "relu": np.maximum(Z, 0), "tanh": np.tanh(Z)}
+    expected, expected_derivative = {
+        "identity": (Z, np.ones_like(Z)),
+        "relu": (np.maximum(Z, 0), (Z > 0).astype(float)),
+        "tanh": (np.tanh(Z), 1 - np.tanh(Z) ** 2),
+        "leaky_relu": (np.where(Z > 0, Z, 0.01 * Z), np.where(Z > 0, 1, 0.01)),
+        "gelu": (Z * ndtr(Z), ndtr(Z) + Z * np.exp(-(Z**2) / 2) / np.sqrt(2 * np.pi)),
+        "silu": (Z * expit(Z), expit(Z) * (1 + Z * expit(-Z))),
+    }[activation]
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    np.testing.assert_allclose(out, expected[activation], rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(derivative, expected_derivative, rtol=rtol, atol=rtol)
 
 
 def test_forward_layer_sparse_rejects_out_of_range_indices():
@@ -75,8 +88,17 @@ def digits():
         dict(solver="sgd", batch_size="full", shuffle=False, alpha=1e-2),
         dict(solver="lbfgs"),
         dict(solver="adam", early_stopping=True),
+        dict(solver="adam", batch_size=100, activation="gelu"),
+        dict(solver="lbfgs", activation="silu"),
     ],
-    ids=["adam", "full-batch-sgd", "lbfgs", "early-stopping"],
+    ids=[
+        "adam",
+        "full-batch-sgd",
+        "lbfgs",
+        "early-stopping",
+        "adam-gelu",
+        "lbfgs-silu",
+    ],
 )
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 def test_sparse_fit_equals_dense_fit(digits, params, fmt):
