@@ -15,7 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
@@ -95,6 +95,59 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # The fit driver
     # ------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the network to data X and targets y.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+            Training data. float32 data is trained in float32.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or a multilabel indicator matrix (classifier);
+            target values (regressor).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: each batch's loss is ``sum(w * loss) /
+            sum(w)`` and its L2 term ``alpha * ||W||^2 / (2 * sum(w))``.
+
+        X_val : array-like or sparse matrix of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, used instead of holding out
+            ``validation_fraction`` of X (all of X is then trained on).
+            Needs ``early_stopping=True`` and ``y_val``. In a ``Pipeline``,
+            have it transformed like X with ``Pipeline(...,
+            transform_input=["X_val"])`` and request it with
+            ``set_fit_request(X_val=True, y_val=True)`` (metadata routing).
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), \
+                default=None
+            Targets of ``X_val``.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples, in the validation loss and
+            score.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        validation = None
+        if X_val is not None or y_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
         """Fit (or continue fitting) on X and y.
