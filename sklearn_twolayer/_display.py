@@ -1,6 +1,7 @@
 """Plot of a fitted network's training curve."""
 
 import numpy as np
+from sklearn.base import is_regressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -40,12 +41,13 @@ def _validation_history(estimator, attribute):
 
 
 class TrainingCurveDisplay:
-    """Training curve of a neural network: loss, and validation accuracy.
+    """Training curve of a neural network: loss, and validation score.
 
     The training loss of each epoch goes on the left y-axis. When there is
     validation data (a fit with ``early_stopping=True``), the loss of the
-    validation samples is drawn on the same axis, and the validation accuracy
-    on a second y-axis on the right.
+    validation samples is drawn on the same axis, and the validation score
+    (a classifier's accuracy, a regressor's R²) on a second y-axis on the
+    right.
 
     It is recommended to create a display with :meth:`from_estimator`.
     All parameters are stored as attributes.
@@ -54,11 +56,11 @@ class TrainingCurveDisplay:
     ----------
     loss_curve : array-like of shape (n_iterations,)
         Training loss after each epoch (or iteration), as in a fitted
-        classifier's ``loss_curve_``.
+        estimator's ``loss_curve_``.
 
     validation_scores : array-like of shape (n_iterations,), default=None
-        Validation accuracy after each epoch, as in ``validation_scores_``.
-        None: no validation accuracy axis.
+        Validation score after each epoch, as in ``validation_scores_``.
+        None: no validation score axis.
 
     validation_loss_curve : array-like of shape (n_iterations,), default=None
         Loss of the validation samples after each epoch, as in
@@ -70,6 +72,10 @@ class TrainingCurveDisplay:
     xlabel : str, default="Epoch"
         Label of the x-axis, the unit one entry of the curves stands for.
 
+    score_name : str, default="accuracy"
+        Name of the validation score, labelled "Validation <score_name>":
+        "accuracy" for a classifier, "R²" for a regressor.
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -77,7 +83,7 @@ class TrainingCurveDisplay:
 
     validation_ax_ : matplotlib Axes or None
         Secondary axes, sharing the x-axis of ``ax_``, with the validation
-        accuracy; None without validation scores.
+        score; None without validation scores.
 
     figure_ : matplotlib Figure
         Figure containing the curves.
@@ -89,12 +95,12 @@ class TrainingCurveDisplay:
         Validation loss line; None without a validation loss curve.
 
     validation_score_line_ : matplotlib Line2D or None
-        Validation accuracy line; None without validation scores.
+        Validation score line; None without validation scores.
 
     See Also
     --------
     TrainingCurveDisplay.from_estimator : Plot the training curve of a fitted
-        classifier.
+        classifier or regressor.
     sklearn.model_selection.LearningCurveDisplay : Scores as a function of
         the number of training samples.
 
@@ -117,12 +123,14 @@ class TrainingCurveDisplay:
         validation_loss_curve=None,
         estimator_name=None,
         xlabel="Epoch",
+        score_name="accuracy",
     ):
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.validation_loss_curve = validation_loss_curve
         self.estimator_name = estimator_name
         self.xlabel = xlabel
+        self.score_name = score_name
 
     def plot(
         self,
@@ -156,7 +164,7 @@ class TrainingCurveDisplay:
             Keyword arguments for the validation loss line.
 
         validation_score_kw : dict, default=None
-            Keyword arguments for the validation accuracy line.
+            Keyword arguments for the validation score line.
 
         Returns
         -------
@@ -197,17 +205,17 @@ class TrainingCurveDisplay:
         self.validation_score_line_ = None
         if self.validation_scores is not None:
             scores = np.asarray(self.validation_scores, dtype=float)
+            score_label = f"Validation {self.score_name}"
             self.validation_ax_ = ax.twinx()
             self.validation_score_line_ = self.validation_ax_.plot(
                 np.arange(1, scores.shape[0] + 1),
                 scores,
                 **_line_kwargs(
-                    {"color": "C1", "label": "Validation accuracy"},
-                    validation_score_kw,
+                    {"color": "C1", "label": score_label}, validation_score_kw
                 ),
             )[0]
             lines.append(self.validation_score_line_)
-            self.validation_ax_.set_ylabel("Validation accuracy")
+            self.validation_ax_.set_ylabel(score_label)
             # The twin axes is drawn over ax, and would hide a legend of ax:
             # put ax on top instead, its background moved to the twin.
             self.validation_ax_.set_facecolor(ax.get_facecolor())
@@ -222,7 +230,7 @@ class TrainingCurveDisplay:
             title = "Training curve" if name is None else f"Training curve of {name}"
             ax.set_title(title)
         # loc="best" avoids only the lines of ax, not those of the twin axes;
-        # falling loss and rising accuracy leave the middle right free.
+        # falling loss and rising score leave the middle right free.
         loc = "best" if self.validation_ax_ is None else "center right"
         ax.legend(handles=lines, loc=loc)
 
@@ -241,20 +249,24 @@ class TrainingCurveDisplay:
         validation_loss_kw=None,
         validation_score_kw=None,
     ):
-        """Plot the training curve of a fitted classifier.
+        """Plot the training curve of a fitted classifier or regressor.
 
-        Reads ``loss_curve_`` and, when the classifier was fitted with
+        Reads ``loss_curve_`` and, when the estimator was fitted with
         ``early_stopping=True``, ``validation_scores_`` and
-        ``validation_loss_curve_``. For ``solver="lbfgs"``, whose
-        ``loss_curve_`` holds one entry per iteration, the x-axis is labelled
-        "Iteration".
+        ``validation_loss_curve_``. The validation scores are labelled
+        "Validation accuracy" for a classifier and "Validation R²" for a
+        regressor, the scores their early stopping records. For
+        ``solver="lbfgs"``, whose ``loss_curve_`` holds one entry per
+        iteration, the x-axis is labelled "Iteration".
 
         Parameters
         ----------
         estimator : estimator instance
-            Fitted :class:`~sklearn_twolayer.TwoLayerClassifier` (or another
+            Fitted :class:`~sklearn_twolayer.TwoLayerClassifier` or
+            :class:`~sklearn_twolayer.TwoLayerRegressor` (or another
             estimator with ``loss_curve_``, such as
-            :class:`~sklearn.neural_network.MLPClassifier`), or a fitted
+            :class:`~sklearn.neural_network.MLPClassifier` or
+            :class:`~sklearn.neural_network.MLPRegressor`), or a fitted
             :class:`~sklearn.pipeline.Pipeline` ending with one.
 
         ax : matplotlib Axes, default=None
@@ -271,7 +283,7 @@ class TrainingCurveDisplay:
             Keyword arguments for the validation loss line.
 
         validation_score_kw : dict, default=None
-            Keyword arguments for the validation accuracy line.
+            Keyword arguments for the validation score line.
 
         Returns
         -------
@@ -308,6 +320,7 @@ class TrainingCurveDisplay:
                 if getattr(estimator, "solver", None) == "lbfgs"
                 else "Epoch"
             ),
+            score_name="R²" if is_regressor(estimator) else "accuracy",
         )
         return display.plot(
             ax=ax,

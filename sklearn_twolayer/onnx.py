@@ -1,7 +1,8 @@
-"""Conversion of a fitted :class:`TwoLayerClassifier` to ONNX with skl2onnx.
+"""Conversion of a fitted :class:`TwoLayerClassifier` or
+:class:`TwoLayerRegressor` to ONNX with skl2onnx.
 
-Importing this module registers the converter, after which
-``skl2onnx.to_onnx`` converts ``TwoLayerClassifier`` models, alone or inside a
+Importing this module registers the converters, after which
+``skl2onnx.to_onnx`` converts both estimators, alone or inside a
 ``Pipeline``::
 
     import sklearn_twolayer.onnx  # noqa: F401
@@ -9,12 +10,17 @@ Importing this module registers the converter, after which
 
     onx = to_onnx(clf, X[:1])
 
-The graph computes in the dtype of its input (float32 or float64) and has the
-usual skl2onnx classifier outputs: the labels of ``predict`` and the
-probabilities of ``predict_proba``. It supports skl2onnx's classifier options
-``zipmap`` (True, False or "columns"), ``nocl`` and ``output_class_labels``.
-ONNX's ZipMap operator takes float32 probabilities only, so a float64 graph
-needs ``options={"zipmap": False}``.
+The graph computes in the dtype of its input (float32 or float64).
+
+A classifier's graph has the usual skl2onnx classifier outputs: the labels of
+``predict`` and the probabilities of ``predict_proba``. It supports
+skl2onnx's classifier options ``zipmap`` (True, False or "columns"), ``nocl``
+and ``output_class_labels``. ONNX's ZipMap operator takes float32
+probabilities only, so a float64 graph needs ``options={"zipmap": False}``.
+
+A regressor's graph has one output, ``variable``, of shape
+``(n_samples, n_outputs)`` as skl2onnx's MLPRegressor graph: the predictions
+of ``predict`` (a single column also for one-dimensional targets).
 """
 
 import numpy as np
@@ -31,8 +37,8 @@ try:
     )
 except ImportError as exc:
     raise ImportError(
-        "Converting a TwoLayerClassifier to ONNX needs the optional "
-        "dependencies skl2onnx and onnx; install them with "
+        "Converting a TwoLayerClassifier or TwoLayerRegressor to ONNX needs "
+        "the optional dependencies skl2onnx and onnx; install them with "
         'pip install "sklearn-twolayer[onnx]".'
     ) from exc
 
@@ -46,10 +52,12 @@ except ImportError:
 
 from ._classifier import TwoLayerClassifier
 from ._network import LEAKY_RELU_SLOPE
+from ._regressor import TwoLayerRegressor
 
 __all__ = ["register_converter"]
 
 _ALIAS = "SklearnTwoLayerClassifier"
+_REGRESSOR_ALIAS = "SklearnTwoLayerRegressor"
 
 _OPTIONS = {
     "zipmap": [True, False, "columns"],
@@ -62,6 +70,7 @@ _ACTIVATION_OPS = {
     "logistic": "Sigmoid",
     "tanh": "Tanh",
     "softmax": "Softmax",
+    "exp": "Exp",
 }
 
 # The first opset with a Gelu operator; earlier graphs write it with Erf.
@@ -77,16 +86,16 @@ _PROTO_TYPES = {
 
 
 def register_converter():
-    """Register the ONNX converter of :class:`TwoLayerClassifier` with skl2onnx.
+    """Register the ONNX converters of the estimators with skl2onnx.
 
     Importing :mod:`sklearn_twolayer.onnx` already calls this function; call it
     again to restore the registration if something else replaced it. Calling
     it more than once is harmless.
 
-    Once registered, ``skl2onnx.to_onnx(clf, X[:1])`` (or
+    Once registered, ``skl2onnx.to_onnx(model, X[:1])`` (or
     ``skl2onnx.convert_sklearn``) converts a fitted ``TwoLayerClassifier``,
     with the classifier options ``zipmap``, ``nocl`` and
-    ``output_class_labels``.
+    ``output_class_labels``, or a fitted ``TwoLayerRegressor``.
 
     Returns
     -------
@@ -111,6 +120,12 @@ def register_converter():
         parser=None if _parse_sklearn_classifier is None else _parse,
         options=_OPTIONS,
     )
+    update_registered_converter(
+        TwoLayerRegressor,
+        _REGRESSOR_ALIAS,
+        _calculate_regressor_output_shapes,
+        _convert_regressor,
+    )
 
 
 def _parse(scope, model, inputs, custom_parsers=None):
@@ -134,10 +149,22 @@ def _input_dtype(operator):
     input_type = type(operator.inputs[0].type)
     if input_type not in _INPUT_TYPES:
         raise TypeError(
-            "A TwoLayerClassifier converts to ONNX for float32 or float64 "
-            f"input only, got {input_type.__name__}; cast the input first."
+            f"A {type(operator.raw_operator).__name__} converts to ONNX for "
+            f"float32 or float64 input only, got {input_type.__name__}; cast "
+            "the input first."
         )
     return _INPUT_TYPES[input_type]
+
+
+def _check_one_input(operator):
+    """Refuse several input tensors, which the graph cannot join."""
+    if len(operator.inputs) != 1:
+        raise RuntimeError(
+            f"A {type(operator.raw_operator).__name__} converts with one input "
+            f"tensor of all the features, got {len(operator.inputs)} inputs; "
+            "convert with a 2-D array (for a DataFrame, X.to_numpy()) as its "
+            "example input."
+        )
 
 
 def _onnx_labels(model, nocl):
@@ -162,12 +189,7 @@ def _onnx_labels(model, nocl):
 def _calculate_output_shapes(operator):
     """Set the types and shapes of the labels and probabilities outputs."""
     model = operator.raw_operator
-    if len(operator.inputs) != 1:
-        raise RuntimeError(
-            "A TwoLayerClassifier converts with one input tensor of all the "
-            f"features, got {len(operator.inputs)} inputs; convert with a "
-            "2-D array (for a DataFrame, X.to_numpy()) as its example input."
-        )
+    _check_one_input(operator)
     _input_dtype(operator)
     n_samples = operator.inputs[0].get_first_dimension()
     options = operator.scope_inst.get_options(model, dict(nocl=False))
@@ -180,6 +202,19 @@ def _calculate_output_shapes(operator):
     operator.outputs[0].type = label_type(shape=label_shape)
     operator.outputs[1].type = type(operator.inputs[0].type)(
         shape=[n_samples, labels.shape[0]]
+    )
+
+
+def _calculate_regressor_output_shapes(operator):
+    """Set the type and shape of the predictions, (n_samples, n_outputs) in
+    the dtype of the input."""
+    model = operator.raw_operator
+    check_is_fitted(model)
+    _check_one_input(operator)
+    _input_dtype(operator)
+    n_samples = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = type(operator.inputs[0].type)(
+        shape=[n_samples, model.n_outputs_]
     )
 
 
@@ -211,12 +246,9 @@ def _add_node(scope, container, op_type, inputs, output=None, **attributes):
     return output
 
 
-def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
-    """``activation(inputs @ weights + bias)``, computed in ``dtype``."""
-    weights = _add_constant(scope, container, "coefficient", weights.astype(dtype))
-    bias = _add_constant(scope, container, "intercepts", bias.astype(dtype))
-    product = _add_node(scope, container, "MatMul", [inputs, weights])
-    logits = _add_node(scope, container, "Add", [product, bias])
+def _activation(scope, container, logits, activation, dtype):
+    """``activation(logits)``, elementwise (softmax: along each row), in
+    ``dtype``; return the name of its output."""
     if activation == "identity":
         return logits
     if activation == "leaky_relu":
@@ -229,6 +261,29 @@ def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
     attributes = {"axis": 1} if activation == "softmax" else {}
     return _add_node(
         scope, container, _ACTIVATION_OPS[activation], [logits], **attributes
+    )
+
+
+def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
+    """``activation(inputs @ weights + bias)``, computed in ``dtype``."""
+    weights = _add_constant(scope, container, "coefficient", weights.astype(dtype))
+    bias = _add_constant(scope, container, "intercepts", bias.astype(dtype))
+    product = _add_node(scope, container, "MatMul", [inputs, weights])
+    logits = _add_node(scope, container, "Add", [product, bias])
+    return _activation(scope, container, logits, activation, dtype)
+
+
+def _forward(scope, container, operator, dtype):
+    """The forward pass of the operator's fitted model, from its input: the
+    hidden layer ``g(X @ W1 + b1)``, then the output layer with the model's
+    output activation; return the name of the output activations."""
+    model = operator.raw_operator
+    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
+    hidden = _dense_layer(
+        scope, container, operator.inputs[0].full_name, W1, b1, model.activation, dtype
+    )
+    return _dense_layer(
+        scope, container, hidden, W2, b2, model.out_activation_, dtype
     )
 
 
@@ -326,13 +381,7 @@ def _convert(scope, operator, container):
     model = operator.raw_operator
     check_is_fitted(model)
     dtype = _input_dtype(operator)
-    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
-    hidden = _dense_layer(
-        scope, container, operator.inputs[0].full_name, W1, b1, model.activation, dtype
-    )
-    output = _dense_layer(
-        scope, container, hidden, W2, b2, model.out_activation_, dtype
-    )
+    output = _forward(scope, container, operator, dtype)
     outputs = [variable.full_name for variable in operator.outputs]
     options = container.get_options(model, dict(nocl=False))
     labels = _onnx_labels(model, options["nocl"])
@@ -342,6 +391,16 @@ def _convert(scope, operator, container):
         _multiclass_outputs(scope, container, output, labels, outputs)
     else:
         _multilabel_outputs(scope, container, output, outputs, dtype)
+
+
+def _convert_regressor(scope, operator, container):
+    """Write the graph of a fitted TwoLayerRegressor: the forward pass of
+    ``predict``, the identity or the exponential on the output layer."""
+    model = operator.raw_operator
+    check_is_fitted(model)
+    dtype = _input_dtype(operator)
+    output = _forward(scope, container, operator, dtype)
+    _add_node(scope, container, "Identity", [output], operator.outputs[0].full_name)
 
 
 register_converter()

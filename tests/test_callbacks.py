@@ -5,13 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 
 callback = pytest.importorskip("sklearn.callback")
 
@@ -20,6 +20,27 @@ callback = pytest.importorskip("sklearn.callback")
 def digits():
     X, y = load_digits(return_X_y=True)
     return X[:600] / 16, y[:600]
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=600, n_features=10, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), y / y.std()
+
+
+#: Each estimator with its data and the scoring its ``score`` computes.
+ESTIMATORS = {
+    "classifier": (TwoLayerClassifier, "digits", "accuracy"),
+    "regressor": (TwoLayerRegressor, "regression", "r2"),
+}
+
+
+@pytest.fixture(params=sorted(ESTIMATORS))
+def estimator_case(request):
+    """(estimator class, X, y, scoring name) of each estimator."""
+    estimator_class, data, scoring = ESTIMATORS[request.param]
+    X, y = request.getfixturevalue(data)
+    return estimator_class, X, y, scoring
 
 
 def fit_quietly(estimator, *args):
@@ -60,22 +81,22 @@ class StopAfter:
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_scoring_monitor_sees_every_epoch(digits, solver):
-    X, y = digits
-    monitor = callback.ScoringMonitor(scoring="accuracy")
-    clf = TwoLayerClassifier(n_hidden=10, max_iter=6, solver=solver, random_state=0)
+def test_scoring_monitor_sees_every_epoch(estimator_case, solver):
+    estimator_class, X, y, scoring = estimator_case
+    monitor = callback.ScoringMonitor(scoring=scoring)
+    clf = estimator_class(n_hidden=10, max_iter=6, solver=solver, random_state=0)
     fit_quietly(clf.set_callbacks(monitor), X, y)
     rows = epoch_rows(monitor)
     assert len(rows) == clf.n_iter_ == 6
     # The last epoch's model is the fitted one.
-    assert rows[-1]["accuracy"] == pytest.approx(clf.score(X, y))
+    assert rows[-1][scoring] == pytest.approx(clf.score(X, y))
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_a_callback_can_stop_fit_and_sees_each_epochs_model(digits, solver):
-    X, y = digits
+def test_a_callback_can_stop_fit_and_sees_each_epochs_model(estimator_case, solver):
+    estimator_class, X, y, _ = estimator_case
     stopper = StopAfter(3)
-    clf = TwoLayerClassifier(n_hidden=10, max_iter=50, solver=solver, random_state=0)
+    clf = estimator_class(n_hidden=10, max_iter=50, solver=solver, random_state=0)
     fit_quietly(clf.set_callbacks(stopper), X, y)
     assert clf.n_iter_ == 3
     assert stopper.scores[-1] == pytest.approx(clf.score(X, y))
@@ -83,39 +104,38 @@ def test_a_callback_can_stop_fit_and_sees_each_epochs_model(digits, solver):
     assert len(set(stopper.scores)) > 1
 
 
-def test_epochs_are_reported_through_pipeline_and_grid_search(digits):
-    X, y = digits
-    monitor = callback.ScoringMonitor(scoring="accuracy")
+def test_epochs_are_reported_through_pipeline_and_grid_search(estimator_case):
+    estimator_class, X, y, scoring = estimator_case
+    monitor = callback.ScoringMonitor(scoring=scoring)
     pipe = make_pipeline(
         StandardScaler(),
-        TwoLayerClassifier(n_hidden=8, max_iter=3, random_state=0).set_callbacks(
+        estimator_class(n_hidden=8, max_iter=3, random_state=0).set_callbacks(
             monitor
         ),
     )
-    search = GridSearchCV(pipe, {"twolayerclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    step = pipe.steps[-1][0]
+    search = GridSearchCV(pipe, {f"{step}__alpha": [1e-4, 1e-2]}, cv=2)
     fit_quietly(search, X, y)
     # (2 candidates x 2 splits + the refit) x 3 epochs.
     assert len(epoch_rows(monitor)) == 15
 
 
-def test_progress_bar_renders_the_epochs(digits, capsys):
+def test_progress_bar_renders_the_epochs(estimator_case, capsys):
     pytest.importorskip("rich")
-    X, y = digits
-    clf = TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0)
+    estimator_class, X, y, _ = estimator_case
+    clf = estimator_class(n_hidden=8, max_iter=4, random_state=0)
     fit_quietly(clf.set_callbacks(callback.ProgressBar()), X, y)
     out = capsys.readouterr().out
-    assert "TwoLayerClassifier - fit" in out
+    assert f"{estimator_class.__name__} - fit" in out
     assert "100%" in out
 
 
-def test_fitting_without_callbacks_is_unchanged(digits):
-    X, y = digits
-    plain = fit_quietly(
-        TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0), X, y
-    )
+def test_fitting_without_callbacks_is_unchanged(estimator_case):
+    estimator_class, X, y, scoring = estimator_case
+    plain = fit_quietly(estimator_class(n_hidden=8, max_iter=4, random_state=0), X, y)
     watched = fit_quietly(
-        TwoLayerClassifier(n_hidden=8, max_iter=4, random_state=0).set_callbacks(
-            callback.ScoringMonitor(scoring="accuracy")
+        estimator_class(n_hidden=8, max_iter=4, random_state=0).set_callbacks(
+            callback.ScoringMonitor(scoring=scoring)
         ),
         X,
         y,

@@ -15,11 +15,13 @@ distributed = pytest.importorskip("distributed")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 
 import joblib  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.datasets import load_digits, make_regression  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.metrics import r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sklearn_twolayer import TwoLayerClassifier  # noqa: E402
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor  # noqa: E402
 from sklearn_twolayer._threads import (  # noqa: E402
     effective_n_threads,
     openmp_n_threads,
@@ -52,6 +54,15 @@ def two_thread_client():
 def digits_split():
     X, y = load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def regression_split():
+    X, y = make_regression(
+        n_samples=1200, n_features=20, n_informative=10, noise=5.0, random_state=0
+    )
+    X = StandardScaler().fit_transform(X)
+    return train_test_split(X, y / y.std(), test_size=0.25, random_state=0)
 
 
 def _worker_addresses(client):
@@ -99,14 +110,62 @@ def test_incremental_partial_fit_matches_in_memory_accuracy(
     assert incremental_accuracy > 0.9
 
 
-def test_grid_search_runs_candidates_on_the_cluster(two_worker_client, digits_split):
-    X_train, _, y_train, _ = digits_split
-    grid = {"n_hidden": [8, 16], "alpha": [1e-4, 1e-2]}
+def test_incremental_regressor_matches_in_memory_r2(
+    two_worker_client, regression_split
+):
+    X_train, X_test, y_train, y_test = regression_split
+    n_epochs = 30
+    params = dict(n_hidden=32, learning_rate_init=0.01, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        in_memory = TwoLayerRegressor(max_iter=n_epochs, **params).fit(
+            X_train, y_train
+        )
+    in_memory_r2 = in_memory.score(X_test, y_test)
+
+    X_chunks = da.from_array(X_train, chunks=(X_train.shape[0] // 5, 20))
+    y_chunks = da.from_array(y_train, chunks=X_train.shape[0] // 5)
+    assert X_chunks.numblocks[0] == 5
+    incremental = dask_ml_wrappers.Incremental(
+        TwoLayerRegressor(**params), scoring="r2", random_state=0
+    )
+    with distributed.get_task_stream(two_worker_client) as tasks:
+        for _ in range(n_epochs):
+            incremental.partial_fit(X_chunks, y_chunks)
+    assert {task["worker"] for task in tasks.data} <= _worker_addresses(
+        two_worker_client
+    )
+    assert len(tasks.data) >= n_epochs * X_chunks.numblocks[0]
+
+    fitted = incremental.estimator_
+    assert isinstance(fitted, TwoLayerRegressor)
+    assert len(fitted.loss_curve_) == n_epochs * X_chunks.numblocks[0]
+    assert fitted.t_ == n_epochs * X_train.shape[0]
+    X_test_chunks = da.from_array(X_test, chunks=(100, 20))
+    distributed_predictions = incremental.predict(X_test_chunks).compute()
+    np.testing.assert_array_equal(distributed_predictions, fitted.predict(X_test))
+    incremental_r2 = r2_score(y_test, distributed_predictions)
+    assert incremental_r2 >= in_memory_r2 - 0.02
+    assert incremental_r2 > 0.9
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "regressor"])
+def test_grid_search_runs_candidates_on_the_cluster(
+    two_worker_client, digits_split, regression_split, estimator
+):
+    if estimator == "classifier":
+        X_train, _, y_train, _ = digits_split
+        model = TwoLayerClassifier(max_iter=15, random_state=0)
+        grid = {"n_hidden": [8, 16], "alpha": [1e-4, 1e-2]}
+    else:
+        X_train, _, y_train, _ = regression_split
+        model = TwoLayerRegressor(
+            n_hidden=16, max_iter=15, learning_rate_init=0.01, random_state=0
+        )
+        grid = {"loss": ["squared_error", "huber"], "alpha": [1e-4, 1e-2]}
 
     def search():
-        return GridSearchCV(
-            TwoLayerClassifier(max_iter=15, random_state=0), grid, cv=3
-        ).fit(X_train, y_train)
+        return GridSearchCV(model, grid, cv=3).fit(X_train, y_train)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

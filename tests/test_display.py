@@ -5,13 +5,17 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_twolayer import TrainingCurveDisplay, TwoLayerClassifier
+from sklearn_twolayer import (
+    TrainingCurveDisplay,
+    TwoLayerClassifier,
+    TwoLayerRegressor,
+)
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -55,6 +59,25 @@ def plain(digits):
     return fit_quietly(clf, *digits)
 
 
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=400, n_features=6, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), y / y.std()
+
+
+@pytest.fixture(scope="module")
+def early_stopped_regressor(regression):
+    reg = TwoLayerRegressor(
+        n_hidden=16,
+        max_iter=15,
+        learning_rate_init=0.01,
+        early_stopping=True,
+        n_iter_no_change=100,
+        random_state=0,
+    )
+    return fit_quietly(reg, *regression)
+
+
 def legend_texts(display):
     return [text.get_text() for text in display.ax_.get_legend().get_texts()]
 
@@ -96,6 +119,73 @@ def test_labels_title_and_legend_name_every_curve(early_stopped):
     # The legend belongs to the axes drawn on top, so no line hides it.
     assert display.ax_.get_zorder() > display.validation_ax_.get_zorder()
     assert display.figure_ is display.ax_.figure
+
+
+def test_regressor_validation_axis_shows_r2(early_stopped_regressor):
+    reg = early_stopped_regressor
+    display = TrainingCurveDisplay.from_estimator(reg)
+
+    assert display.score_name == "R²"
+    assert display.validation_ax_.get_ylabel() == "Validation R²"
+    assert display.ax_.get_ylabel() == "Loss"
+    assert display.ax_.get_title() == "Training curve of TwoLayerRegressor"
+    assert legend_texts(display) == [
+        "Training loss",
+        "Validation loss",
+        "Validation R²",
+    ]
+    epochs = np.arange(1, reg.n_iter_ + 1)
+    assert reg.n_iter_ == 15
+    np.testing.assert_array_equal(display.loss_line_.get_ydata(), reg.loss_curve_)
+    np.testing.assert_array_equal(display.validation_score_line_.get_xdata(), epochs)
+    np.testing.assert_array_equal(
+        display.validation_score_line_.get_ydata(), reg.validation_scores_
+    )
+    np.testing.assert_array_equal(
+        display.validation_loss_line_.get_ydata(), reg.validation_loss_curve_
+    )
+    assert display.validation_score_line_.axes is display.validation_ax_
+
+
+def test_regressor_in_a_pipeline_and_with_lbfgs(regression):
+    X, y = regression
+    pipeline = fit_quietly(
+        make_pipeline(
+            StandardScaler(),
+            TwoLayerRegressor(n_hidden=8, solver="lbfgs", max_iter=10, random_state=0),
+        ),
+        X,
+        y,
+    )
+
+    display = TrainingCurveDisplay.from_estimator(pipeline)
+
+    assert display.ax_.get_xlabel() == "Iteration"
+    assert display.validation_ax_ is None
+    assert legend_texts(display) == ["Training loss"]
+    np.testing.assert_array_equal(
+        display.loss_line_.get_ydata(), pipeline[-1].loss_curve_
+    )
+
+
+def test_mlpregressor_validation_scores_are_labelled_r2(regression):
+    mlp = fit_quietly(
+        MLPRegressor(
+            hidden_layer_sizes=(8,),
+            max_iter=8,
+            early_stopping=True,
+            n_iter_no_change=100,
+            random_state=0,
+        ),
+        *regression,
+    )
+
+    display = TrainingCurveDisplay.from_estimator(mlp)
+
+    assert display.validation_ax_.get_ylabel() == "Validation R²"
+    np.testing.assert_array_equal(
+        display.validation_score_line_.get_ydata(), mlp.validation_scores_
+    )
 
 
 def test_without_early_stopping_there_is_no_validation_line_or_axis(plain):
@@ -197,6 +287,15 @@ def test_plot_can_be_called_directly_with_overrides():
     assert display.validation_loss_line_ is None
     np.testing.assert_array_equal(display.validation_score_line_.get_xdata(), [1, 2, 3])
     assert legend_texts(display) == ["Training loss", "Validation accuracy"]
+
+
+def test_score_name_labels_the_validation_axis():
+    display = TrainingCurveDisplay(
+        loss_curve=[1.0, 0.5], validation_scores=[0.2, 0.4], score_name="R²"
+    ).plot()
+
+    assert display.validation_ax_.get_ylabel() == "Validation R²"
+    assert legend_texts(display) == ["Training loss", "Validation R²"]
 
 
 def test_unfitted_estimator_raises_not_fitted_error():

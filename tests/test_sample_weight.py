@@ -1,18 +1,20 @@
 """sample_weight and class_weight, against repeated rows, explicit weights
-and MLPClassifier's own sample_weight."""
+and MLPClassifier's and MLPRegressor's own sample_weight."""
 
 import warnings
 
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 
 
 def fit_quietly(estimator, *args, **kwargs):
@@ -142,3 +144,99 @@ def test_negative_weights_are_rejected(data):
     X, y, weights = data
     with pytest.raises(ValueError, match="Negative values in data"):
         TwoLayerClassifier().fit(X, y, sample_weight=-weights - 1.0)
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
+    weights = np.random.RandomState(1).randint(0, 4, size=X.shape[0])
+    return X, y / y.std(), weights
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="sgd", batch_size="full", momentum=0.0, learning_rate_init=0.05),
+        dict(solver="lbfgs"),
+    ],
+    ids=["full-batch-sgd", "lbfgs"],
+)
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "quantile"])
+def test_regressor_integer_weights_equal_repeated_rows(regression_data, params, loss):
+    X, y, weights = regression_data
+    common = dict(
+        n_hidden=10, max_iter=25, shuffle=False, random_state=0, alpha=1e-2, loss=loss
+    )
+    weighted = fit_quietly(
+        TwoLayerRegressor(**common, **params), X, y, sample_weight=weights
+    )
+    repeated = fit_quietly(
+        TwoLayerRegressor(**common, **params),
+        np.repeat(X, weights, axis=0),
+        np.repeat(y, weights),
+    )
+    for a, b in zip(all_weights(weighted), all_weights(repeated)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert weighted.loss_ == pytest.approx(repeated.loss_, rel=1e-9)
+
+
+def _weighted_search(estimator, step, X, y, weights):
+    """GridSearchCV over a scaled pipeline, with ``weights`` routed to the
+    final step's fit and score (the scaler is fitted unweighted)."""
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler().set_fit_request(sample_weight=False)),
+            (
+                step,
+                estimator.set_fit_request(sample_weight=True).set_score_request(
+                    sample_weight=True
+                ),
+            ),
+        ]
+    )
+    search = GridSearchCV(pipe, {f"{step}__alpha": [1e-4, 1e-1]}, cv=3)
+    return fit_quietly(search, X, y, sample_weight=weights)
+
+
+def test_regressor_weights_are_routed_through_pipeline_and_grid_search(
+    regression_data,
+):
+    X, y, weights = regression_data
+    weights = weights + 0.5
+    params = dict(max_iter=8, batch_size=64, learning_rate_init=0.01, random_state=0)
+    with config_context(enable_metadata_routing=True):
+        ours = _weighted_search(
+            TwoLayerRegressor(n_hidden=10, **params), "net", X, y, weights
+        )
+        theirs = _weighted_search(
+            MLPRegressor(hidden_layer_sizes=(10,), **params), "net", X, y, weights
+        )
+        unweighted = _weighted_search(
+            TwoLayerRegressor(n_hidden=10, **params), "net", X, y, None
+        )
+    # Every split's weighted fit and weighted R² as MLPRegressor's.
+    for split in range(3):
+        key = f"split{split}_test_score"
+        np.testing.assert_allclose(
+            ours.cv_results_[key], theirs.cv_results_[key], rtol=1e-9
+        )
+    assert ours.best_params_ == theirs.best_params_
+    for a, b in zip(
+        all_weights(ours.best_estimator_[-1]), all_weights(theirs.best_estimator_[-1])
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # The weights did reach the fits: without them the scores differ.
+    assert not np.allclose(
+        ours.cv_results_["mean_test_score"], unweighted.cv_results_["mean_test_score"]
+    )
+    # And the refit is the direct weighted fit on the scaled data.
+    direct = fit_quietly(
+        TwoLayerRegressor(
+            n_hidden=10, alpha=ours.best_params_["net__alpha"], **params
+        ),
+        StandardScaler().fit_transform(X),
+        y,
+        sample_weight=weights,
+    )
+    for a, b in zip(all_weights(ours.best_estimator_[-1]), all_weights(direct)):
+        np.testing.assert_array_equal(a, b)

@@ -1,16 +1,17 @@
-"""Learning-rate schedules, early stopping and partial_fit, each against
-MLPClassifier run from the same random_state (same start, same shuffling)."""
+"""Learning-rate schedules, early stopping, warm starts and partial_fit, each
+against MLPClassifier or MLPRegressor run from the same random_state (same
+start, same shuffling), and interrupted fits."""
 
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +198,104 @@ def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
     ):
         np.testing.assert_array_equal(a, b)
     assert interrupted.score(X, y) == two_epochs.score(X, y)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), y / y.std()
+
+
+def assert_same_regressor_weights(ours, theirs, rtol=1e-9):
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", momentum=0.9),
+        dict(solver="lbfgs"),
+    ],
+    ids=["adam", "sgd-momentum", "lbfgs"],
+)
+def test_regressor_warm_start_follows_mlpregressor(regression, fit_quietly, params):
+    X, y = regression
+    common = dict(random_state=0, learning_rate_init=0.01, max_iter=4, **params)
+    ours = TwoLayerRegressor(n_hidden=12, **common)
+    theirs = MLPRegressor(hidden_layer_sizes=(12,), **common)
+    for model in (ours, theirs):
+        fit_quietly(model, X, y)
+        fit_quietly(model.set_params(warm_start=True, max_iter=6), X, y)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert_same_regressor_weights(ours, theirs)
+    if params["solver"] != "lbfgs":
+        # MLPRegressor keeps no loss curve for L-BFGS.
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+        assert len(ours.loss_curve_) == 4 + 6
+        assert ours.t_ == theirs.t_ == 10 * X.shape[0]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_regressor_partial_fit_equals_fit_epochs_and_mlpregressor(
+    regression, fit_quietly, solver, weighted
+):
+    X, y = regression
+    sample_weight = (
+        np.random.default_rng(2).uniform(0.2, 3, X.shape[0]) if weighted else None
+    )
+    params = dict(random_state=0, solver=solver, shuffle=False, learning_rate_init=0.01)
+    stepped = TwoLayerRegressor(n_hidden=12, **params)
+    reference = MLPRegressor(hidden_layer_sizes=(12,), **params)
+    for _ in range(4):
+        stepped.partial_fit(X, y, sample_weight)
+        reference.partial_fit(X, y, sample_weight)
+    whole = fit_quietly(
+        TwoLayerRegressor(n_hidden=12, max_iter=4, tol=0.0, **params),
+        X,
+        y,
+        sample_weight=sample_weight,
+    )
+    for a, b in zip(
+        stepped.coefs_ + stepped.intercepts_, whole.coefs_ + whole.intercepts_
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert stepped.loss_curve_ == whole.loss_curve_
+    assert_same_regressor_weights(stepped, reference)
+    np.testing.assert_allclose(stepped.loss_curve_, reference.loss_curve_, rtol=1e-9)
+    assert stepped.t_ == reference.t_ == 4 * X.shape[0]
+
+
+def test_regressor_keyboard_interrupt_keeps_the_finished_epochs(
+    regression, fit_quietly, monkeypatch
+):
+    from sklearn_twolayer._trainer import Trainer
+
+    from sklearn_twolayer import _base
+
+    X, y = regression
+    calls = []
+
+    class InterruptedAfterTwoEpochs(Trainer):
+        def run_epoch(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return super().run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "Trainer", InterruptedAfterTwoEpochs)
+    params = dict(n_hidden=10, random_state=0, max_iter=10, loss="huber")
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        interrupted = TwoLayerRegressor(**params).fit(X, y)
+    monkeypatch.undo()
+    two_epochs = fit_quietly(TwoLayerRegressor(**{**params, "max_iter": 2}), X, y)
+    assert interrupted.n_iter_ == 2
+    assert interrupted.loss_curve_ == two_epochs.loss_curve_
+    for a, b in zip(
+        interrupted.coefs_ + interrupted.intercepts_,
+        two_epochs.coefs_ + two_epochs.intercepts_,
+    ):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(interrupted.predict(X), two_epochs.predict(X))
