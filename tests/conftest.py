@@ -7,6 +7,7 @@ import pytest
 from scipy.special import xlogy
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +15,13 @@ def digits():
     """scikit-learn's digits, scaled to [0, 1]: (X, y)."""
     X, y = load_digits(return_X_y=True)
     return X / 16, y
+
+
+@pytest.fixture(scope="session")
+def digits_split(digits):
+    """digits split 75/25, stratified, with random_state=0."""
+    X, y = digits
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
 
 
 def _fit_quietly(estimator, *args, **kwargs):
@@ -45,9 +53,7 @@ def _regression_loss(prediction, y, loss, parameter=None):
             size <= parameter, 0.5 * residual**2, parameter * (size - 0.5 * parameter)
         )
     if loss == "quantile":
-        return np.where(
-            residual > 0, (1 - parameter) * residual, -parameter * residual
-        )
+        return np.where(residual > 0, (1 - parameter) * residual, -parameter * residual)
     raise ValueError(loss)
 
 

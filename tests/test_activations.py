@@ -4,14 +4,11 @@ through the public API against central finite differences; the prediction
 path against a numpy forward pass; fits bitwise the same for any number of
 threads."""
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import erf, expit, ndtr
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn_twolayer._forward import ACTIVATIONS, forward_layer
 from threadpoolctl import threadpool_limits
@@ -244,12 +241,6 @@ def numpy_proba(clf, X):
     return np.hstack([1 - output, output]) if output.shape[1] == 1 else output
 
 
-def fit_quietly(clf, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
 @pytest.mark.parametrize(
     "kind, sparse",
     [
@@ -261,7 +252,9 @@ def fit_quietly(clf, X, y):
 )
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
-def test_predict_proba_matches_a_numpy_forward_pass(name, dtype, kind, sparse):
+def test_predict_proba_matches_a_numpy_forward_pass(
+    fit_quietly, name, dtype, kind, sparse
+):
     X, y = make_data(kind, n_samples=300, n_features=6)
     X = X.astype(dtype)
     clf = fit_quietly(
@@ -287,7 +280,9 @@ def test_predict_proba_matches_a_numpy_forward_pass(name, dtype, kind, sparse):
 )
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
-def test_fit_is_bitwise_equal_for_one_two_and_three_threads(name, dtype, params):
+def test_fit_is_bitwise_equal_for_one_two_and_three_threads(
+    fit_quietly, name, dtype, params
+):
     # 1500 rows: a 700-row batch and the full batch span several chunks and
     # row blocks, whose boundaries must not depend on the thread count.
     X, y = make_data("multiclass", n_samples=1500, n_features=20)

@@ -1,12 +1,9 @@
 """scikit-learn's callback API: one task per epoch, seen by ProgressBar,
 ScoringMonitor and custom callbacks, also through Pipeline and GridSearchCV."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_regression
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,9 +14,10 @@ callback = pytest.importorskip("sklearn.callback")
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:600] / 16, y[:600]
+def digits(digits):
+    # The first 600 digits: enough for these checks, and quick.
+    X, y = digits
+    return X[:600], y[:600]
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +39,6 @@ def estimator_case(request):
     estimator_class, data, scoring = ESTIMATORS[request.param]
     X, y = request.getfixturevalue(data)
     return estimator_class, X, y, scoring
-
-
-def fit_quietly(estimator, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(*args)
 
 
 def epoch_rows(monitor):
@@ -81,7 +73,7 @@ class StopAfter:
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
-def test_scoring_monitor_sees_every_epoch(estimator_case, solver):
+def test_scoring_monitor_sees_every_epoch(fit_quietly, estimator_case, solver):
     estimator_class, X, y, scoring = estimator_case
     monitor = callback.ScoringMonitor(scoring=scoring)
     clf = estimator_class(n_hidden=10, max_iter=6, solver=solver, random_state=0)
@@ -93,7 +85,9 @@ def test_scoring_monitor_sees_every_epoch(estimator_case, solver):
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_a_callback_can_stop_fit_and_sees_each_epochs_model(estimator_case, solver):
+def test_a_callback_can_stop_fit_and_sees_each_epochs_model(
+    fit_quietly, estimator_case, solver
+):
     estimator_class, X, y, _ = estimator_case
     stopper = StopAfter(3)
     clf = estimator_class(n_hidden=10, max_iter=50, solver=solver, random_state=0)
@@ -104,14 +98,14 @@ def test_a_callback_can_stop_fit_and_sees_each_epochs_model(estimator_case, solv
     assert len(set(stopper.scores)) > 1
 
 
-def test_epochs_are_reported_through_pipeline_and_grid_search(estimator_case):
+def test_epochs_are_reported_through_pipeline_and_grid_search(
+    fit_quietly, estimator_case
+):
     estimator_class, X, y, scoring = estimator_case
     monitor = callback.ScoringMonitor(scoring=scoring)
     pipe = make_pipeline(
         StandardScaler(),
-        estimator_class(n_hidden=8, max_iter=3, random_state=0).set_callbacks(
-            monitor
-        ),
+        estimator_class(n_hidden=8, max_iter=3, random_state=0).set_callbacks(monitor),
     )
     step = pipe.steps[-1][0]
     search = GridSearchCV(pipe, {f"{step}__alpha": [1e-4, 1e-2]}, cv=2)
@@ -120,7 +114,7 @@ def test_epochs_are_reported_through_pipeline_and_grid_search(estimator_case):
     assert len(epoch_rows(monitor)) == 15
 
 
-def test_progress_bar_renders_the_epochs(estimator_case, capsys):
+def test_progress_bar_renders_the_epochs(fit_quietly, estimator_case, capsys):
     pytest.importorskip("rich")
     estimator_class, X, y, _ = estimator_case
     clf = estimator_class(n_hidden=8, max_iter=4, random_state=0)
@@ -130,7 +124,7 @@ def test_progress_bar_renders_the_epochs(estimator_case, capsys):
     assert "100%" in out
 
 
-def test_fitting_without_callbacks_is_unchanged(estimator_case):
+def test_fitting_without_callbacks_is_unchanged(fit_quietly, estimator_case):
     estimator_class, X, y, scoring = estimator_case
     plain = fit_quietly(estimator_class(n_hidden=8, max_iter=4, random_state=0), X, y)
     watched = fit_quietly(

@@ -1,14 +1,13 @@
 """TwoLayerClassifier's behaviour as an estimator."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,19 +16,7 @@ from threadpoolctl import threadpool_limits
 from sklearn_twolayer import TwoLayerClassifier
 
 
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16, y, test_size=0.25, stratify=y, random_state=0)
-
-
-def fit_quietly(estimator, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y)
-
-
-def test_digits_accuracy_matches_mlpclassifier(digits_split):
+def test_digits_accuracy_matches_mlpclassifier(fit_quietly, digits_split):
     X_train, X_test, y_train, y_test = digits_split
     ours = fit_quietly(TwoLayerClassifier(random_state=0), X_train, y_train)
     theirs = fit_quietly(
@@ -42,7 +29,9 @@ def test_digits_accuracy_matches_mlpclassifier(digits_split):
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 @pytest.mark.parametrize("activation", ["relu", "logistic", "tanh"])
-def test_same_random_state_follows_mlpclassifier(digits_split, solver, activation):
+def test_same_random_state_follows_mlpclassifier(
+    fit_quietly, digits_split, solver, activation
+):
     # Same Glorot start, same shuffling, same updates: the minibatch training
     # must track MLPClassifier's to round-off.
     X_train, _, y_train, _ = digits_split
@@ -63,7 +52,7 @@ def test_same_random_state_follows_mlpclassifier(digits_split, solver, activatio
     )
 
 
-def test_binary_targets_use_one_logistic_output():
+def test_binary_targets_use_one_logistic_output(fit_quietly):
     X, y = make_classification(n_samples=120, n_features=6, random_state=0)
     labels = np.array(["no", "yes"])[y]
     clf = fit_quietly(TwoLayerClassifier(n_hidden=8, random_state=0), X, labels)
@@ -79,7 +68,7 @@ def test_binary_targets_use_one_logistic_output():
     assert set(clf.predict(X)) <= {"no", "yes"}
 
 
-def test_multiclass_targets_use_softmax():
+def test_multiclass_targets_use_softmax(fit_quietly):
     X, y = make_classification(
         n_samples=150, n_features=8, n_informative=5, n_classes=4, random_state=0
     )
@@ -92,7 +81,7 @@ def test_multiclass_targets_use_softmax():
     )
 
 
-def test_multilabel_targets_use_independent_logistic_outputs():
+def test_multilabel_targets_use_independent_logistic_outputs(fit_quietly):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 5))
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0, X[:, 3] < 0.5]).astype(int)
@@ -104,7 +93,7 @@ def test_multilabel_targets_use_independent_logistic_outputs():
     assert (clf.predict(X) == Y).mean() > 0.9
 
 
-def test_float32_is_trained_and_predicted_in_float32(digits_split):
+def test_float32_is_trained_and_predicted_in_float32(fit_quietly, digits_split):
     X_train, X_test, y_train, y_test = digits_split
     clf = fit_quietly(
         TwoLayerClassifier(random_state=0, max_iter=50),
@@ -129,7 +118,7 @@ def test_float32_is_trained_and_predicted_in_float32(digits_split):
     ids=["adam-minibatch", "sgd-full-batch", "sgd-multi-chunk-batch"],
 )
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fitted_weights_do_not_depend_on_thread_count(params, dtype):
+def test_fitted_weights_do_not_depend_on_thread_count(fit_quietly, params, dtype):
     # 1300 rows: a full batch spans several chunks, whose gradients are summed.
     X, y = make_classification(
         n_samples=1300, n_features=40, n_informative=10, n_classes=3, random_state=0
@@ -155,7 +144,7 @@ def test_fitted_weights_do_not_depend_on_thread_count(params, dtype):
             np.testing.assert_array_equal(a, b)
 
 
-def test_warm_start_continues_from_current_weights():
+def test_warm_start_continues_from_current_weights(fit_quietly):
     X, y = make_classification(n_samples=200, n_features=10, random_state=0)
     params = dict(
         solver="sgd",
@@ -179,7 +168,7 @@ def test_warm_start_continues_from_current_weights():
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_warm_start_can_switch_early_stopping_on_and_off(solver):
+def test_warm_start_can_switch_early_stopping_on_and_off(fit_quietly, solver):
     X, y = make_classification(n_samples=200, n_features=10, random_state=0)
     clf = TwoLayerClassifier(
         solver=solver, n_hidden=8, max_iter=4, warm_start=True, random_state=0
@@ -200,7 +189,7 @@ def test_warm_start_can_switch_early_stopping_on_and_off(solver):
     assert clf.best_loss_ == min(clf.loss_curve_[-clf.n_iter_ :])
 
 
-def test_warm_start_from_a_model_without_validation_attributes():
+def test_warm_start_from_a_model_without_validation_attributes(fit_quietly):
     # As models pickled before fits without early stopping recorded None.
     X, y = make_classification(n_samples=200, n_features=10, random_state=0)
     params = dict(n_hidden=8, max_iter=3, warm_start=True, random_state=0)
@@ -219,7 +208,7 @@ def test_warm_start_from_a_model_without_validation_attributes():
     assert len(older.validation_scores_) == older.n_iter_
 
 
-def test_warm_start_rejects_new_classes_and_a_new_n_hidden():
+def test_warm_start_rejects_new_classes_and_a_new_n_hidden(fit_quietly):
     X, y = make_classification(n_samples=100, n_features=5, random_state=0)
     clf = fit_quietly(TwoLayerClassifier(n_hidden=4, max_iter=2, warm_start=True), X, y)
     with pytest.raises(ValueError, match="same classes"):
@@ -246,7 +235,7 @@ def test_max_iter_reached_warns():
         TwoLayerClassifier(max_iter=2).fit(X, y)
 
 
-def test_verbose_prints_one_line_per_epoch(capsys):
+def test_verbose_prints_one_line_per_epoch(fit_quietly, capsys):
     X, y = make_classification(n_samples=100, n_features=5, random_state=0)
     fit_quietly(TwoLayerClassifier(max_iter=3, verbose=True), X, y)
     lines = capsys.readouterr().out.splitlines()
@@ -257,7 +246,7 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     ]
 
 
-def test_diverging_training_raises_a_clear_error():
+def test_diverging_training_raises_a_clear_error(fit_quietly):
     X, y = make_classification(n_samples=100, n_features=5, random_state=0)
     with pytest.raises(ValueError, match="non-finite parameter weights"):
         fit_quietly(
@@ -267,7 +256,7 @@ def test_diverging_training_raises_a_clear_error():
         )
 
 
-def test_pipeline_in_grid_search_with_two_jobs(digits_split):
+def test_pipeline_in_grid_search_with_two_jobs(fit_quietly, digits_split):
     X_train, X_test, y_train, y_test = digits_split
     search = GridSearchCV(
         make_pipeline(
@@ -285,7 +274,7 @@ def test_pipeline_in_grid_search_with_two_jobs(digits_split):
     assert search.score(X_test, y_test) > 0.9
 
 
-def test_pickle_round_trip_keeps_predictions(digits_split):
+def test_pickle_round_trip_keeps_predictions(fit_quietly, digits_split):
     X_train, X_test, y_train, _ = digits_split
     clf = fit_quietly(TwoLayerClassifier(max_iter=10, random_state=0), X_train, y_train)
     restored = pickle.loads(pickle.dumps(clf))
@@ -295,7 +284,7 @@ def test_pickle_round_trip_keeps_predictions(digits_split):
     np.testing.assert_array_equal(restored.predict(X_test), clf.predict(X_test))
 
 
-def test_clone_gives_an_unfitted_copy_with_the_same_params(digits_split):
+def test_clone_gives_an_unfitted_copy_with_the_same_params(fit_quietly, digits_split):
     X_train, _, y_train, _ = digits_split
     clf = fit_quietly(TwoLayerClassifier(n_hidden=7, max_iter=2), X_train, y_train)
     copy = clone(clf)
@@ -303,7 +292,7 @@ def test_clone_gives_an_unfitted_copy_with_the_same_params(digits_split):
     assert not hasattr(copy, "coefs_")
 
 
-def test_predict_on_more_rows_than_one_chunk_matches_row_by_row():
+def test_predict_on_more_rows_than_one_chunk_matches_row_by_row(fit_quietly):
     from sklearn_twolayer import _network
 
     X, y = make_classification(n_samples=300, n_features=6, random_state=0)
@@ -314,7 +303,7 @@ def test_predict_on_more_rows_than_one_chunk_matches_row_by_row():
     np.testing.assert_allclose(proba[-len(X) :], proba[: len(X)], rtol=1e-12)
 
 
-def test_multilabel_probabilities_stay_strictly_inside_zero_one():
+def test_multilabel_probabilities_stay_strictly_inside_zero_one(fit_quietly):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(100, 3))
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0]).astype(int)

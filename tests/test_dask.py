@@ -15,7 +15,7 @@ distributed = pytest.importorskip("distributed")
 dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
 
 import joblib  # noqa: E402
-from sklearn.datasets import load_digits, make_regression  # noqa: E402
+from sklearn.datasets import make_regression  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.metrics import r2_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
@@ -48,12 +48,6 @@ def two_worker_client():
 def two_thread_client():
     with _local_cluster(1, 2) as cluster, distributed.Client(cluster) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +112,7 @@ def test_incremental_regressor_matches_in_memory_r2(
     params = dict(n_hidden=32, learning_rate_init=0.01, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        in_memory = TwoLayerRegressor(max_iter=n_epochs, **params).fit(
-            X_train, y_train
-        )
+        in_memory = TwoLayerRegressor(max_iter=n_epochs, **params).fit(X_train, y_train)
     in_memory_r2 = in_memory.score(X_test, y_test)
 
     X_chunks = da.from_array(X_train, chunks=(X_train.shape[0] // 5, 20))

@@ -1,12 +1,11 @@
 """TrainingCurveDisplay: the plotted data, labels, options and rendering."""
 
 import sys
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_regression
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.datasets import make_regression
+from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -30,19 +29,14 @@ def close_figures():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:600] / 16, y[:600]
-
-
-def fit_quietly(estimator, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y)
+def digits(digits):
+    # The first 600 digits: enough for these checks, and quick.
+    X, y = digits
+    return X[:600], y[:600]
 
 
 @pytest.fixture(scope="module")
-def early_stopped(digits):
+def early_stopped(fit_quietly, digits):
     clf = TwoLayerClassifier(
         n_hidden=16,
         max_iter=15,
@@ -54,7 +48,7 @@ def early_stopped(digits):
 
 
 @pytest.fixture(scope="module")
-def plain(digits):
+def plain(fit_quietly, digits):
     clf = TwoLayerClassifier(n_hidden=16, max_iter=12, random_state=0)
     return fit_quietly(clf, *digits)
 
@@ -66,7 +60,7 @@ def regression():
 
 
 @pytest.fixture(scope="module")
-def early_stopped_regressor(regression):
+def early_stopped_regressor(fit_quietly, regression):
     reg = TwoLayerRegressor(
         n_hidden=16,
         max_iter=15,
@@ -147,7 +141,7 @@ def test_regressor_validation_axis_shows_r2(early_stopped_regressor):
     assert display.validation_score_line_.axes is display.validation_ax_
 
 
-def test_regressor_in_a_pipeline_and_with_lbfgs(regression):
+def test_regressor_in_a_pipeline_and_with_lbfgs(fit_quietly, regression):
     X, y = regression
     pipeline = fit_quietly(
         make_pipeline(
@@ -168,7 +162,7 @@ def test_regressor_in_a_pipeline_and_with_lbfgs(regression):
     )
 
 
-def test_mlpregressor_validation_scores_are_labelled_r2(regression):
+def test_mlpregressor_validation_scores_are_labelled_r2(fit_quietly, regression):
     mlp = fit_quietly(
         MLPRegressor(
             hidden_layer_sizes=(8,),
@@ -202,7 +196,7 @@ def test_without_early_stopping_there_is_no_validation_line_or_axis(plain):
     np.testing.assert_array_equal(display.loss_line_.get_ydata(), plain.loss_curve_)
 
 
-def test_refit_without_early_stopping_shows_no_stale_validation(digits):
+def test_refit_without_early_stopping_shows_no_stale_validation(fit_quietly, digits):
     clf = TwoLayerClassifier(
         n_hidden=8, max_iter=6, early_stopping=True, random_state=0
     )
@@ -215,7 +209,7 @@ def test_refit_without_early_stopping_shows_no_stale_validation(digits):
     assert legend_texts(display) == ["Training loss"]
 
 
-def test_lbfgs_curve_is_plotted_per_iteration(digits):
+def test_lbfgs_curve_is_plotted_per_iteration(fit_quietly, digits):
     clf = fit_quietly(
         TwoLayerClassifier(n_hidden=8, solver="lbfgs", max_iter=10, random_state=0),
         *digits,
@@ -303,7 +297,7 @@ def test_unfitted_estimator_raises_not_fitted_error():
         TrainingCurveDisplay.from_estimator(TwoLayerClassifier())
 
 
-def test_fitted_pipeline_plots_its_final_step(digits):
+def test_fitted_pipeline_plots_its_final_step(fit_quietly, digits):
     pipeline = fit_quietly(
         make_pipeline(
             StandardScaler(), TwoLayerClassifier(n_hidden=8, max_iter=5, random_state=0)
@@ -324,7 +318,7 @@ def test_unfitted_pipeline_raises_not_fitted_error():
         TrainingCurveDisplay.from_estimator(make_pipeline(TwoLayerClassifier()))
 
 
-def test_mlpclassifier_with_early_stopping_is_plotted_too(digits):
+def test_mlpclassifier_with_early_stopping_is_plotted_too(fit_quietly, digits):
     mlp = fit_quietly(
         MLPClassifier(
             hidden_layer_sizes=(8,),
@@ -345,7 +339,7 @@ def test_mlpclassifier_with_early_stopping_is_plotted_too(digits):
     assert display.validation_loss_line_ is None
 
 
-def test_estimator_without_loss_curve_raises_value_error(digits):
+def test_estimator_without_loss_curve_raises_value_error(fit_quietly, digits):
     mlp = fit_quietly(
         MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=5), *digits
     )

@@ -1,30 +1,17 @@
 """solver="lbfgs": scipy's L-BFGS-B on the compiled full-data loss."""
 
-import warnings
-
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sklearn_twolayer import TwoLayerClassifier
 
 
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X / 16, y
-
-
-def fit_quietly(estimator, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y)
-
-
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_lbfgs_reaches_mlpclassifier_loss_from_the_same_start(digits, activation):
+def test_lbfgs_reaches_mlpclassifier_loss_from_the_same_start(
+    fit_quietly, digits, activation
+):
     X, y = digits
     # The same random_state gives both estimators the same Glorot start.
     params = dict(solver="lbfgs", random_state=0, max_iter=30, activation=activation)
@@ -35,7 +22,7 @@ def test_lbfgs_reaches_mlpclassifier_loss_from_the_same_start(digits, activation
     assert ours.score(X, y) > 0.95
 
 
-def test_lbfgs_keeps_float32(digits):
+def test_lbfgs_keeps_float32(fit_quietly, digits):
     X, y = digits
     clf = fit_quietly(
         TwoLayerClassifier(n_hidden=20, solver="lbfgs", max_iter=20, random_state=0),
@@ -46,7 +33,7 @@ def test_lbfgs_keeps_float32(digits):
     assert clf.predict_proba(X[:3].astype(np.float32)).dtype == np.float32
 
 
-def test_lbfgs_records_one_loss_per_iteration(digits):
+def test_lbfgs_records_one_loss_per_iteration(fit_quietly, digits):
     X, y = digits
     clf = fit_quietly(
         TwoLayerClassifier(n_hidden=20, solver="lbfgs", max_iter=15, random_state=0),

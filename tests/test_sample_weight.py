@@ -1,13 +1,10 @@
 """sample_weight and class_weight, against repeated rows, explicit weights
 and MLPClassifier's and MLPRegressor's own sample_weight."""
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn import config_context
 from sklearn.datasets import load_digits, make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
@@ -15,12 +12,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
-
-
-def fit_quietly(estimator, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(*args, **kwargs)
 
 
 def all_weights(clf):
@@ -44,7 +35,7 @@ def data():
     ],
     ids=["full-batch-sgd", "lbfgs"],
 )
-def test_integer_weights_equal_repeated_rows(data, params):
+def test_integer_weights_equal_repeated_rows(fit_quietly, data, params):
     X, y, weights = data
     common = dict(n_hidden=10, max_iter=25, shuffle=False, random_state=0, alpha=1e-2)
     weighted = fit_quietly(
@@ -61,7 +52,7 @@ def test_integer_weights_equal_repeated_rows(data, params):
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_weighted_minibatches_follow_mlpclassifier(data, solver):
+def test_weighted_minibatches_follow_mlpclassifier(fit_quietly, data, solver):
     X, y, weights = data
     params = dict(solver=solver, max_iter=5, batch_size=64, random_state=0)
     ours = fit_quietly(
@@ -81,7 +72,9 @@ def test_weighted_minibatches_follow_mlpclassifier(data, solver):
 @pytest.mark.parametrize(
     "class_weight", ["balanced", {0: 0.5, 1: 2.0, 2: 1.0}], ids=["balanced", "dict"]
 )
-def test_class_weight_equals_the_matching_sample_weights(data, class_weight):
+def test_class_weight_equals_the_matching_sample_weights(
+    fit_quietly, data, class_weight
+):
     X, y, _ = data
     params = dict(n_hidden=10, max_iter=5, batch_size=64, random_state=0)
     by_class = fit_quietly(
@@ -97,7 +90,7 @@ def test_class_weight_equals_the_matching_sample_weights(data, class_weight):
         np.testing.assert_array_equal(a, b)
 
 
-def test_class_weight_shifts_predictions_towards_the_heavier_class():
+def test_class_weight_shifts_predictions_towards_the_heavier_class(fit_quietly):
     X, y = make_classification(
         n_samples=400, n_features=5, weights=[0.9, 0.1], flip_y=0.1, random_state=0
     )
@@ -108,7 +101,7 @@ def test_class_weight_shifts_predictions_towards_the_heavier_class():
     assert (balanced.predict(X) == 1).sum() > (plain.predict(X) == 1).sum()
 
 
-def test_weights_reach_fit_through_metadata_routing(data):
+def test_weights_reach_fit_through_metadata_routing(fit_quietly, data):
     X, y, weights = data
     params = dict(n_hidden=10, max_iter=5, random_state=0)
     with config_context(enable_metadata_routing=True):
@@ -162,7 +155,9 @@ def regression_data():
     ids=["full-batch-sgd", "lbfgs"],
 )
 @pytest.mark.parametrize("loss", ["squared_error", "huber", "quantile"])
-def test_regressor_integer_weights_equal_repeated_rows(regression_data, params, loss):
+def test_regressor_integer_weights_equal_repeated_rows(
+    fit_quietly, regression_data, params, loss
+):
     X, y, weights = regression_data
     common = dict(
         n_hidden=10, max_iter=25, shuffle=False, random_state=0, alpha=1e-2, loss=loss
@@ -180,7 +175,7 @@ def test_regressor_integer_weights_equal_repeated_rows(regression_data, params, 
     assert weighted.loss_ == pytest.approx(repeated.loss_, rel=1e-9)
 
 
-def _weighted_search(estimator, step, X, y, weights):
+def _weighted_search(fit_quietly, estimator, step, X, y, weights):
     """GridSearchCV over a scaled pipeline, with ``weights`` routed to the
     final step's fit and score (the scaler is fitted unweighted)."""
     pipe = Pipeline(
@@ -199,6 +194,7 @@ def _weighted_search(estimator, step, X, y, weights):
 
 
 def test_regressor_weights_are_routed_through_pipeline_and_grid_search(
+    fit_quietly,
     regression_data,
 ):
     X, y, weights = regression_data
@@ -206,13 +202,18 @@ def test_regressor_weights_are_routed_through_pipeline_and_grid_search(
     params = dict(max_iter=8, batch_size=64, learning_rate_init=0.01, random_state=0)
     with config_context(enable_metadata_routing=True):
         ours = _weighted_search(
-            TwoLayerRegressor(n_hidden=10, **params), "net", X, y, weights
+            fit_quietly, TwoLayerRegressor(n_hidden=10, **params), "net", X, y, weights
         )
         theirs = _weighted_search(
-            MLPRegressor(hidden_layer_sizes=(10,), **params), "net", X, y, weights
+            fit_quietly,
+            MLPRegressor(hidden_layer_sizes=(10,), **params),
+            "net",
+            X,
+            y,
+            weights,
         )
         unweighted = _weighted_search(
-            TwoLayerRegressor(n_hidden=10, **params), "net", X, y, None
+            fit_quietly, TwoLayerRegressor(n_hidden=10, **params), "net", X, y, None
         )
     # Every split's weighted fit and weighted R² as MLPRegressor's.
     for split in range(3):
@@ -231,9 +232,7 @@ def test_regressor_weights_are_routed_through_pipeline_and_grid_search(
     )
     # And the refit is the direct weighted fit on the scaled data.
     direct = fit_quietly(
-        TwoLayerRegressor(
-            n_hidden=10, alpha=ours.best_params_["net__alpha"], **params
-        ),
+        TwoLayerRegressor(n_hidden=10, alpha=ours.best_params_["net__alpha"], **params),
         StandardScaler().fit_transform(X),
         y,
         sample_weight=weights,

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, ndtr
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn_twolayer._forward import ACTIVATIONS, forward_layer_sparse
 
@@ -73,12 +72,6 @@ def test_forward_layer_sparse_rejects_out_of_range_indices():
             0,
             1,
         )
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X / 16, y
 
 
 @pytest.mark.parametrize(
