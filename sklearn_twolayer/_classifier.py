@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._initialization import initialize_parameters
-from ._network import Network, predict_output
+from ._network import Network, forward_flops, predict_output
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
 from ._trainer import Trainer
 from ._training import minimize_lbfgs
@@ -772,7 +772,7 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             network.intercepts,
             self.activation,
             self.out_activation_,
-            n_threads,
+            threads_for_work(n_threads, forward_flops(X_val.shape[0], network.coefs)),
         )
         score = accuracy_score(
             y_val,
@@ -896,6 +896,11 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _output(self, X):
         """Output-layer activations for validated X."""
         serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
+        n_threads = 1
+        if not serial:
+            n_threads = threads_for_work(
+                effective_n_threads(), forward_flops(X.shape[0], self.coefs_)
+            )
         with nullcontext() if serial else single_threaded_blas():
             return predict_output(
                 X,
@@ -903,7 +908,7 @@ class TwoLayerClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 self.intercepts_,
                 self.activation,
                 self.out_activation_,
-                1 if serial else effective_n_threads(),
+                n_threads,
             )
 
     def _predict_input(self, X):
