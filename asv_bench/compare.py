@@ -3,19 +3,34 @@ PyTorch CPU loop (when torch is importable) and the "GEMM floor" (numpy doing
 only the matrix products one epoch needs, on preallocated arrays).
 
 Everything runs in one process, repeats interleaved, with the same data,
-architecture, solver, batch size, epochs and thread count; medians and
-ratios are printed. Usage::
+architecture, solver, batch size, epochs and thread count (for each count
+given to ``--threads``); medians and ratios are printed, and with
+``--json PATH`` every time is written to PATH as well. Usage::
 
-    python asv_bench/compare.py [--threads 1 2] [--repeats 5]
+    python asv_bench/compare.py [--threads 1 2 4] [--repeats 5]
                                 [--scenarios digits medium ...] [--small]
+                                [--json results.json]
+
+The JSON file holds ``machine`` (cpu, logical_cores, available_cores,
+platform, python, blas), ``versions`` (sklearn_twolayer, scikit-learn,
+numpy, torch or null), ``date``, ``repeats`` and ``results``: one entry per
+scenario, thread count and implementation, with ``unit`` ("s/epoch", or
+"s/call" for the scenarios "predict 1 row" and "predict 20000 rows"),
+``median_s`` and all ``times_s``.
 """
 
 import argparse
+import datetime
+import json
+import os
+import platform
 import statistics
 import time
 import warnings
 
+import joblib
 import numpy as np
+import sklearn
 
 # Run as a script, asv_bench/ is on sys.path: the asv suite's scenario table
 # and estimator factory are the ones timed here.
@@ -24,6 +39,8 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
+
+import sklearn_twolayer
 
 try:
     import torch
@@ -207,9 +224,55 @@ def time_predict(clf, X, mlp_clf, repeats):
             )
         settle()
         rows["GEMM floor"]["many"].append(per_call(floor, 5))
+    return rows
+
+
+def machine_info():
+    """The machine and libraries the figures were taken with."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    # numpy and scipy may each bring their own copy of the same library.
+    blas = "; ".join(
+        dict.fromkeys(
+            f"{i['internal_api']} {i.get('architecture')}"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        )
+    )
     return {
-        name: {kind: statistics.median(t) if t else None for kind, t in kinds.items()}
-        for name, kinds in rows.items()
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "available_cores": joblib.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "blas": blas,
+    }
+
+
+def versions():
+    return {
+        "sklearn_twolayer": sklearn_twolayer.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+    }
+
+
+def result(scenario, n_threads, implementation, unit, times):
+    return {
+        "scenario": scenario,
+        "threads": n_threads,
+        "implementation": implementation,
+        "unit": unit,
+        "median_s": statistics.median(times),
+        "times_s": list(times),
     }
 
 
@@ -219,16 +282,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scenarios", nargs="+", default=[*SCENARIOS, "predict"])
     parser.add_argument("--small", action="store_true", help="smaller data sets")
+    parser.add_argument("--json", metavar="PATH", help="write the figures here")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    blas = [
-        f"{i['internal_api']} {i.get('architecture')} "
-        f"({i['filepath'].rsplit('/', 1)[-1]})"
-        for i in threadpool_info()
-        if i["user_api"] == "blas"
-    ]
-    print("BLAS:", "; ".join(blas))
+    info = machine_info()
+    print("CPU:", info["cpu"], f"({info['available_cores']} cores available)")
+    print("BLAS:", info["blas"])
     print("torch:", torch.__version__ if torch is not None else "not installed")
     runners = {
         "TwoLayerClassifier": timed_fit("TwoLayerClassifier"),
@@ -238,6 +298,7 @@ def main():
     if torch is not None:
         runners["PyTorch"] = torch_loop
 
+    results = []
     cache = {}
     medium_models = {}
     for n_threads in args.threads:
@@ -259,6 +320,8 @@ def main():
                         times[name].append(seconds)
                         if scenario == "medium":
                             medium_models[n_threads, name] = model
+                for name, t in times.items():
+                    results.append(result(scenario, n_threads, name, "s/epoch", t))
                 median = {name: statistics.median(t) for name, t in times.items()}
                 flops = epoch_flops(
                     X.shape[0], X.shape[1], settings["n_hidden"], np.unique(y).shape[0]
@@ -274,7 +337,40 @@ def main():
                     settings = SCENARIOS["medium"][1]
                     _, clf = runners["TwoLayerClassifier"](X, y, **settings)
                     _, mlp_clf = runners["MLPClassifier"](X, y, **settings)
-                report_predict(n_threads, time_predict(clf, X, mlp_clf, args.repeats))
+                timings = time_predict(clf, X, mlp_clf, args.repeats)
+                for name, kinds in timings.items():
+                    for kind, scenario in (
+                        ("one", "predict 1 row"),
+                        ("many", f"predict {min(20000, X.shape[0])} rows"),
+                    ):
+                        if kinds[kind]:
+                            results.append(
+                                result(scenario, n_threads, name, "s/call", kinds[kind])
+                            )
+                report_predict(
+                    n_threads,
+                    {
+                        name: {
+                            kind: statistics.median(t) if t else None
+                            for kind, t in kinds.items()
+                        }
+                        for name, kinds in timings.items()
+                    },
+                )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "machine": info,
+                    "versions": versions(),
+                    "date": datetime.date.today().isoformat(),
+                    "repeats": args.repeats,
+                    "results": results,
+                },
+                f,
+                indent=1,
+            )
+        print(f"\nFigures written to {args.json}")
 
 
 def report(scenario, n_threads, median, flops):

@@ -30,7 +30,7 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._initialization import initialize_parameters
-from ._network import HIDDEN_ACTIVATIONS, Network, predict_output
+from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
 from ._schedules import (
     adaptive_learning_rate,
     count_stalled_epochs,
@@ -523,7 +523,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 network.intercepts,
                 self.activation,
                 self.out_activation_,
-                n_threads,
+                threads_for_work(
+                    n_threads, forward_flops(X_val.shape[0], network.coefs)
+                ),
             )
             score = self._validation_score(y_val, output, w_val)
         self.validation_scores_.append(score)
@@ -628,6 +630,11 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     def _output(self, X):
         """Output-layer activations for validated X."""
         serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
+        n_threads = 1
+        if not serial:
+            n_threads = threads_for_work(
+                effective_n_threads(), forward_flops(X.shape[0], self.coefs_)
+            )
         with nullcontext() if serial else single_threaded_blas():
             return predict_output(
                 X,
@@ -635,7 +642,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 self.intercepts_,
                 self.activation,
                 self.out_activation_,
-                1 if serial else effective_n_threads(),
+                n_threads,
             )
 
     def _predict_input(self, X):

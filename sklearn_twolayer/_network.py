@@ -11,15 +11,16 @@ from ._forward import (
     ACTIVATIONS,
     HIDDEN_ACTIVATIONS,
     LEAKY_RELU_SLOPE,
-    forward_layer,
-    forward_layer_sparse,
+    predict_rows,
 )
 
-__all__ = ["HIDDEN_ACTIVATIONS", "LEAKY_RELU_SLOPE", "Network", "predict_output"]
-
-# Rows per chunk when running the network on a whole data set, so that the
-# hidden activations take O(chunk x n_hidden) memory whatever n_samples is.
-PREDICT_CHUNK_ROWS = 4096
+__all__ = [
+    "HIDDEN_ACTIVATIONS",
+    "LEAKY_RELU_SLOPE",
+    "Network",
+    "forward_flops",
+    "predict_output",
+]
 
 
 class Network:
@@ -103,8 +104,9 @@ def _largest_row_sum(X):
 
 
 def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
-    """Output activations for all rows of ``X`` (dense, or CSR), computed
-    chunk by chunk.
+    """Output activations for all rows of ``X`` (dense, or CSR), computed in
+    one compiled call, block by block of rows (memory O(block x n_hidden)
+    per thread, whatever n_samples is).
 
     Returns
     -------
@@ -113,27 +115,30 @@ def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
     dtype = X.dtype
     W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in coefs)
     b1, b2 = (np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
-    n_samples = X.shape[0]
-    output = np.empty((n_samples, W2.shape[1]), dtype=dtype)
-    hidden = np.empty((min(n_samples, PREDICT_CHUNK_ROWS), W1.shape[1]), dtype=dtype)
-    hidden_code = ACTIVATIONS[activation]
-    output_code = ACTIVATIONS[out_activation]
-    for start in range(0, n_samples, PREDICT_CHUNK_ROWS):
-        stop = min(start + PREDICT_CHUNK_ROWS, n_samples)
-        chunk_hidden = hidden[: stop - start]
-        if sp.issparse(X):
-            rows = X[start:stop]
-            forward_layer_sparse(
-                rows.data,
-                rows.indices.astype(np.intp, copy=False),
-                rows.indptr.astype(np.intp, copy=False),
-                W1,
-                b1,
-                chunk_hidden,
-                hidden_code,
-                n_threads,
-            )
-        else:
-            forward_layer(X[start:stop], W1, b1, chunk_hidden, hidden_code, n_threads)
-        forward_layer(chunk_hidden, W2, b2, output[start:stop], output_code, n_threads)
+    output = np.empty((X.shape[0], W2.shape[1]), dtype=dtype)
+    sparse = {}
+    if sp.issparse(X):
+        sparse = {
+            "X_data": X.data,
+            "X_indices": X.indices.astype(np.intp, copy=False),
+            "X_indptr": X.indptr.astype(np.intp, copy=False),
+        }
+        X = np.empty((0, W1.shape[0]), dtype=dtype)
+    predict_rows(
+        X,
+        W1,
+        b1,
+        W2,
+        b2,
+        output,
+        ACTIVATIONS[activation],
+        ACTIVATIONS[out_activation],
+        n_threads,
+        **sparse,
+    )
     return output
+
+
+def forward_flops(n_rows, coefs):
+    """Floating-point operations of the products of a forward pass."""
+    return 2 * n_rows * sum(c.shape[0] * c.shape[1] for c in coefs)

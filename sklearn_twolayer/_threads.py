@@ -13,10 +13,11 @@ threads, where
   (``joblib.cpu_count()``): threads beyond them only take turns on the same
   cores, and every barrier of a pass then waits for a descheduled thread;
 * the work cap gives each thread at least ``MIN_FLOPS_PER_THREAD``
-  floating-point operations between two synchronisation points (about
-  20-50 microseconds of one core, far above what a barrier or waking a
-  thread costs), so small batches and small predictions run on fewer
-  threads, down to one.
+  floating-point operations of a batch (of a prediction, of a loss
+  evaluation): some 40-100 microseconds of one core, well above what the
+  batch's barriers or waking a thread cost even when the cores are shared
+  with other processes, so small batches and small predictions run on
+  fewer threads, down to one.
 
 The kernels call BLAS from inside their OpenMP threads, so BLAS itself must
 run single-threaded meanwhile (as scikit-learn's KMeans does); otherwise each
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: Least work (floating-point operations) per thread between two barriers.
-MIN_FLOPS_PER_THREAD = 1_000_000
+MIN_FLOPS_PER_THREAD = 4_000_000
 
 _controller = None
 _cores = None

@@ -1,7 +1,9 @@
-"""Forward propagation: a dense layer with its activation, by row blocks."""
+"""Forward propagation: a dense layer with its activation, by row blocks;
+and the whole network's output (prediction), block by block of rows."""
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
 
 from _activations cimport (
     EXP, GELU, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SILU,
@@ -13,6 +15,12 @@ from _layers cimport forward_rows
 from _sparse cimport check_csr, sparse_forward_rows
 
 import numpy as np
+
+
+cdef enum:
+    # Rows per task of a prediction: both layers of a block run while its
+    # hidden activations (PREDICT_ROWS x n_hidden) are in cache.
+    PREDICT_ROWS = 256
 
 
 ACTIVATIONS = {
@@ -189,3 +197,87 @@ def dropout_keep_mask(unsigned long long seed, unsigned long long step,
         for j in range(n_units):
             out[i, j] = keeps(key, j, threshold)
     return mask
+
+
+def predict_rows(
+    const floating[:, ::1] X,
+    const floating[:, ::1] W1,
+    const floating[::1] b1,
+    const floating[:, ::1] W2,
+    const floating[::1] b2,
+    floating[:, ::1] out,
+    int activation,
+    int out_activation,
+    int n_threads,
+    const floating[::1] X_data=None,
+    const Py_ssize_t[::1] X_indices=None,
+    const Py_ssize_t[::1] X_indptr=None,
+):
+    """out = A(g(X @ W1 + b1) @ W2 + b2) for all rows of X, in one parallel
+    loop over fixed blocks of rows; each thread keeps the hidden activations
+    of one block only (memory PREDICT_ROWS x n_hidden per thread).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Dense data; for a CSR X given by ``X_data``, ``X_indices`` and
+        ``X_indptr`` (indices of dtype intp), any array of its dtype.
+    W1, b1, W2, b2 : ndarray
+        The layers, W1 of shape (n_features, n_hidden), W2 of shape
+        (n_hidden, n_outputs).
+    out : ndarray of shape (n_rows, n_outputs)
+        Written in place.
+    activation, out_activation : int
+        Values of ``ACTIVATIONS``.
+    n_threads : int
+    """
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t n_features = W1.shape[0]
+    cdef Py_ssize_t n_hidden = W1.shape[1]
+    cdef Py_ssize_t n_outputs = W2.shape[1]
+    cdef Py_ssize_t block, start, rows
+    cdef bint sparse = X_data is not None
+    cdef const floating* data = NULL
+    cdef const Py_ssize_t* indices = NULL
+    cdef floating* hidden
+    cdef int failure = 0
+    cdef int* failed = &failure
+    if (b1.shape[0] != n_hidden or W2.shape[0] != n_hidden
+            or b2.shape[0] != n_outputs or out.shape[1] != n_outputs):
+        raise ValueError("predict_rows: the layers and out do not match")
+    if n_features == 0 or n_hidden == 0 or n_outputs == 0:
+        raise ValueError("predict_rows: a layer needs at least one unit")
+    if sparse:
+        if X_indices is None or X_indptr is None:
+            raise ValueError("predict_rows: a sparse X needs its three arrays")
+        check_csr(X_indices, X_indptr, X_data.shape[0], n_rows, n_features)
+        if X_data.shape[0] > 0:
+            data = &X_data[0]
+            indices = &X_indices[0]
+    elif X.shape[0] != n_rows or X.shape[1] != n_features:
+        raise ValueError("predict_rows: X does not match W1 and out")
+    if n_rows == 0:
+        return
+    n_threads = max(1, min(n_threads, n_blocks(n_rows, PREDICT_ROWS)))
+    with nogil, parallel(num_threads=n_threads):
+        hidden = <floating*> malloc(PREDICT_ROWS * n_hidden * sizeof(floating))
+        for block in prange(n_blocks(n_rows, PREDICT_ROWS), schedule="static"):
+            if hidden == NULL:
+                # Written through a pointer: shared by the team.
+                failed[0] = 1
+                continue
+            start = block * PREDICT_ROWS
+            rows = min(PREDICT_ROWS, n_rows - start)
+            if sparse:
+                sparse_forward_rows(data, indices, &X_indptr[0], NULL, start,
+                                    rows, &W1[0, 0], &b1[0], hidden, n_hidden,
+                                    activation, NULL)
+            else:
+                forward_rows(&X[start, 0], &W1[0, 0], &b1[0], hidden, rows,
+                             n_features, n_hidden, activation, NULL)
+            forward_rows(<const floating*> hidden, &W2[0, 0], &b2[0],
+                         &out[start, 0], rows, n_hidden, n_outputs,
+                         out_activation, NULL)
+        free(hidden)
+    if failure:
+        raise MemoryError("predict_rows: cannot allocate the hidden buffers")

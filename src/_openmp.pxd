@@ -1,28 +1,108 @@
-# OpenMP queries and a barrier that compile with or without OpenMP.
+# OpenMP queries and a team barrier that compile with or without OpenMP.
 #
-# Cython has no barrier primitive: a team that runs a whole epoch in one
-# parallel region synchronises its phases through an orphaned
-# ``#pragma omp barrier`` (legal in a function called from a parallel
-# region; a no-op for a team of one).
+# A team that runs a whole pass in one parallel region meets at a barrier
+# between its phases (Cython has no barrier primitive). OpenMP's own barrier
+# spins for up to hundreds of microseconds before sleeping; on a machine
+# whose cores are shared with other processes, a spinning thread takes the
+# time slice its descheduled team-mate needs to reach the barrier, and a
+# pass with thousands of barriers slows down tenfold. On Linux the barrier
+# below spins only briefly, then sleeps on a futex, so that contended cores
+# cost little more than one thread would; elsewhere it is OpenMP's.
 
 cdef extern from *:
     """
     #ifdef _OPENMP
     #include <omp.h>
     #define TWOLAYER_OPENMP_ENABLED 1
-    static inline void twolayer_barrier(void) {
-        #pragma omp barrier
-    }
     #else
     #define TWOLAYER_OPENMP_ENABLED 0
     static int omp_get_max_threads(void) { return 1; }
     static int omp_get_thread_num(void) { return 0; }
     static int omp_get_num_threads(void) { return 1; }
-    static inline void twolayer_barrier(void) {}
+    #endif
+
+    /* Threads that arrived, and how many times the team has met; each on a
+       cache line of its own, apart from whatever surrounds the barrier. */
+    typedef struct {
+        char before[64];
+        int arrived;
+        char between[64];
+        int generation;
+        char after[64];
+    } twolayer_barrier_t;
+
+    #if defined(_OPENMP) && defined(__linux__) && defined(__GNUC__)
+    #include <limits.h>
+    #include <linux/futex.h>
+    #include <sys/syscall.h>
+    #include <unistd.h>
+    #if defined(__x86_64__) || defined(__i386__)
+    #include <immintrin.h>
+    #define TWOLAYER_RELAX() _mm_pause()
+    #elif defined(__aarch64__)
+    #define TWOLAYER_RELAX() __asm__ __volatile__("yield")
+    #else
+    #define TWOLAYER_RELAX() ((void) 0)
+    #endif
+    /* Spins before sleeping: some microseconds, about what the phases of
+       a batch differ by between threads. */
+    #define TWOLAYER_SPINS 1000
+
+    static inline void twolayer_barrier_init(twolayer_barrier_t *b) {
+        b->arrived = 0;
+        b->generation = 0;
+    }
+
+    static inline void twolayer_barrier(twolayer_barrier_t *b, int team) {
+        int generation, i;
+        if (team <= 1) {
+            return;
+        }
+        generation = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+        if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == team) {
+            /* The last to arrive releases the others: the count is reset
+               before the generation moves, so a thread that hurries on to
+               the next barrier counts afresh. */
+            __atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&b->generation, 1, __ATOMIC_RELEASE);
+            syscall(SYS_futex, &b->generation, FUTEX_WAKE_PRIVATE, INT_MAX,
+                    NULL, NULL, 0);
+            return;
+        }
+        for (i = 0; i < TWOLAYER_SPINS; i++) {
+            if (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != generation) {
+                return;
+            }
+            TWOLAYER_RELAX();
+        }
+        /* Sleeps only while the generation is still the old one: a wake
+           that came first is never lost. */
+        while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == generation) {
+            syscall(SYS_futex, &b->generation, FUTEX_WAIT_PRIVATE, generation,
+                    NULL, NULL, 0);
+        }
+    }
+    #else
+    static inline void twolayer_barrier_init(twolayer_barrier_t *b) {
+        b->arrived = 0;
+        b->generation = 0;
+    }
+
+    static inline void twolayer_barrier(twolayer_barrier_t *b, int team) {
+        (void) b;
+        (void) team;
+        #ifdef _OPENMP
+        #pragma omp barrier
+        #endif
+    }
     #endif
     """
     bint TWOLAYER_OPENMP_ENABLED
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_threads() noexcept nogil
-    void barrier "twolayer_barrier"() noexcept nogil
+
+    ctypedef struct Barrier "twolayer_barrier_t":
+        pass
+    void barrier_init "twolayer_barrier_init"(Barrier* b) noexcept nogil
+    void barrier "twolayer_barrier"(Barrier* b, int team) noexcept nogil

@@ -20,7 +20,8 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
 * Small batches (fewer than ``SLOTS`` chunks) are split in two dimensions,
   with two barriers per chunk:
 
-  1. rows: per block of about ``ROW_ROWS`` rows, gather the samples, run
+  1. rows: per block of about ``ROW_ROWS`` rows (more for a large first
+     layer), gather the samples, run
      both layers, the output delta with the loss and the hidden delta while
      the block is in cache;
   2. units: per tile of W1 (a block of features x a block of hidden units,
@@ -78,7 +79,9 @@ from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
 )
-from _openmp cimport barrier, omp_get_num_threads, omp_get_thread_num
+from _openmp cimport (
+    Barrier, barrier, barrier_init, omp_get_num_threads, omp_get_thread_num,
+)
 from _sparse cimport (
     check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
 )
@@ -89,22 +92,30 @@ from sklearn_twolayer._forward import ACTIVATIONS
 
 
 cdef enum:
-    # Rows processed together: the buffers of a chunk hold this many rows.
+    # Rows of a small batch processed together: the chunk buffers hold this
+    # many rows.
     CHUNK_ROWS = 512
-    # Rows per task of the rows phase of a small batch (about: a chunk is
-    # cut into blocks of equal size).
-    ROW_ROWS = 64
+    # Rows per chunk of a large batch: 256 rows of 784 float64 features
+    # stay in a core's L2 cache between the forward pass and the gradient.
+    LARGE_CHUNK_ROWS = 256
     # Partial gradients of a large batch, and so its largest useful team.
     SLOTS = 16
-    # Smallest W1 tile: features x hidden units. Tiles are at least this
-    # large, and W1 has at most MAX_FEATURE_BLOCKS x MAX_HIDDEN_BLOCKS of
-    # them, so each holds enough work to outweigh packing its operands.
-    MIN_TILE_FEATURES = 32
-    MIN_TILE_HIDDEN = 64
-    MAX_FEATURE_BLOCKS = 8
-    MAX_HIDDEN_BLOCKS = 4
+    # Rows per task of the rows phase (about: a chunk is cut into blocks of
+    # equal size). BLAS packs W1 once per task; for a layer of at least
+    # LARGE_LAYER weights that copy is worth the larger blocks.
+    ROW_ROWS = 64
+    ROW_ROWS_LARGE_LAYER = 256
+    LARGE_LAYER = 32768
+    # W1 tiles of the units phase hold about TILE_WEIGHTS weights (split
+    # over features first: each tile packs its X columns and all of the
+    # hidden delta), at most MAX_TILES of them; a layer of at least
+    # SPLIT_WEIGHTS weights gets two tiles in any case, so that two threads
+    # share the phase. Smaller tiles cost measurably more on one thread.
+    TILE_WEIGHTS = 49152
+    SPLIT_WEIGHTS = 8192
+    MAX_TILES = 16
     # Rows of W2 per task.
-    W2_ROWS = 64
+    W2_ROWS = 256
 
 
 cdef enum Solver:
@@ -144,6 +155,8 @@ cdef struct Layout:
     Py_ssize_t b1
     Py_ssize_t w2
     Py_ssize_t b2
+    # Rows per task of the rows phase (about).
+    Py_ssize_t row_rows
     # Units phase: W1 tiles (feature blocks x hidden blocks), then W2 row
     # blocks.
     Py_ssize_t feature_block
@@ -215,6 +228,8 @@ cdef struct State:
     double* slot_loss
     double* block_squares
     Py_ssize_t n_flat_blocks
+    # Where the team meets between phases.
+    Barrier meeting
 
 
 cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
@@ -227,17 +242,21 @@ cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
 
 cdef Layout _layout(Py_ssize_t F, Py_ssize_t H, Py_ssize_t K) noexcept:
     cdef Layout s
+    cdef Py_ssize_t n_tiles
     s.n_features, s.n_hidden, s.n_outputs = F, H, K
     s.w1 = 0
     s.b1 = F * H
     s.w2 = s.b1 + H
     s.b2 = s.w2 + H * K
     s.n_params = s.b2 + K
-    s.feature_block = max(_equal_blocks(F, MIN_TILE_FEATURES, MAX_FEATURE_BLOCKS),
-                          min(F, MIN_TILE_FEATURES))
+    s.row_rows = ROW_ROWS_LARGE_LAYER if F * H >= LARGE_LAYER else ROW_ROWS
+    n_tiles = min(F * H // TILE_WEIGHTS, MAX_TILES)
+    if F * H >= SPLIT_WEIGHTS:
+        n_tiles = max(n_tiles, 2)
+    n_tiles = max(n_tiles, 1)
+    s.feature_block = n_blocks(F, min(n_tiles, F))
     s.feature_blocks = n_blocks(F, s.feature_block)
-    s.hidden_block = max(_equal_blocks(H, MIN_TILE_HIDDEN, MAX_HIDDEN_BLOCKS),
-                         min(H, MIN_TILE_HIDDEN))
+    s.hidden_block = n_blocks(H, min(n_blocks(n_tiles, s.feature_blocks), H))
     s.hidden_blocks = n_blocks(H, s.hidden_block)
     s.w1_tasks = s.feature_blocks * s.hidden_blocks
     s.w2_tasks = n_blocks(H, W2_ROWS)
@@ -505,6 +524,20 @@ cdef double _batch_divisor(const Data* d, const floating* weights,
     return total if total > 0 else 1
 
 
+cdef double _weight_squares(const State* st,
+                            const floating* params) noexcept nogil:
+    """Sum of squared weights (W1 and W2), for the L2 term of a loss
+    computed without its gradient; each thread sums in the same order."""
+    cdef const Layout* s = &st.layout
+    cdef Py_ssize_t i
+    cdef double squares = 0
+    for i in range(s.w1, s.b1):
+        squares += params[i] * params[i]
+    for i in range(s.w2, s.b2):
+        squares += params[i] * params[i]
+    return squares
+
+
 cdef double _small_batch(State* st, const Data* d, const Pass* p,
                          Py_ssize_t start, Py_ssize_t n_rows,
                          floating step_size, long step, int tid,
@@ -520,7 +553,7 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
         first = start + chunk * CHUNK_ROWS
         rows = min(CHUNK_ROWS, start + n_rows - first)
         finish = first + rows == start + n_rows
-        block_rows = _equal_blocks(rows, ROW_ROWS, rows)
+        block_rows = _equal_blocks(rows, s.row_rows, rows)
         n_row_tasks = n_blocks(rows, block_rows)
         for k in range(_share(n_row_tasks, tid, team)):
             task = tid + k * team
@@ -528,7 +561,7 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
             st.row_loss[task] = _rows_task(
                 st, d, c, <const floating*> st.params, first, r0,
                 min(block_rows, rows - r0), p, step)
-        barrier()
+        barrier(&st.meeting, team)
         # Task order, not thread order: the same sum for any team.
         for task in range(n_row_tasks):
             data_loss += st.row_loss[task]
@@ -540,10 +573,13 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
                     divisor, step_size)
         # Chunk buffers, partial sums and (after an update) the parameters
         # are read by all before anyone writes them again.
-        barrier()
-    if p.gradient and st.settings.alpha != 0:
-        for task in range(s.unit_tasks):
-            squares += st.unit_squares[task]
+        barrier(&st.meeting, team)
+    if st.settings.alpha != 0:
+        if p.gradient:
+            for task in range(s.unit_tasks):
+                squares += st.unit_squares[task]
+        else:
+            squares = _weight_squares(st, <const floating*> st.params)
     return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
 
 
@@ -553,7 +589,7 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
                          int team) noexcept nogil:
     cdef const Layout* s = &st.layout
     cdef Chunk* c = &st.chunks[tid]
-    cdef Py_ssize_t n_chunks = n_blocks(n_rows, CHUNK_ROWS)
+    cdef Py_ssize_t n_chunks = n_blocks(n_rows, LARGE_CHUNK_ROWS)
     cdef Py_ssize_t slot, chunk, first, rows, block, k
     cdef floating* slot_grads
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
@@ -565,8 +601,8 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
         loss = 0
         for chunk in range(n_blocks(slot * n_chunks, SLOTS),
                            n_blocks((slot + 1) * n_chunks, SLOTS)):
-            first = start + chunk * CHUNK_ROWS
-            rows = min(CHUNK_ROWS, start + n_rows - first)
+            first = start + chunk * LARGE_CHUNK_ROWS
+            rows = min(LARGE_CHUNK_ROWS, start + n_rows - first)
             loss += _rows_task(st, d, c, <const floating*> st.params, first,
                                0, rows, p, step)
             if p.gradient:
@@ -574,7 +610,7 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
                     st, d, c, first, rows, slot_grads,
                     chunk > n_blocks(slot * n_chunks, SLOTS))
         st.slot_loss[slot] = loss
-    barrier()
+    barrier(&st.meeting, team)
     for slot in range(SLOTS):
         data_loss += st.slot_loss[slot]
     if p.gradient:
@@ -584,15 +620,18 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
                 st, block * FLAT_BLOCK,
                 min(s.n_params, (block + 1) * FLAT_BLOCK), divisor, p.update,
                 step_size)
-    barrier()
-    if p.gradient and st.settings.alpha != 0:
-        for block in range(st.n_flat_blocks):
-            squares += st.block_squares[block]
+    barrier(&st.meeting, team)
+    if st.settings.alpha != 0:
+        if p.gradient:
+            for block in range(st.n_flat_blocks):
+                squares += st.block_squares[block]
+        else:
+            squares = _weight_squares(st, <const floating*> st.params)
     return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
 
 
 cdef inline bint _is_large(Py_ssize_t n_rows) noexcept nogil:
-    return n_blocks(n_rows, CHUNK_ROWS) >= SLOTS
+    return n_blocks(n_rows, LARGE_CHUNK_ROWS) >= SLOTS
 
 
 cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
@@ -631,6 +670,7 @@ cdef void _run_pass(State* st, const Data* d, Pass* p, floating* params,
                     int n_threads) noexcept nogil:
     """One team for the whole pass: its phases meet at barriers."""
     cdef int tid, team
+    barrier_init(&st.meeting)
     with parallel(num_threads=n_threads):
         tid = omp_get_thread_num()
         team = omp_get_num_threads()
@@ -855,6 +895,20 @@ cdef class Trainer:
         return 4 * s.n_features * s.n_hidden + 6 * s.n_hidden * s.n_outputs
 
     @property
+    def buffer_nbytes(self):
+        """Bytes of the buffers allocated so far (chunk buffers and partial
+        gradients): O(CHUNK_ROWS x (n_hidden + n_outputs)) per chunk set, plus
+        CHUNK_ROWS x n_features only to gather dense rows."""
+        cdef const Layout* s = &self.st.layout
+        cdef Py_ssize_t per_set = CHUNK_ROWS * (2 * s.n_hidden + 3 * s.n_outputs
+                                                + 1)
+        if self.st.gathers:
+            per_set += CHUNK_ROWS * s.n_features
+        return self.dtype.itemsize * (
+            self.st.n_chunk_sets * per_set
+            + (SLOTS * s.n_params if self.st.slot_grads != NULL else 0))
+
+    @property
     def steps(self):
         """Optimizer steps (batches) taken so far, for Adam's bias
         correction."""
@@ -979,7 +1033,8 @@ cdef class Trainer:
         if large:
             n_tasks = max(SLOTS, self.st.n_flat_blocks)
         else:
-            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS), ROW_ROWS),
+            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS),
+                                   self.st.layout.row_rows),
                           self.st.layout.unit_tasks)
         n_threads = <int> max(1, min(n_threads, n_tasks))
         self._reserve(n_threads if large else 1,

@@ -102,3 +102,24 @@ def test_forward_layer_runs_on_several_threads():
         "one attempt), and the threads that each did a quarter or more of the "
         f"work numbered {busy} (expected 2)"
     )
+
+
+def test_the_policy_never_exceeds_the_available_cores():
+    import joblib
+
+    from sklearn_twolayer import _threads
+
+    cores = joblib.cpu_count()
+    with threadpool_limits(limits=cores + 6, user_api="openmp"):
+        assert _threads.effective_n_threads() == cores
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert _threads.effective_n_threads() == 1
+
+
+def test_the_work_cap_gives_each_thread_enough_work():
+    from sklearn_twolayer._threads import MIN_FLOPS_PER_THREAD, threads_for_work
+
+    assert threads_for_work(8, 0) == 1
+    assert threads_for_work(8, MIN_FLOPS_PER_THREAD - 1) == 1
+    assert threads_for_work(8, 3 * MIN_FLOPS_PER_THREAD) == 3
+    assert threads_for_work(8, 100 * MIN_FLOPS_PER_THREAD) == 8

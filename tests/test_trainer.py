@@ -1,0 +1,321 @@
+"""The compiled trainer against a plain numpy computation of the same
+equations: loss and gradient of a whole data set, whole epochs of sgd and
+adam, the optimizer state carried from one trainer to the next, the memory
+its buffers take, and bitwise equal results for any number of threads."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn_twolayer._forward import ACTIVATIONS, predict_rows
+from sklearn_twolayer._trainer import Trainer
+
+from sklearn_twolayer._network import Network
+
+THREADS = (1, 2, 3, 5)
+
+
+def make_problem(n_samples, n_features, n_hidden, n_outputs, dtype, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    X[rng.rand(*X.shape) < 0.5] = 0
+    Y = np.eye(n_outputs, dtype=dtype)[rng.randint(n_outputs, size=n_samples)]
+    network = Network(n_features, n_hidden, n_outputs, dtype)
+    network.params[:] = rng.uniform(-0.3, 0.3, size=network.params.shape)
+    weights = rng.uniform(0, 2, size=n_samples).astype(dtype)
+    return X, Y, weights, network
+
+
+def make_trainer(network, **settings):
+    (n_features, n_hidden), (_, n_outputs) = network.shapes
+    settings = {
+        "activation": "relu",
+        "out_activation": "softmax",
+        "loss": "log_loss",
+        **settings,
+    }
+    return Trainer(network.params, n_features, n_hidden, n_outputs, **settings)
+
+
+def numpy_loss_and_gradient(params, network, X, Y, alpha, weights=None):
+    """relu hidden layer, softmax output, cross-entropy, L2 penalty."""
+    (W1, W2), (b1, b2) = network.unpack(params.astype(np.float64))
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    w = np.ones(X.shape[0]) if weights is None else weights.astype(np.float64)
+    total = w.sum()
+    A1 = np.maximum(X @ W1 + b1, 0)
+    Z2 = A1 @ W2 + b2
+    A2 = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    A2 /= A2.sum(axis=1, keepdims=True)
+    loss = -(w[:, None] * Y * np.log(A2)).sum() / total
+    loss += 0.5 * alpha * ((W1**2).sum() + (W2**2).sum()) / total
+    D2 = (A2 - Y) * w[:, None]
+    D1 = (D2 @ W2.T) * (A1 > 0)
+    parts = [
+        (X.T @ D1 + alpha * W1) / total,
+        D1.sum(axis=0) / total,
+        (A1.T @ D2 + alpha * W2) / total,
+        D2.sum(axis=0) / total,
+    ]
+    return loss, np.concatenate([part.ravel() for part in parts])
+
+
+# Shapes that exercise each decomposition: one W1 tile, tiles over features,
+# tiles over hidden units too (few features), and batches of one chunk,
+# several chunks, and enough chunks for the partial-gradient slots.
+SHAPES = [
+    (300, 7, 9, 3),
+    (1300, 40, 300, 4),
+    (700, 2, 9000, 2),
+    (5000, 30, 20, 3),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_and_gradient_match_numpy_for_any_thread_count(shape, sparse, weighted):
+    X, Y, weights, network = make_problem(*shape, np.float64)
+    trainer = make_trainer(network, alpha=0.1)
+    weights = weights if weighted else None
+    data = sp.csr_matrix(X) if sparse else X
+    expected_loss, expected = numpy_loss_and_gradient(
+        network.params, network, X, Y, 0.1, weights
+    )
+    results = []
+    for n_threads in THREADS:
+        loss = trainer.loss_and_gradient(
+            data, Y, n_threads=n_threads, sample_weight=weights
+        )
+        results.append((loss, trainer.grads.copy()))
+    np.testing.assert_allclose(results[0][0], expected_loss, rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], expected, rtol=1e-9, atol=1e-13)
+    for loss, grads in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(grads, results[0][1])
+
+
+@pytest.mark.parametrize("n_samples", [300, 5000])
+def test_loss_without_gradient_still_has_the_penalty(n_samples):
+    X, Y, _, network = make_problem(n_samples, 30, 20, 3, np.float64)
+    trainer = make_trainer(network, alpha=0.1)
+    expected, _ = numpy_loss_and_gradient(network.params, network, X, Y, 0.1)
+    loss = trainer.loss_and_gradient(X, Y, n_threads=2, gradient=False)
+    np.testing.assert_allclose(loss, expected, rtol=1e-12)
+
+
+def numpy_epoch(network, X, Y, order, batch_size, solver, lr, state, steps):
+    """One epoch of minibatch sgd (Nesterov momentum) or adam in numpy."""
+    params = network.params.astype(np.float64)
+    losses = []
+    for start in range(0, order.shape[0], batch_size):
+        rows = order[start : start + batch_size]
+        loss, grad = numpy_loss_and_gradient(params, network, X[rows], Y[rows], 0.01)
+        losses.append(loss * rows.shape[0])
+        if solver == "sgd":
+            velocity = state[0]
+            velocity[:] = 0.9 * velocity - lr * grad
+            params += 0.9 * velocity - lr * grad
+        else:
+            first, second = state
+            steps += 1
+            first[:] = 0.9 * first + 0.1 * grad
+            second[:] = 0.999 * second + 0.001 * grad**2
+            step = lr * np.sqrt(1 - 0.999**steps) / (1 - 0.9**steps)
+            params -= step * first / (np.sqrt(second) + 1e-8)
+    return params, sum(losses) / order.shape[0]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize(
+    "n_samples, batch_size", [(900, 128), (1300, 700), (12000, 5000)]
+)
+def test_epochs_match_numpy_minibatch_training(solver, n_samples, batch_size):
+    # 12000 rows in batches of 5000: two batches with partial-gradient slots,
+    # then a smaller one without.
+    X, Y, _, network = make_problem(n_samples, 12, 16, 3, np.float64)
+    start = network.params.copy()
+    order = np.random.RandomState(1).permutation(n_samples)
+    settings = dict(solver=solver, alpha=0.01, learning_rate=0.01, momentum=0.9)
+    trainer = make_trainer(network, nesterov=True, **settings)
+    loss = trainer.run_epoch(X, Y, batch_size=batch_size, n_threads=2, order=order)
+
+    reference = Network(12, 16, 3, np.float64)
+    reference.params[:] = start
+    state = [np.zeros_like(start) for _ in range(1 if solver == "sgd" else 2)]
+    expected, expected_loss = numpy_epoch(
+        reference, X, Y, order, batch_size, solver, 0.01, state, 0
+    )
+    np.testing.assert_allclose(network.params, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-10)
+    # Every solver counts its steps (dropout masks follow them).
+    assert trainer.steps == -(-n_samples // batch_size)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("batch_size", [200, 700, 5000])
+def test_epochs_are_bitwise_equal_for_any_thread_count(dtype, sparse, batch_size):
+    X, Y, weights, network = make_problem(6000, 40, 300, 4, dtype)
+    data = sp.csr_matrix(X) if sparse else X
+    start = network.params.copy()
+    order = np.random.RandomState(2).permutation(X.shape[0])
+    fits = []
+    for n_threads in THREADS:
+        network.params[:] = start
+        trainer = make_trainer(network, solver="adam", alpha=1e-3, learning_rate=1e-3)
+        losses = [
+            trainer.run_epoch(
+                data,
+                Y,
+                batch_size=batch_size,
+                n_threads=n_threads,
+                sample_weight=weights,
+                order=order,
+            )
+            for _ in range(2)
+        ]
+        fits.append((losses, network.params.copy()))
+    for losses, params in fits[1:]:
+        assert losses == fits[0][0]
+        np.testing.assert_array_equal(params, fits[0][1])
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_optimizer_state_continues_in_a_new_trainer(solver):
+    X, Y, _, network = make_problem(900, 12, 16, 3, np.float64)
+    start = network.params.copy()
+    settings = dict(solver=solver, learning_rate=0.01, momentum=0.9)
+    straight = make_trainer(network, **settings)
+    for _ in range(2):
+        straight.run_epoch(X, Y, batch_size=100)
+    two_epochs = network.params.copy()
+
+    network.params[:] = start
+    first = make_trainer(network, **settings)
+    first.run_epoch(X, Y, batch_size=100)
+    state = first.optimizer_state()
+    first.learning_rate = 123.0  # the exported state is a copy
+    second = make_trainer(network, state=state, **settings)
+    for array in state.values():
+        if isinstance(array, np.ndarray):
+            array[:] = np.nan  # the trainer holds its own copy
+    second.run_epoch(X, Y, batch_size=100)
+    np.testing.assert_array_equal(network.params, two_epochs)
+    assert second.steps == straight.steps
+    assert second.learning_rate == 0.01
+
+
+def test_adam_moments_are_separate_arrays():
+    _, _, _, network = make_problem(10, 3, 4, 2, np.float64)
+    state = make_trainer(network, solver="adam").optimizer_state()
+    assert not np.shares_memory(state["first_moment"], state["second_moment"])
+    assert set(state) == {
+        "solver",
+        "steps",
+        "learning_rate",
+        "first_moment",
+        "second_moment",
+    }
+    assert set(make_trainer(network).optimizer_state()) == {
+        "solver",
+        "steps",
+        "learning_rate",
+        "velocity",
+    }
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: {**s, "solver": "sgd"}, "not one of solver"),
+        (lambda s: {**s, "first_moment": s["first_moment"][:-1]}, "does not fit"),
+        (lambda s: {**s, "second_moment": None}, "does not fit"),
+        (lambda s: {**s, "steps": -1}, "non-negative"),
+        (lambda s: [1, 2], "not one of solver"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_rejected(change, message):
+    _, _, _, network = make_problem(10, 3, 4, 2, np.float64)
+    state = make_trainer(network, solver="adam").optimizer_state()
+    with pytest.raises(ValueError, match=message):
+        make_trainer(network, solver="adam", state=change(state))
+
+
+def test_data_that_does_not_fit_is_rejected():
+    X, Y, _, network = make_problem(50, 3, 4, 2, np.float64)
+    trainer = make_trainer(network)
+    with pytest.raises(ValueError, match="dtype"):
+        trainer.run_epoch(X.astype(np.float32), Y, batch_size=10)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        trainer.run_epoch(np.asfortranarray(X), Y, batch_size=10)
+    with pytest.raises(ValueError, match="Y must"):
+        trainer.run_epoch(X, Y[:-1], batch_size=10)
+    with pytest.raises(ValueError, match="order must index"):
+        trainer.run_epoch(X, Y, batch_size=10, order=np.array([0, 50]))
+    with pytest.raises(ValueError, match="CSR"):
+        trainer.run_epoch(sp.csc_matrix(X), Y, batch_size=10)
+    with pytest.raises(TypeError, match="not picklable"):
+        import pickle
+
+        pickle.dumps(trainer)
+
+
+def test_sparse_training_keeps_no_row_of_n_features():
+    # Buffers grow with the hidden and output layers, not with the features
+    # of a CSR X: no row is gathered, whatever the batch.
+    sizes = []
+    for n_features in (10, 100_000):
+        X = sp.random(600, n_features, density=5 / n_features, random_state=0)
+        X = X.tocsr()
+        Y = np.eye(2)[np.arange(600) % 2]
+        network = Network(n_features, 8, 2, np.float64)
+        trainer = make_trainer(network, learning_rate=0.1)
+        trainer.run_epoch(X, Y, batch_size=128, order=np.arange(600)[::-1].copy())
+        sizes.append(trainer.buffer_nbytes)
+    assert sizes[0] == sizes[1]
+    # A dense X visited in shuffled order is gathered chunk by chunk.
+    X_dense = np.zeros((600, 10))
+    trainer = make_trainer(Network(10, 8, 2, np.float64))
+    trainer.run_epoch(X_dense, Y, batch_size=128, order=np.arange(600))
+    assert trainer.buffer_nbytes > sizes[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
+    X, _, _, network = make_problem(1000, 13, 17, 4, dtype)
+    (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    A1 = np.tanh(X.astype(np.float64) @ W1 + b1)
+    Z2 = A1 @ W2 + b2
+    expected = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    arrays = {}
+    data = X
+    if sparse:
+        csr = sp.csr_matrix(X)
+        arrays = {
+            "X_data": csr.data,
+            "X_indices": csr.indices.astype(np.intp),
+            "X_indptr": csr.indptr.astype(np.intp),
+        }
+        data = np.empty((0, 13), dtype=dtype)
+    outputs = []
+    for n_threads in THREADS:
+        out = np.empty((1000, 4), dtype=dtype)
+        predict_rows(
+            data,
+            W1,
+            b1,
+            W2,
+            b2,
+            out,
+            ACTIVATIONS["tanh"],
+            ACTIVATIONS["softmax"],
+            n_threads,
+            **arrays,
+        )
+        outputs.append(out)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(outputs[0], expected, rtol=rtol, atol=rtol * 1e-2)
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
