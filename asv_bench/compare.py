@@ -1,6 +1,7 @@
 """Side-by-side seconds per epoch: TwoLayerClassifier, MLPClassifier, a plain
 PyTorch CPU loop (when torch is importable) and the "GEMM floor" (numpy doing
-only the matrix products one epoch needs, on preallocated arrays).
+only the matrix products one epoch needs, on preallocated arrays); on the
+"regression" scenario TwoLayerRegressor and MLPRegressor instead.
 
 Everything runs in one process, repeats interleaved, with the same data,
 architecture, solver, batch size, epochs and thread count (for each count
@@ -34,8 +35,8 @@ import sklearn
 
 # Run as a script, asv_bench/ is on sys.path: the asv suite's scenario table
 # and estimator factory are the ones timed here.
-from benchmarks.scenarios import SCENARIOS, make_scenario_estimator
-from sklearn.datasets import load_digits, make_classification
+from benchmarks.scenarios import SCENARIOS, estimators_for, make_scenario_estimator
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -62,6 +63,15 @@ def load(name, small):
             random_state=0,
         )
         return StandardScaler().fit_transform(X), y
+    if name == "regression":
+        X, y = make_regression(
+            n_samples=4000 if small else 20000,
+            n_features=100,
+            n_informative=60,
+            noise=10.0,
+            random_state=0,
+        )
+        return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
     X, y = make_classification(
         n_samples=6000 if small else 60000,
         n_features=784,
@@ -96,20 +106,35 @@ def timed_fit(name):
     return run
 
 
+def is_regression(y):
+    return np.issubdtype(y.dtype, np.floating)
+
+
+def n_outputs_of(y):
+    """Output units of the network: one for a continuous target, one per
+    class otherwise."""
+    return 1 if is_regression(y) else np.unique(y).shape[0]
+
+
 def torch_loop(
     X, y, n_hidden, solver, learning_rate_init, momentum, batch_size, epochs
 ):
-    """The same network and optimizer as a textbook PyTorch loop."""
+    """The same network and optimizer as a textbook PyTorch loop (squared
+    error for a continuous y, cross-entropy otherwise)."""
     torch.manual_seed(0)
-    classes, codes = np.unique(y, return_inverse=True)
     X_t = torch.from_numpy(np.ascontiguousarray(X))
-    y_t = torch.from_numpy(codes)
+    if is_regression(y):
+        y_t = torch.from_numpy(y.astype(X.dtype).reshape(-1, 1))
+        loss_fn = torch.nn.MSELoss()
+    else:
+        y_t = torch.from_numpy(np.unique(y, return_inverse=True)[1])
+        loss_fn = torch.nn.CrossEntropyLoss()
     n_samples = X.shape[0]
     batch = n_samples if batch_size == "full" else batch_size
     model = torch.nn.Sequential(
         torch.nn.Linear(X.shape[1], n_hidden),
         torch.nn.ReLU(),
-        torch.nn.Linear(n_hidden, classes.shape[0]),
+        torch.nn.Linear(n_hidden, n_outputs_of(y)),
     ).to(X_t.dtype)
     if solver == "adam":
         optimizer = torch.optim.Adam(
@@ -122,7 +147,6 @@ def torch_loop(
             momentum=momentum,
             nesterov=momentum > 0,
         )
-    loss_fn = torch.nn.CrossEntropyLoss()
     start = time.perf_counter()
     for _ in range(epochs):
         order = torch.randperm(n_samples) if batch_size != "full" else None
@@ -141,7 +165,7 @@ def torch_loop(
 def gemm_floor(X, y, n_hidden, batch_size, epochs, **settings):
     """Only the five matrix products of each batch, into preallocated arrays."""
     n_samples, n_features = X.shape
-    n_outputs = np.unique(y).shape[0]
+    n_outputs = n_outputs_of(y)
     batch = n_samples if batch_size == "full" else batch_size
     rng = np.random.default_rng(0)
     W1 = rng.standard_normal((n_features, n_hidden)).astype(X.dtype)
@@ -290,13 +314,15 @@ def main():
     print("CPU:", info["cpu"], f"({info['available_cores']} cores available)")
     print("BLAS:", info["blas"])
     print("torch:", torch.__version__ if torch is not None else "not installed")
-    runners = {
-        "TwoLayerClassifier": timed_fit("TwoLayerClassifier"),
-        "MLPClassifier": timed_fit("MLPClassifier"),
-        "GEMM floor": gemm_floor,
-    }
-    if torch is not None:
-        runners["PyTorch"] = torch_loop
+    def runners_for(data):
+        """Ours first (the ratios' base), then the others."""
+        runners = {name: timed_fit(name) for name in estimators_for(data)}
+        runners["GEMM floor"] = gemm_floor
+        if torch is not None:
+            runners["PyTorch"] = torch_loop
+        return runners
+
+    runners = runners_for("medium")
 
     results = []
     cache = {}
@@ -312,9 +338,10 @@ def main():
                 if data not in cache:
                     cache[data] = load(data, args.small)
                 X, y = cache[data]
-                times = {name: [] for name in runners}
+                scenario_runners = runners_for(data)
+                times = {name: [] for name in scenario_runners}
                 for _ in range(args.repeats):
-                    for name, run in runners.items():
+                    for name, run in scenario_runners.items():
                         settle()
                         seconds, model = run(X, y, **settings)
                         times[name].append(seconds)
@@ -324,7 +351,7 @@ def main():
                     results.append(result(scenario, n_threads, name, "s/epoch", t))
                 median = {name: statistics.median(t) for name, t in times.items()}
                 flops = epoch_flops(
-                    X.shape[0], X.shape[1], settings["n_hidden"], np.unique(y).shape[0]
+                    X.shape[0], X.shape[1], settings["n_hidden"], n_outputs_of(y)
                 )
                 report(scenario, n_threads, median, flops)
             if "predict" in args.scenarios:
@@ -374,7 +401,7 @@ def main():
 
 
 def report(scenario, n_threads, median, flops):
-    base = median["TwoLayerClassifier"]
+    base = next(iter(median.values()))
     print(f"\n{scenario}, {n_threads} thread(s): median seconds per epoch")
     for name, seconds in median.items():
         ratio = seconds / base

@@ -11,6 +11,8 @@ N_HIDDEN = 100
 MAX_ITER = 20
 
 ESTIMATORS = ("TwoLayerClassifier", "MLPClassifier")
+#: The regression scenario's pair.
+REGRESSORS = ("TwoLayerRegressor", "MLPRegressor")
 
 
 def make_estimator(name):

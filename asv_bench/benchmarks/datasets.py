@@ -9,11 +9,12 @@ from sklearn.preprocessing import StandardScaler
 DATASETS = ("digits", "synthetic")
 
 
-def split(X, y, scale):
-    """Stratified 75/25 split with ``random_state=0``; with ``scale``,
-    standardized with statistics of the training part only."""
+def split(X, y, scale, stratify=True):
+    """75/25 split with ``random_state=0``, stratified by y unless
+    ``stratify=False`` (continuous targets); with ``scale``, standardized
+    with statistics of the training part only."""
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0
+        X, y, test_size=0.25, stratify=y if stratify else None, random_state=0
     )
     if scale:
         scaler = StandardScaler().fit(X_train)

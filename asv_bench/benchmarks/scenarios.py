@@ -15,12 +15,12 @@ features); all hyperparameters are those of ``compare.py``.
 from functools import cache
 
 import numpy as np
-from sklearn.datasets import make_classification
-from sklearn.neural_network import MLPClassifier
+from sklearn.datasets import make_classification, make_regression
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 
-from .common import ESTIMATORS, Benchmark, fit_quietly
+from .common import ESTIMATORS, REGRESSORS, Benchmark, fit_quietly
 from .datasets import load_data, split
 
 #: Samples of the reduced data sets (``compare.py``: 20000 and 60000).
@@ -77,7 +77,26 @@ SCENARIOS = {
             epochs=10,
         ),
     ),
+    "regression": (
+        "regression",
+        dict(
+            n_hidden=128,
+            solver="adam",
+            learning_rate_init=1e-3,
+            momentum=0.0,
+            batch_size=256,
+            epochs=10,
+        ),
+    ),
 }
+
+#: Scenario data with continuous targets: the regressors are compared there.
+REGRESSION_DATA = ("regression",)
+
+
+def estimators_for(data):
+    """The pair of estimators a scenario's data is compared on."""
+    return REGRESSORS if data in REGRESSION_DATA else ESTIMATORS
 
 
 @cache
@@ -86,13 +105,15 @@ def load_scenario_data(name):
 
     Parameters
     ----------
-    name : {"digits", "medium", "large32", "large64"}
+    name : {"digits", "medium", "large32", "large64", "regression"}
         ``"digits"``: scikit-learn's digits divided by 16, float64;
         ``"medium"``: standardized ``make_classification`` with 5000 samples,
         100 features (60 informative) and 5 classes, float64;
         ``"large32"`` / ``"large64"``: standardized ``make_classification``
         with 6000 samples, 784 features (200 informative) and 10 classes,
-        as float32 / float64.
+        as float32 / float64; ``"regression"``: standardized
+        ``make_regression`` with 5000 samples, 100 features (60
+        informative), noise 10, and standardized targets.
 
     Returns
     -------
@@ -119,6 +140,15 @@ def load_scenario_data(name):
             random_state=0,
         )
         return split(X, y, scale=True)
+    if name == "regression":
+        X, y = make_regression(
+            n_samples=MEDIUM_SAMPLES,
+            n_features=100,
+            n_informative=60,
+            noise=10.0,
+            random_state=0,
+        )
+        return split(X, (y - y.mean()) / y.std(), scale=True, stratify=False)
     if name == "large32":
         X_train, X_test, y_train, y_test = load_scenario_data("large64")
         return X_train.astype(np.float32), X_test.astype(np.float32), y_train, y_test
@@ -162,7 +192,17 @@ def make_scenario_estimator(
             batch_size=n_samples if full else batch_size,
             **common,
         )
-    raise ValueError(f"unknown estimator {name!r}; expected one of {ESTIMATORS}")
+    if name == "TwoLayerRegressor":
+        return TwoLayerRegressor(n_hidden=n_hidden, batch_size=batch_size, **common)
+    if name == "MLPRegressor":
+        return MLPRegressor(
+            hidden_layer_sizes=(n_hidden,),
+            batch_size=n_samples if full else batch_size,
+            **common,
+        )
+    raise ValueError(
+        f"unknown estimator {name!r}; expected one of {ESTIMATORS + REGRESSORS}"
+    )
 
 
 class _TrainingScenario(Benchmark):
@@ -188,7 +228,7 @@ class _TrainingScenario(Benchmark):
         X_train, _, y_train, _ = load_scenario_data(self.data)
         return {
             name: fit_quietly(self._estimator(name, X_train.shape[0]), X_train, y_train)
-            for name in ESTIMATORS
+            for name in self.params[0]
         }
 
     def setup(self, fitted, estimator):
@@ -207,11 +247,12 @@ class _TrainingScenario(Benchmark):
         """Peak resident memory of the process during ``fit``."""
         fit_quietly(self.estimator, self.X_train, self.y_train)
 
-    def track_test_accuracy(self, fitted, estimator):
-        """Accuracy on the held-out 25% test split."""
+    def track_test_score(self, fitted, estimator):
+        """Accuracy (classifiers) or R² (regressors) on the held-out 25% test
+        split."""
         return float(self.fitted.score(self.X_test, self.y_test))
 
-    track_test_accuracy.unit = "accuracy"
+    track_test_score.unit = "score"
 
 
 class DigitsScenario(_TrainingScenario):
@@ -263,6 +304,22 @@ class FullBatchScenario(_TrainingScenario):
     """
 
     data, settings = SCENARIOS["fullbatch"]
+
+    def setup_cache(self):
+        """Fit each estimator once on the training split."""
+        return self._fit_all()
+
+
+class RegressionScenario(_TrainingScenario):
+    """Regression: H=128, ReLU, Adam, lr 1e-3, batch 256, 10 epochs.
+
+    TwoLayerRegressor beside MLPRegressor (squared error) on standardized
+    ``make_regression`` data with 100 features (60 informative); 5000
+    samples instead of compare.py's 20000.
+    """
+
+    data, settings = SCENARIOS["regression"]
+    params = [list(REGRESSORS)]
 
     def setup_cache(self):
         """Fit each estimator once on the training split."""
