@@ -16,6 +16,30 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import MinMaxScaler
 
 from . import TwoLayerClassifier
+from ._csv import CSVError, load_csv
+
+# Share of the samples held out to measure the test accuracy.
+_TEST_SIZE = 0.25
+
+
+def _int_in_range(low, high=None):
+    """An argparse type: an integer in [low, high] (no upper bound if None)."""
+    allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {allowed}, got {text!r}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {allowed}, got {value}"
+            )
+        return value
+
+    return parse
 
 
 def _parse_args(argv):
@@ -29,41 +53,13 @@ def _parse_args(argv):
     )
     parser.add_argument("--csv", metavar="PATH", help="train on this CSV file")
     parser.add_argument("--target", metavar="COLUMN", help="the CSV's label column")
-    parser.add_argument("--n-hidden", type=int, default=100)
-    parser.add_argument("--max-iter", type=int, default=200)
-    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--n-hidden", type=_int_in_range(1), default=100)
+    parser.add_argument("--max-iter", type=_int_in_range(1), default=200)
+    parser.add_argument("--random-state", type=_int_in_range(0, 2**32 - 1), default=0)
     args = parser.parse_args(argv)
     if (args.csv is None) != (args.target is None):
         parser.error("--csv and --target go together")
     return args
-
-
-def _load_csv(path, target):
-    """Numeric feature columns and the target column of a CSV file with a
-    header row; raises ValueError with a one-line message."""
-    import csv
-
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    if not rows:
-        raise ValueError(f"{path} is empty")
-    header, body = rows[0], rows[1:]
-    if target not in header:
-        raise ValueError(
-            f"column {target!r} is not in {path} (columns: {', '.join(header)})"
-        )
-    column = header.index(target)
-    y = np.array([row[column] for row in body])
-    try:
-        X = np.array(
-            [[float(v) for i, v in enumerate(row) if i != column] for row in body]
-        )
-    except ValueError as exc:
-        raise ValueError(f"{path}: feature columns must be numeric ({exc})") from None
-    return X, y
 
 
 def main(argv=None):
@@ -73,13 +69,13 @@ def main(argv=None):
         source = "digits"
     else:
         try:
-            X, y = _load_csv(args.csv, args.target)
-        except ValueError as exc:
+            X, y = load_csv(args.csv, args.target, test_size=_TEST_SIZE)
+        except CSVError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         source = args.csv
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.random_state
+        X, y, test_size=_TEST_SIZE, stratify=y, random_state=args.random_state
     )
     scaler = MinMaxScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)

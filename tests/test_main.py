@@ -59,17 +59,153 @@ def test_missing_csv_file_gives_a_one_line_error(tmp_path, capsys):
     assert err.startswith("error: cannot read") and "absent.csv" in err
 
 
-def test_missing_target_column_gives_a_one_line_error(tmp_path, capsys):
-    path = tmp_path / "data.csv"
-    write_csv(path)
-    code = main(["--csv", str(path), "--target", "species"])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1
-    assert "column 'species' is not in" in err and "a, b, label, c" in err
-
-
 def test_csv_without_target_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["--csv", "data.csv"])
     assert exc.value.code == 2
+
+
+# Bad files: one line on stderr naming the file and the row or column at
+# fault, a non-zero exit status, no traceback. Rows are numbered as lines of
+# the file, the header being row 1.
+
+
+def run_on(tmp_path, capsys, text, *, target="label", encoding="utf-8"):
+    path = tmp_path / "data.csv"
+    path.write_bytes(text.encode(encoding))
+    code = main(["--csv", str(path), "--target", target, "--max-iter", "5"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+    assert "data.csv" in err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def csv_text(n_rows=40, delimiter=",", labels=("up", "down")):
+    """A well-formed file: features a, b; labels alternating."""
+    rows = [delimiter.join(["a", "b", "label"])]
+    for i in range(n_rows):
+        rows.append(delimiter.join([f"{i / 7:.3f}", f"{-i / 3:.3f}", labels[i % 2]]))
+    return "\n".join(rows) + "\n"
+
+
+def test_ragged_row_is_named(tmp_path, capsys):
+    lines = csv_text().splitlines()
+    lines[4] += ",0.5"  # row 5 of the file has a fourth field
+    code, _, err = run_on(tmp_path, capsys, "\n".join(lines) + "\n")
+    assert_one_line_error(code, err, "row 5", "4 fields", "header has 3")
+
+
+def test_header_only_file(tmp_path, capsys):
+    code, _, err = run_on(tmp_path, capsys, "a,b,label\n")
+    assert_one_line_error(code, err, "no data rows")
+
+
+def test_empty_file(tmp_path, capsys):
+    code, _, err = run_on(tmp_path, capsys, "")
+    assert_one_line_error(code, err, "empty")
+
+
+@pytest.mark.parametrize("cell", ["", "nan", "NaN", "inf"])
+def test_missing_or_non_finite_feature_cell_is_named(tmp_path, capsys, cell):
+    lines = csv_text().splitlines()
+    fields = lines[6].split(",")
+    fields[1] = cell  # row 7, column b
+    lines[6] = ",".join(fields)
+    code, _, err = run_on(tmp_path, capsys, "\n".join(lines) + "\n")
+    assert_one_line_error(code, err, "row 7", "column 'b'")
+
+
+@pytest.mark.parametrize("cell", ["", "nan"])
+def test_missing_label_is_named(tmp_path, capsys, cell):
+    lines = csv_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + "," + cell
+    code, _, err = run_on(tmp_path, capsys, "\n".join(lines) + "\n")
+    assert_one_line_error(code, err, "row 4", "column 'label'")
+
+
+def test_non_numeric_feature_is_named(tmp_path, capsys):
+    lines = csv_text().splitlines()
+    lines[2] = "abc," + lines[2].split(",", 1)[1]
+    code, _, err = run_on(tmp_path, capsys, "\n".join(lines) + "\n")
+    assert_one_line_error(code, err, "row 3", "column 'a'", "'abc' is not a number")
+
+
+def test_single_class(tmp_path, capsys):
+    code, _, err = run_on(tmp_path, capsys, csv_text(labels=("up", "up")))
+    assert_one_line_error(code, err, "column 'label'", "'up'", "at least two")
+
+
+def test_class_with_a_single_row_is_named(tmp_path, capsys):
+    lines = csv_text().splitlines()
+    lines[9] = lines[9].rsplit(",", 1)[0] + ",sideways"
+    code, _, err = run_on(tmp_path, capsys, "\n".join(lines) + "\n")
+    assert_one_line_error(code, err, "column 'label'", "'sideways'", "row 10")
+
+
+def test_too_few_rows_for_the_stratified_split(tmp_path, capsys):
+    code, _, err = run_on(tmp_path, capsys, csv_text(n_rows=4))
+    assert_one_line_error(code, err, "4 rows are too few")
+
+
+def test_missing_target_column_is_named(tmp_path, capsys):
+    code, _, err = run_on(tmp_path, capsys, csv_text(), target="species")
+    assert_one_line_error(code, err, "'species'", "a, b, label")
+
+
+def test_file_that_is_not_utf8(tmp_path, capsys):
+    code, _, err = run_on(
+        tmp_path, capsys, "a,b,label\n1,2,caf\xe9\n", encoding="latin-1"
+    )
+    assert_one_line_error(code, err, "UTF-8")
+
+
+def trained_summary(code, out):
+    assert code == 0
+    assert "30 training and 10 test samples, 2 features, 2 classes" in out
+
+
+def test_excel_byte_order_mark_is_handled(tmp_path, capsys):
+    # The target is the first column, whose name the mark would precede.
+    lines = [",".join(reversed(line.split(","))) for line in csv_text().splitlines()]
+    code, out, err = run_on(tmp_path, capsys, "\ufeff" + "\n".join(lines) + "\n")
+    assert err == ""
+    trained_summary(code, out)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_delimiter_is_sniffed(tmp_path, capsys, delimiter):
+    code, out, err = run_on(tmp_path, capsys, csv_text(delimiter=delimiter))
+    assert err == ""
+    trained_summary(code, out)
+
+
+def test_crlf_line_ends_and_blank_lines_are_handled(tmp_path, capsys):
+    text = csv_text().replace("\n", "\r\n") + "\r\n\r\n"
+    code, out, err = run_on(tmp_path, capsys, text)
+    assert err == ""
+    trained_summary(code, out)
+
+
+@pytest.mark.parametrize(
+    "option, value, allowed",
+    [
+        ("--max-iter", "0", ">= 1"),
+        ("--n-hidden", "-5", ">= 1"),
+        ("--n-hidden", "ten", ">= 1"),
+        ("--random-state", "-1", "in [0, 4294967295]"),
+    ],
+)
+def test_out_of_range_options_are_refused_by_the_parser(capsys, option, value, allowed):
+    with pytest.raises(SystemExit) as exc:
+        main([option, value])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert f"argument {option}" in err and allowed in err
+    assert "Traceback" not in err
