@@ -1,5 +1,8 @@
 """The main job: ``python -m sklearn_twolayer``."""
 
+import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -9,26 +12,75 @@ import pytest
 from sklearn_twolayer.__main__ import main
 
 
+def check_summary(out, max_iter):
+    assert "digits: 1347 training and 450 test samples" in out
+    epochs = [line.split()[1] for line in out.splitlines() if "loss" in line]
+    # A line per tenth of the epochs, and the last one.
+    step = -(-max_iter // 10)
+    expected = list(range(step, max_iter + 1, step))
+    if expected[-1] != max_iter:
+        expected.append(max_iter)
+    assert epochs == [f"{epoch}/{max_iter}" for epoch in expected]
+    for name in ("TwoLayerClassifier", "MLPClassifier"):
+        (row,) = [
+            line
+            for line in out.splitlines()
+            if line.split()[:1] == [name] and len(line.split()) == 5
+        ]
+        accuracy, seconds, unit, n_epochs = row.split()[1:]
+        assert 0 <= float(accuracy) <= 1 and float(seconds) > 0 and unit == "s"
+        assert int(n_epochs) == max_iter
+    assert "x the fit time of TwoLayerClassifier (median of 3 fits each)" in out
+
+
 def test_module_runs_on_digits_and_reports_accuracy_and_times():
     # -P keeps the working directory (possibly the source tree, which has no
-    # compiled extension) off sys.path, as the README's command does.
+    # compiled extension) off sys.path.
     result = subprocess.run(
-        [sys.executable, "-P", "-m", "sklearn_twolayer", "--max-iter", "3"],
+        [sys.executable, "-P", "-m", "sklearn_twolayer", "--max-iter", "23"],
         capture_output=True,
         text=True,
         check=True,
     )
-    out = result.stdout
-    assert "digits: 1347 training and 450 test samples" in out
-    epochs = [line for line in out.splitlines() if line.startswith("Iteration")]
-    assert [line.split(",")[0] for line in epochs] == [
-        "Iteration 1",
-        "Iteration 2",
-        "Iteration 3",
-    ]
-    assert "TwoLayerClassifier: test accuracy" in out
-    assert "MLPClassifier:      test accuracy" in out
-    assert "fit time ratio" in out
+    check_summary(result.stdout, 23)
+
+
+def console_script():
+    path = shutil.which("sklearn-twolayer", path=os.path.dirname(sys.executable))
+    assert path is not None, "the sklearn-twolayer command is not installed"
+    return path
+
+
+def test_console_script_runs_the_main_job_from_any_folder(tmp_path):
+    result = subprocess.run(
+        [console_script(), "--max-iter", "4", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert "(one fit each)" in result.stdout
+    assert "epoch 4/4" in result.stdout
+
+
+def test_help_documents_every_option_with_its_default():
+    result = subprocess.run(
+        [console_script(), "--help"], capture_output=True, text=True, check=True
+    )
+    text = " ".join(result.stdout.split())
+    assert text.startswith("usage: sklearn-twolayer")
+    for option, default in [
+        ("--n-hidden N", "(default: 100)"),
+        ("--max-iter N", "(default: 200)"),
+        ("--repeats N", "(default: 3)"),
+        ("--random-state SEED", "(default: 0)"),
+        ("--csv PATH", "(default: the digits data set)"),
+        ("--target COLUMN", "(required with --csv)"),
+    ]:
+        start = text.index(option, text.index("options:"))
+        # Up to the next option and its metavar.
+        following = re.split(r" --[a-z-]+ [A-Z]", text[start + len(option) :])[0]
+        assert default in following, (option, following)
 
 
 def write_csv(path, n_rows=120):
@@ -44,10 +96,14 @@ def write_csv(path, n_rows=120):
 def test_csv_file_is_trained_on(tmp_path, capsys):
     path = tmp_path / "data.csv"
     write_csv(path)
-    assert main(["--csv", str(path), "--target", "label", "--max-iter", "50"]) == 0
+    argv = ["--csv", str(path), "--target", "label", "--max-iter", "50"]
+    assert main([*argv, "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "90 training and 30 test samples, 3 features, 2 classes" in out
-    accuracy = float(out.split("TwoLayerClassifier: test accuracy ")[1].split(",")[0])
+    (row,) = [
+        line for line in out.splitlines() if line.startswith("TwoLayerClassifier ")
+    ]
+    accuracy = float(row.split()[1])
     assert accuracy > 0.8
 
 
@@ -73,7 +129,8 @@ def test_csv_without_target_is_a_usage_error():
 def run_on(tmp_path, capsys, text, *, target="label", encoding="utf-8"):
     path = tmp_path / "data.csv"
     path.write_bytes(text.encode(encoding))
-    code = main(["--csv", str(path), "--target", target, "--max-iter", "5"])
+    argv = ["--csv", str(path), "--target", target, "--max-iter", "5"]
+    code = main([*argv, "--repeats", "1"])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
