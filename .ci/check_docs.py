@@ -35,6 +35,33 @@ def check_built(docs):
         )
         assert figures, f"{example.name} drew no figure"
     print(f"{len(examples)} examples ran and drew their figures")
+    check_doc_links(html_dir)
+
+
+def check_doc_links(html_dir):
+    """The "?" link of each public estimator's HTML representation points
+    into this site, at a page that exists."""
+    from sklearn.base import BaseEstimator
+
+    import sklearn_twolayer
+    from sklearn_twolayer._doc_links import DOC_LINK_TEMPLATE, documentation_url
+
+    base = documentation_url()
+    assert base and DOC_LINK_TEMPLATE.startswith(base), DOC_LINK_TEMPLATE
+    for name in sklearn_twolayer.__all__:
+        cls = getattr(sklearn_twolayer, name)
+        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+            continue
+        url = DOC_LINK_TEMPLATE.format(
+            estimator_module="sklearn_twolayer", estimator_name=name
+        )
+        page = html_dir / url[len(base) :]
+        assert page.exists(), f"{name}: no page {page} for its link {url}"
+        link = cls()._get_doc_link()
+        assert link in ("", url), f"{name} links to {link}, not to {url}"
+        print(
+            f"{name}: API page {page.relative_to(html_dir)}; link {link or 'not set'}"
+        )
 
 
 def check_readme(readme):

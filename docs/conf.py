@@ -7,11 +7,11 @@ installed: the API pages, the examples and the version all come from it.
 
 import os
 import re
-from importlib.metadata import metadata
 
 from sphinx_gallery.sorting import ExplicitOrder
 
 import sklearn_twolayer
+from sklearn_twolayer._doc_links import documentation_url
 
 project = "sklearn-twolayer"
 author = "The sklearn-twolayer developers"
@@ -19,10 +19,7 @@ copyright = "The sklearn-twolayer developers"
 release = version = sklearn_twolayer.__version__
 
 # The documentation's address, written once in pyproject.toml.
-_URLS = dict(
-    url.split(", ", 1) for url in metadata("sklearn-twolayer").get_all("Project-URL")
-)
-html_baseurl = _URLS["Documentation"]
+html_baseurl = documentation_url()
 
 extensions = [
     "sphinx.ext.autodoc",
