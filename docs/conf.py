@@ -75,6 +75,7 @@ sphinx_gallery_conf = {
             "plot_decision_boundary.py",
             "plot_training_curves.py",
             "plot_grid_search.py",
+            "plot_regressor_losses.py",
             "plot_compare_mlpclassifier.py",
             "plot_thread_scaling.py",
             "*",

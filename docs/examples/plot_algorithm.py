@@ -341,6 +341,76 @@ by step.
 # Both draw, layer after layer, the weights and then the biases, from
 # ``random_state``.
 #
+# Regression
+# ----------
+#
+# :class:`~sklearn_twolayer.TwoLayerRegressor` uses the same hidden layer,
+# backpropagation, updates and initial weights; its :math:`K` outputs are
+# the targets themselves (one column per target), with an identity output,
+# or an exponential one for the Poisson loss, which keeps predictions
+# positive:
+#
+# .. math::
+#    :label: alg-regression-output
+#
+#    A_2 = Z_2 \qquad \text{or, for } \texttt{loss="poisson"}, \qquad
+#    A_2 = e^{Z_2}
+#
+# Each loss is a mean over the samples of a function of the residual
+# :math:`R = A_2 - Y`, summed over the outputs; its output delta
+# :math:`\Delta_2` then enters :eq:`alg-grad-w2`--:eq:`alg-grad-b1` as before.
+# Where a loss has a kink, :math:`\Delta_2` is one of its one-sided slopes
+# (a subgradient). The squared error is :eq:`alg-squared-error` with
+#
+# .. math::
+#    :label: alg-regression-squared-error
+#
+#    \Delta_2 = R
+#
+# the absolute error, whose minimiser is the median, is
+#
+# .. math::
+#    :label: alg-regression-absolute-error
+#
+#    L = \frac{1}{B} \sum_{i,k} \lvert R_{ik} \rvert, \qquad
+#    \Delta_2 = \operatorname{sign}(R)
+#
+# the Huber loss with threshold :math:`\delta` (``huber_delta``) is
+# quadratic for small residuals and linear for large ones,
+#
+# .. math::
+#    :label: alg-regression-huber
+#
+#    L = \frac{1}{B} \sum_{i,k} h(R_{ik}), \quad
+#    h(r) = \begin{cases}
+#      r^2 / 2 & \lvert r \rvert \le \delta \\
+#      \delta \, (\lvert r \rvert - \delta / 2) & \lvert r \rvert > \delta
+#    \end{cases}
+#
+# whose delta is the residual clipped to :math:`[-\delta, \delta]`,
+# :math:`\Delta_2 = \operatorname{clip}(R, -\delta, \delta)`;
+# the quantile (pinball) loss of level :math:`\tau` (``quantile``), whose
+# minimiser is the :math:`\tau`-quantile of the target, weighs residuals
+# below and above the target differently,
+#
+# .. math::
+#    :label: alg-regression-quantile
+#
+#    L = \frac{1}{B} \sum_{i,k} \max\bigl( (1 - \tau) R_{ik}, \; -\tau R_{ik} \bigr),
+#    \qquad
+#    \Delta_2 = \mathbb{1}[R > 0] - \tau
+#
+# and the Poisson loss, half the Poisson deviance (with :math:`0 \log 0 =
+# 0`), gives with the exponential output the same simple delta as the
+# cross-entropy does with a softmax:
+#
+# .. math::
+#    :label: alg-regression-poisson
+#
+#    L = \frac{1}{B} \sum_{i,k} \Bigl( Y_{ik} \log \frac{Y_{ik}}{(A_2)_{ik}}
+#      - Y_{ik} + (A_2)_{ik} \Bigr),
+#    \qquad \Delta_2 = A_2 - Y
+#
 # The equations in NumPy
 # ----------------------
 #
