@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
+from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 from ._initialization import initialize_parameters
 from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
 from ._schedules import (
@@ -59,6 +60,10 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
 
     #: Whether fit asks for numeric targets (validate_data's y_numeric).
     _numeric_targets = False
+
+    # The "?" link of the HTML representation: the estimator's API page.
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 1, None, closed="left")],

@@ -21,17 +21,18 @@ from ._targets import (
 class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     """Two-layer neural network classifier (one hidden layer).
 
-    The network of the seed documents: ``A1 = g(X @ W1 + b1)`` and
-    ``A2 = softmax(A1 @ W2 + b2)`` for multiclass targets, or a logistic
-    output unit for binary (and each label of multilabel) targets, trained by
-    backpropagation and (minibatch) gradient descent. The numeric work runs
+    ``A1 = g(X @ W1 + b1)`` and ``A2 = softmax(A1 @ W2 + b2)`` for
+    multiclass targets, or a logistic output unit for binary (and each label
+    of multilabel) targets, trained by backpropagation and (minibatch)
+    gradient descent, Adam or L-BFGS, as derived on the documentation's
+    algorithm page. The numeric work runs
     in compiled OpenMP kernels that use every core OpenMP allows; limit them
     with ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` or
     ``OMP_NUM_THREADS``.
 
     With ``solver="sgd", momentum=0, batch_size="full", alpha=0,
-    shuffle=False, init="uniform"`` it is exactly the seeds' batch gradient
-    descent.
+    shuffle=False, init="uniform"`` it is plain batch gradient descent from
+    ``U(-0.5, 0.5)`` weights, exactly as the algorithm page writes it.
 
     Parameters
     ----------
@@ -55,7 +56,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     loss : {"log_loss", "squared_error"}, default="log_loss"
         ``"log_loss"``: cross-entropy, whose output delta is ``A2 - Y``.
         ``"squared_error"``: ``0.5 * ||A2 - Y||^2`` averaged over samples
-        (seed 000 eq. 11), back-propagated through the exact softmax
+        (eq. (8) of the algorithm page), back-propagated through the exact softmax
         Jacobian (eq. 14) or the logistic derivative.
 
     alpha : float, default=1e-4
@@ -133,7 +134,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     init : {"glorot_uniform", "uniform"}, default="glorot_uniform"
         Initial weights: MLPClassifier's Glorot-uniform scheme (the same
         ``random_state`` gives MLPClassifier's starting weights), or the
-        seeds' ``U(-0.5, 0.5)``.
+        textbook ``U(-0.5, 0.5)``.
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, ``{label: weight}``, multiplying the sample

@@ -13,7 +13,7 @@ def initialize_parameters(coefs, intercepts, init, activation, random_state):
         ``"glorot_uniform"``: U(-b, b) with ``b = sqrt(f / (fan_in +
         fan_out))``, ``f = 2`` for logistic units and 6 otherwise, drawn in
         MLPClassifier's order, so the same ``random_state`` gives the same
-        start. ``"uniform"``: U(-0.5, 0.5), seed 000 eqs. 26-27.
+        start. ``"uniform"``: U(-0.5, 0.5), eq. (26) of the algorithm page.
     activation : str
         The hidden activation (the Glorot bound depends on it).
     random_state : numpy.random.RandomState

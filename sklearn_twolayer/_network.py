@@ -1,7 +1,7 @@
 """A two-layer network as flat arrays, and its forward pass over a data set.
 
 Every numeric step is a kernel call; this module only lays out the memory
-and sequences the kernels (seed 000 section I).
+and sequences the kernels (eqs. (1)-(5) of the algorithm page).
 """
 
 import numpy as np

@@ -59,7 +59,7 @@ def output_delta(
     -------
     loss_sum : float
         Sum over rows of each row's loss: cross-entropy, or
-        ``0.5 * ||A - Y||^2`` for the squared error (seed 000 eq. 11), the
+        ``0.5 * ||A - Y||^2`` for the squared error (eq. (8) of the algorithm page), the
         summed elementwise loss for the regression losses.
     """
     cdef Py_ssize_t n_rows = A.shape[0]
@@ -102,7 +102,8 @@ def hidden_delta(
     int n_threads,
     const floating[:, ::1] derivative=None,
 ):
-    """delta_hidden = (delta_out @ W_out.T) * g'(Z1)  (seed 000 eq. 24).
+    """delta_hidden = (delta_out @ W_out.T) * g'(Z1), eqs. (16)-(17) of the
+    algorithm page.
 
     ``g'(Z1)`` is ``derivative`` when given (as ``forward_layer`` writes
     it), otherwise computed from the hidden activations ``A_hidden =
@@ -155,7 +156,8 @@ def layer_gradients(
     double divisor,
     int n_threads,
 ):
-    """Gradients of one layer (seed 000 eqs. 17, 19, 22, 23) with L2 penalty.
+    """Gradients of one layer, eqs. (14), (15), (18), (19) of the algorithm
+    page, with the L2 penalty.
 
     ``grad_W = (A_in.T @ delta + alpha * W) / divisor`` and
     ``grad_b = delta.sum(axis=0) / divisor``, where ``divisor`` is the number

@@ -128,7 +128,7 @@ cdef inline double output_delta_rows(
                 row_loss += regression_delta(A[j], Y[j], loss, loss_parameter,
                                              &delta[j])
         elif loss == LOG_LOSS:
-            # dZ2 = A2 - Y: seed 000 eq. 16 and seed 001, the exact gradient
+            # dZ2 = A2 - Y, eq. (11) of the algorithm page: the exact gradient
             # of the cross-entropy for a softmax or logistic output.
             for j in range(k, k + n_cols):
                 delta[j] = A[j] - Y[j]
@@ -140,7 +140,7 @@ cdef inline double output_delta_rows(
             for j in range(k, k + n_cols):
                 row_loss += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
             if out_activation == SOFTMAX:
-                # Seed 000 eq. 14, the full softmax Jacobian product:
+                # Eq. (12) of the algorithm page, the full softmax Jacobian product:
                 # A * (A - Y) - A * sum(A * (A - Y)).
                 spread = 0
                 for j in range(k, k + n_cols):
@@ -170,7 +170,7 @@ cdef inline void hidden_delta_rows(
     const floating* derivative,
 ) noexcept nogil:
     """delta_hidden = (delta_out @ W_out.T) * g'(Z1) for a block of rows
-    (seed 000 eq. 24): g'(Z1) is ``derivative`` as the forward pass wrote
+    (eq. (16) of the algorithm page): g'(Z1) is ``derivative`` as the forward pass wrote
     it, or, when that is NULL, read off A_hidden = g(Z1)."""
     cdef Py_ssize_t i
     gemm(False, True, <int> n_rows, <int> n_hidden, <int> n_out,

@@ -21,7 +21,8 @@ def sgd_update(
     ``velocity = momentum * velocity - learning_rate * grads`` and
     ``params += velocity`` (or, with Nesterov,
     ``params += momentum * velocity - learning_rate * grads``). With
-    ``momentum=0`` this is seed 000 eqs. 28-29.
+    ``momentum=0`` this is plain gradient descent, eq. (20) of the
+    documentation's algorithm page.
     """
     cdef Py_ssize_t n = params.shape[0]
     cdef Py_ssize_t block

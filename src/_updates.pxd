@@ -17,7 +17,7 @@ cdef inline void sgd_step(
 ) noexcept nogil:
     """velocity = momentum * velocity - lr * grad; params += velocity, or,
     with Nesterov, params += momentum * velocity - lr * grad. With momentum=0
-    this is seed 000 eqs. 28-29."""
+    this is plain gradient descent, eq. (20) of the algorithm page."""
     cdef Py_ssize_t i
     for i in range(start, stop):
         velocity[i] = momentum * velocity[i] - learning_rate * grads[i]

@@ -2,9 +2,9 @@
 
 The loss is computed by an independent numpy forward pass; the gradients by
 the compiled training code (the same passes an epoch runs). Covered: every
-hidden activation, both losses (for squared_error this checks seed 000 eq.
-14, the full softmax Jacobian product) and every output kind, with the L2
-penalty on.
+hidden activation, both losses (for squared_error this checks the full
+softmax Jacobian product, eq. (12) of the algorithm page) and every output
+kind, with the L2 penalty on.
 """
 
 import numpy as np

@@ -179,7 +179,7 @@ def np_output_delta(A, Y, out_activation, loss, eps):
     else:
         loss_sum = 0.5 * np.sum((A - Y) ** 2)
         if out_activation == "softmax":
-            # Seed eq. 14: the softmax Jacobian applied to dL/dA = A - Y.
+            # Eq. (12): the softmax Jacobian applied to dL/dA = A - Y.
             AD = A * (A - Y)
             delta = AD - A * AD.sum(axis=1, keepdims=True)
         else:

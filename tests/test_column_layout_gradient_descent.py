@@ -1,8 +1,11 @@
-"""The seeds' batch gradient descent, transcribed in plain numpy.
+"""Batch gradient descent written in the textbook column layout, in numpy.
 
-With ``solver="sgd", momentum=0, batch_size="full", alpha=0, shuffle=False``
-TwoLayerClassifier must reproduce section III of seed 000 (and seed 001's
-sigmoid/sigmoid network), step for step, and MLPClassifier in that setting.
+The algorithm page derives the network with samples as rows; textbooks
+often write it with samples as columns (``Z1 = W1 A0 + b1`` with ``W1`` of
+shape (hidden, features)). With ``solver="sgd", momentum=0,
+batch_size="full", alpha=0, shuffle=False``, TwoLayerClassifier must
+reproduce that transcription (relu/softmax and logistic/logistic networks)
+step for step, and MLPClassifier in that setting.
 """
 
 import warnings
@@ -40,23 +43,26 @@ def softmax_columns(z):
     return e / e.sum(axis=0, keepdims=True)
 
 
-def seeds_gradient_descent(X, Y, W1, b1, W2, b2, g, g_prime, sigma, lr, n_steps):
-    """Seed 000 section III, in the seeds' layout: samples are columns,
-    ``W1`` is (N1, N0), ``b1`` is (N1, 1), ``Y`` is (N2, M)."""
-    A0 = X.T  # eq. 6
+def column_layout_gradient_descent(
+    X, Y, W1, b1, W2, b2, g, g_prime, sigma, lr, n_steps
+):
+    """Batch gradient descent with samples as columns: ``W1`` is (N1, N0),
+    ``b1`` is (N1, 1), ``Y`` is (N2, M). Comments give the equations of the
+    algorithm page (written there with samples as rows)."""
+    A0 = X.T
     M = A0.shape[1]
     for _ in range(n_steps):
-        Z1 = W1 @ A0 + b1  # eq. 7
-        A1 = g(Z1)  # eq. 8
-        Z2 = W2 @ A1 + b2  # eq. 9
-        A2 = sigma(Z2)  # eq. 10
-        dZ2 = A2 - Y  # eq. 16 (seed 001: a2 - y)
-        dW2 = dZ2 @ A1.T / M  # eq. 17
-        db2 = dZ2.sum(axis=1, keepdims=True) / M  # eq. 19
-        pd_Z1 = (W2.T @ dZ2) * g_prime(Z1)  # eq. 24
-        dW1 = pd_Z1 @ A0.T / M  # eq. 22
-        db1 = pd_Z1.sum(axis=1, keepdims=True) / M  # eq. 25
-        W1, b1 = W1 - lr * dW1, b1 - lr * db1  # eqs. 28-29
+        Z1 = W1 @ A0 + b1  # eq. (1)
+        A1 = g(Z1)  # eq. (2)
+        Z2 = W2 @ A1 + b2  # eq. (3)
+        A2 = sigma(Z2)  # eqs. (4), (5)
+        dZ2 = A2 - Y  # eq. (11)
+        dW2 = dZ2 @ A1.T / M  # eq. (14)
+        db2 = dZ2.sum(axis=1, keepdims=True) / M  # eq. (15)
+        pd_Z1 = (W2.T @ dZ2) * g_prime(Z1)  # eq. (16)
+        dW1 = pd_Z1 @ A0.T / M  # eq. (18)
+        db1 = pd_Z1.sum(axis=1, keepdims=True) / M  # eq. (19)
+        W1, b1 = W1 - lr * dW1, b1 - lr * db1  # eq. (20)
         W2, b2 = W2 - lr * dW2, b2 - lr * db2
     return W1, b1, W2, b2
 
@@ -89,17 +95,17 @@ def breast_cancer_case():
 @pytest.mark.parametrize(
     "case", [digits_case, breast_cancer_case], ids=["relu-softmax", "logistic-logistic"]
 )
-def test_full_batch_sgd_reproduces_seeds_and_mlpclassifier(case):
+def test_full_batch_sgd_reproduces_column_layout_and_mlpclassifier(case):
     X, y, Y, activation, g, g_prime, sigma, n_hidden, lr = case()
     n_outputs = Y.shape[0]
     rng = np.random.RandomState(0)
-    # Seed initialisation, eqs. 26-27.
+    # Uniform initialisation in [-0.5, 0.5), eq. (26).
     W1 = rng.rand(n_hidden, X.shape[1]) - 0.5
     b1 = rng.rand(n_hidden, 1) - 0.5
     W2 = rng.rand(n_outputs, n_hidden) - 0.5
     b2 = rng.rand(n_outputs, 1) - 0.5
 
-    expected = seeds_gradient_descent(
+    expected = column_layout_gradient_descent(
         X, Y, W1, b1, W2, b2, g, g_prime, sigma, lr, N_STEPS
     )
     coefs = [W1.T, W2.T]
