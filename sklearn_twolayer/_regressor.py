@@ -10,7 +10,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseTwoLayer
+from ._base import BaseTwoLayer, predicts
+from ._locks import one_fit_at_a_time
 from ._targets import encode_values
 
 #: The output activation each loss is trained through: the identity, or the
@@ -280,6 +281,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         self.max_fun = max_fun
         self.init = init
 
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to data X and targets y.
@@ -304,6 +306,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over X and y, continuing from the current state.
@@ -362,6 +365,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         """Predictions in the shape of the training targets."""
         return output[:, 0] if self._y_is_1d else output
 
+    @predicts
     def predict(self, X):
         """Predict with the network.
 
