@@ -18,11 +18,18 @@ FITTED_ATTRIBUTES = (
     "out_activation_",
 )
 
-# Weight arrays already found finite, per live estimator: reading every
-# weight costs as much as predicting one row, so it is done once per set of
-# arrays (replacing ``coefs_`` or one of its arrays is seen; writing into an
-# array in place is not).
-_finite_weights = weakref.WeakKeyDictionary()
+# The model last found valid, per live estimator: reading every weight
+# costs as much as predicting one row, so the checks run once per model
+# (replacing ``coefs_``, one of its arrays or another checked attribute is
+# seen; writing into an array in place is not).
+_checked = weakref.WeakKeyDictionary()
+_CHECKED_VALUES = (
+    "n_features_in_",
+    "n_outputs_",
+    "out_activation_",
+    "activation",
+    "_y_type",
+)
 
 
 def check_fitted_model(estimator, owner=None):
@@ -30,15 +37,20 @@ def check_fitted_model(estimator, owner=None):
     prediction needs, ValueError if its weights do not fit together, with
     its inputs and outputs, or are not finite float32/float64 numbers.
 
-    ``owner``: the live estimator whose record of finite weights to use and
-    update (None: check the values every time).
+    ``owner``: the live estimator whose record of checked models to use and
+    update (None: check everything every time).
     """
-    check_is_fitted(estimator, FITTED_ATTRIBUTES)
-    arrays = _weight_arrays(estimator)
+    attributes = vars(estimator)
+    if not all(name in attributes for name in FITTED_ATTRIBUTES):
+        check_is_fitted(estimator, FITTED_ATTRIBUTES)  # raises, by name
     if owner is not None:
-        known = _finite_weights.get(owner)
-        if known is not None and all(r() is a for r, a in zip(known, arrays)):
-            return
+        known = _checked.get(owner)
+        try:
+            if known is not None and _same_model(known, estimator):
+                return
+        except TypeError:  # coefs_ or intercepts_ replaced by a non-list
+            pass
+    arrays = _weight_arrays(estimator)
     for array in arrays:
         if not np.isfinite(array).all():
             raise ValueError(
@@ -47,9 +59,35 @@ def check_fitted_model(estimator, owner=None):
             )
     if owner is not None:
         try:
-            _finite_weights[owner] = tuple(weakref.ref(a) for a in arrays)
-        except TypeError:  # an estimator that cannot be weakly referenced
+            _checked[owner] = _model_key(estimator)
+        except TypeError:  # something that cannot be weakly referenced
             pass
+
+
+def _model_key(estimator):
+    """What the checks read: weak references to the arrays, the values of
+    the rest."""
+    arrays = [*estimator.coefs_, *estimator.intercepts_]
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:
+        arrays.append(classes)
+    return (
+        tuple(weakref.ref(a) for a in arrays),
+        tuple(getattr(estimator, name, None) for name in _CHECKED_VALUES),
+    )
+
+
+def _same_model(key, estimator):
+    references, values = key
+    arrays = [*estimator.coefs_, *estimator.intercepts_]
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:
+        arrays.append(classes)
+    return (
+        len(arrays) == len(references)
+        and all(r() is a for r, a in zip(references, arrays))
+        and values == tuple(getattr(estimator, name, None) for name in _CHECKED_VALUES)
+    )
 
 
 def _weight_arrays(estimator):
