@@ -9,6 +9,7 @@ define.
 """
 
 import copy
+import functools
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -16,11 +17,20 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
+from sklearn.exceptions import (
+    ConvergenceWarning,
+    InconsistentVersionWarning,
+    NotFittedError,
+)
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -31,6 +41,8 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 from ._initialization import initialize_parameters
+from ._locks import one_fit_at_a_time
+from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
 from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
 from ._schedules import (
     adaptive_learning_rate,
@@ -38,7 +50,7 @@ from ._schedules import (
     invscaling_learning_rate,
 )
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
-from ._trainer import Trainer
+from ._trainer import _STATE_NAMES, Trainer
 from ._training import minimize_lbfgs
 from ._version import __version__
 
@@ -48,6 +60,17 @@ _SERIAL_PREDICT_ROWS = 64
 
 # An odd constant with well-mixed bits, to spread seeds apart.
 _GOLDEN = 0x9E3779B97F4A7C15
+
+
+def predicts(method):
+    """Decorate a prediction method: it runs on a checked copy of the fitted
+    model taken when it is called (see ``BaseTwoLayer._fitted_view``)."""
+
+    @functools.wraps(method)
+    def on_fitted_model(estimator, *args, **kwargs):
+        return method(estimator._fitted_view(), *args, **kwargs)
+
+    return on_fitted_model
 
 
 class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
@@ -90,7 +113,10 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"glorot_uniform", "uniform"})],
         "scoring": [str, callable, None],
@@ -101,6 +127,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     # The fit driver
     # ------------------------------------------------------------------
 
+    def _validate_params(self):
+        super()._validate_params()
+        # bool is an Integral to Python, never a count or a size here.
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)) and any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            ):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be "
+                    f"an int, not a bool. Got {value!r} instead."
+                )
+
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
@@ -155,12 +195,60 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     def _fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
-        """Fit (or continue fitting) on X and y.
+        """Fit a draft, a copy of this estimator, and commit its fitted
+        attributes all at once, only when it succeeds: a call that raises
+        (or is interrupted before an epoch finished) leaves this estimator
+        as it was, and a concurrent ``predict`` sees the old model or the
+        new one, never a mix."""
+        draft, before = self._draft()
+        reporter = draft._fit_draft(
+            X, y, sample_weight, incremental, classes, validation, callbacks_of=self
+        )
+        self._commit(draft, before)
+        reporter.fit_ends()
+        return self
 
-        ``validation`` is ``(X_val, y_val, sample_weight_val)`` as given to
-        ``fit``, or None to split the validation set off X for early
-        stopping.
-        """
+    def _draft(self):
+        """A copy of this estimator to fit: the same parameters and fitted
+        attributes, with copies of what fitting changes in place (the lists
+        of the records, a RandomState). Returns the draft and the attributes
+        this estimator has now."""
+        before = dict(vars(self))
+        draft = object.__new__(type(self))
+        vars(draft).update(before)
+        for key, value in before.items():
+            if key.endswith("_") and isinstance(value, list):
+                setattr(draft, key, list(value))
+        if isinstance(self.random_state, np.random.RandomState):
+            draft.random_state = copy.deepcopy(self.random_state)
+        return draft, before
+
+    def _commit(self, draft, before):
+        """Move what the draft's fit set into this estimator in one step."""
+        parameters = self._get_param_names()
+        fitted = {
+            key: value
+            for key, value in vars(draft).items()
+            if key not in parameters and before.get(key, _MISSING) is not value
+        }
+        # The replaced values stay referenced until the update is done, so
+        # freeing them runs no code in the middle of it.
+        replaced = dict(vars(self))
+        vars(self).update(fitted)
+        del replaced
+        if isinstance(self.random_state, np.random.RandomState):
+            # The caller's RandomState advances as with any scikit-learn fit,
+            # but only by a fit that succeeded.
+            self.random_state.set_state(draft.random_state.get_state())
+
+    def _fit_draft(
+        self, X, y, sample_weight, incremental, classes, validation, callbacks_of
+    ):
+        """Fit this draft; ``validation`` is ``(X_val, y_val,
+        sample_weight_val)`` as given to ``fit``, or None to split the
+        validation set off X for early stopping; ``callbacks_of`` is the live
+        estimator, which the callbacks see. Returns the epoch reporter, to
+        close after commit."""
         if self.dropout > 0 and self.solver == "lbfgs":
             raise ValueError(
                 "dropout is not supported by solver='lbfgs': its line search "
@@ -170,17 +258,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            order="C",
-            multi_output=True,
-            y_numeric=self._numeric_targets,
-            reset=first_pass,
-        )
+        with np.errstate(over="ignore"):
+            # Values too large for float32 are refused by the finiteness
+            # check that follows the cast; the cast's own warning is noise.
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                order="C",
+                multi_output=True,
+                y_numeric=self._numeric_targets,
+                reset=first_pass,
+            )
         if sp.issparse(X):
             # Rows are what batches take: CSC is converted once, to CSR.
             X = X.tocsr()
@@ -192,7 +283,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         if first_pass:
             network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
         else:
-            network = Network.from_arrays(self.coefs_, self.intercepts_, X.dtype)
+            network = self._continued_network(X.dtype)
         if network.coefs[0].shape[1] != self.n_hidden:
             raise ValueError(
                 f"Training continues from coefs_ with "
@@ -217,9 +308,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             self._start_stopping_records()
 
         reporter = EpochReporter(
-            self, X, y, sample_weight, 1 if incremental else self.max_iter
+            callbacks_of, X, y, sample_weight, 1 if incremental else self.max_iter
         )
-        self._train(
+        trainer = self._train(
             network,
             X,
             Y,
@@ -230,6 +321,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             reporter,
             validation,
         )
+        self._warn_if_no_better_than_constant(trainer, X, Y, sample_weight)
 
         if (
             not np.isfinite(network.params).all()
@@ -238,12 +330,25 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         ):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data "
-                "may contain large values and need to be preprocessed."
+                "may contain large values and need to be preprocessed: "
+                f"{_DIVERGENCE_REMEDY}"
             )
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
-        reporter.fit_ends()
-        return self
+        return reporter
+
+    def _continued_network(self, dtype):
+        """The current weights, checked and packed in ``dtype``, to train on."""
+        check_fitted_model(self)
+        try:
+            with np.errstate(over="raise"):
+                return Network.from_arrays(self.coefs_, self.intercepts_, dtype)
+        except FloatingPointError:
+            raise ValueError(
+                f"The model's weights exceed the range of {np.dtype(dtype)}, "
+                "the dtype of X: fit on float64 data, or with "
+                "warm_start=False to start anew."
+            ) from None
 
     def _check_validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """Validate a validation set given to fit, as the training data;
@@ -331,7 +436,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             warnings.warn(
                 f"batch_size={self.batch_size} is larger than the number of "
                 f"samples ({n_samples}); it is clipped to {n_samples}.",
-                stacklevel=4,
+                stacklevel=9,
             )
         return min(self.batch_size, n_samples)
 
@@ -351,12 +456,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         reporter,
         validation=None,
     ):
-        """Run the solver, with BLAS single-threaded around the kernels."""
+        """Run the solver, with BLAS single-threaded around the kernels.
+
+        Ctrl-C keeps what the finished epochs (iterations) made, as
+        MLPClassifier does; before the first one finished it propagates.
+        """
         solver = "sgd" if self.solver == "lbfgs" else self.solver
-        state = getattr(self, "_optimizer_state", None) if incremental else None
-        if not isinstance(state, dict) or state.get("solver") != solver:
-            # Older models, or another solver since: the optimizer starts anew.
-            state = None
         trainer = Trainer(
             network.params,
             *network.shapes[0],
@@ -375,15 +480,26 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             epsilon=self.epsilon,
             dropout=self.dropout,
             dropout_seed=self._dropout_seed(random_state),
-            state=state,
+            state=self._state_to_continue(solver, network) if incremental else None,
         )
+        # Only an epoch loop that ran to its end leaves an optimizer state
+        # for partial_fit to continue; after lbfgs or Ctrl-C it starts anew.
+        self._optimizer_state = None
         n_threads = effective_n_threads()
         self.n_iter_ = 0
+        finished = [None]  # the _Checkpoint of the last finished epoch
         with single_threaded_blas():
             try:
                 if self.solver == "lbfgs":
                     self._run_lbfgs(
-                        trainer, network, X, Y, sample_weight, n_threads, reporter
+                        trainer,
+                        network,
+                        X,
+                        Y,
+                        sample_weight,
+                        n_threads,
+                        reporter,
+                        finished,
                     )
                 else:
                     self._run_epochs(
@@ -397,10 +513,56 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                         random_state,
                         incremental,
                         reporter,
+                        finished,
                         validation,
                     )
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=4)
+                if finished[0] is None:
+                    raise
+                finished[0].restore(self, network)
+                self._optimizer_state = None
+                warnings.warn("Training interrupted by user.", stacklevel=7)
+        return trainer
+
+    def _warn_if_no_better_than_constant(self, trainer, X, Y, sample_weight):
+        """Warn when the model ends far worse than one with all weights
+        zero (a constant prediction, as the loss of the first rows shows):
+        training ran away without diverging, e.g. on unscaled features."""
+        if not np.isfinite(self.loss_):
+            return
+        rows = slice(0, min(X.shape[0], _CONSTANT_MODEL_ROWS))
+        weights = trainer.params.copy()
+        try:
+            trainer.params[:] = 0
+            constant_loss = trainer.loss_and_gradient(
+                X[rows],
+                Y[rows],
+                sample_weight=None if sample_weight is None else sample_weight[rows],
+                gradient=False,
+            )
+        finally:
+            trainer.params[:] = weights
+        if self.loss_ > max(_DIVERGENCE_GROWTH * constant_loss, 1.0):
+            warnings.warn(
+                f"Training ended with a loss of {self.loss_:.4g}, orders of "
+                f"magnitude above that of a constant prediction "
+                f"({constant_loss:.4g}): the model is of no use. "
+                f"{_DIVERGENCE_REMEDY}",
+                ConvergenceWarning,
+                stacklevel=7,
+            )
+
+    def _state_to_continue(self, solver, network):
+        """The optimizer state of the last fit if it fits this one (solver,
+        number of parameters, finite values), else None: the optimizer then
+        starts anew. The arrays are copied (and cast) by the trainer."""
+        state = getattr(self, "_optimizer_state", None)
+        if not _is_optimizer_state(state, solver, network.params.shape[0]):
+            return None
+        if state.get("learning_rate_init") != self.learning_rate_init:
+            # learning_rate_init was changed since: its schedule starts anew.
+            state = {**state, "learning_rate": self.learning_rate_init}
+        return state
 
     def _run_epochs(
         self,
@@ -414,10 +576,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         random_state,
         incremental,
         reporter,
+        finished,
         validation=None,
     ):
         """The epoch loop: shuffling, schedules, early stopping, loss curve,
-        one callback task per epoch. ``validation``: a checked validation set
+        divergence, one callback task per epoch; ``finished[0]`` gets a
+        checkpoint after each epoch. ``validation``: a checked validation set
         given to fit (``_check_validation_set``), or None."""
         rows = np.arange(X.shape[0])
         # All rows in data order need no gathering: pass no order then.
@@ -433,54 +597,103 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         scorer = None
         if validation is not None and self.scoring not in (None, "loss"):
             scorer = check_scoring(self, scoring=self.scoring)
+        # With early stopping: the weights of the best validation score (a
+        # new array each time, so that checkpoints may share it) and their
+        # epoch's loss.
         best_params = network.params.copy() if validation is not None else None
-        try:
-            for _ in range(1 if incremental else self.max_iter):
-                if self.shuffle:
-                    # What sklearn.utils.shuffle does to an index array,
-                    # drawing the same numbers as MLPClassifier does.
-                    permutation = np.arange(rows.shape[0])
-                    random_state.shuffle(permutation)
-                    rows = rows[permutation]
-                    order = rows
-                reporter.epoch_begins()
-                self.loss_ = trainer.run_epoch(
-                    X,
-                    Y,
-                    batch_size=batch_size,
-                    n_threads=epoch_threads,
-                    sample_weight=sample_weight,
-                    order=order,
+        best_params_loss = getattr(self, "loss_", np.nan)
+        first_loss = None
+        for _ in range(1 if incremental else self.max_iter):
+            if self.shuffle:
+                # What sklearn.utils.shuffle does to an index array,
+                # drawing the same numbers as MLPClassifier does.
+                permutation = np.arange(rows.shape[0])
+                random_state.shuffle(permutation)
+                rows = rows[permutation]
+                order = rows
+            reporter.epoch_begins()
+            loss = trainer.run_epoch(
+                X,
+                Y,
+                batch_size=batch_size,
+                n_threads=epoch_threads,
+                sample_weight=sample_weight,
+                order=order,
+            )
+            self.loss_ = loss
+            self.n_iter_ += 1
+            self.t_ += rows.shape[0]
+            self.loss_curve_.append(loss)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            if first_loss is None:
+                first_loss = loss
+            if _diverged(loss, first_loss):
+                # Raises unless early stopping has finite weights to keep.
+                self._report_divergence(loss, first_loss, validation is not None)
+                self.loss_ = best_params_loss
+                break
+            if validation is not None and self._score_validation(
+                trainer, network, validation, n_threads, scorer
+            ):
+                best_params = network.params.copy()
+                best_params_loss = loss
+            if self.solver == "sgd" and self.learning_rate == "invscaling":
+                trainer.learning_rate = invscaling_learning_rate(
+                    self.learning_rate_init, self.t_, self.power_t
                 )
-                self.n_iter_ += 1
-                self.t_ += rows.shape[0]
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                if validation is not None and self._score_validation(
-                    trainer, network, validation, n_threads, scorer
-                ):
-                    best_params[:] = network.params
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    trainer.learning_rate = invscaling_learning_rate(
-                        self.learning_rate_init, self.t_, self.power_t
-                    )
-                stop = self._stop_for_no_improvement(
-                    trainer, validation is not None
-                ) or not np.isfinite(self.loss_)
-                if reporter.epoch_ends(lambda: network.fitted_weights()) or stop:
-                    break
-                if not incremental and self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                        "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=5,
-                    )
-        finally:
-            self._optimizer_state = trainer.optimizer_state()
-            if best_params is not None:
-                network.params[:] = best_params
+            stop = self._stop_for_no_improvement(trainer, validation is not None)
+            finished[0] = _Checkpoint(
+                self, network.params.copy() if best_params is None else best_params
+            )
+            if reporter.epoch_ends(lambda: self._model_at(network)) or stop:
+                break
+            if not incremental and self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                    "reached and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=8,
+                )
+        if best_params is not None:
+            network.params[:] = best_params
+        state = trainer.optimizer_state()
+        state["learning_rate_init"] = self.learning_rate_init
+        self._optimizer_state = state
+
+    def _model_at(self, network, params=None):
+        """The fitted attributes of the model with weights ``params``
+        (default: the network's current ones) at
+        this point of the fit: the callbacks build it on the live estimator,
+        which has none of them yet, or older ones."""
+        parameters = self._get_param_names()
+        attributes = {
+            key: value for key, value in vars(self).items() if key not in parameters
+        }
+        return {**attributes, **network.fitted_weights(params)}
+
+    def _report_divergence(self, loss, first_loss, early_stopping):
+        """Raise a ValueError naming the cause and the remedy, or, with early
+        stopping and a validation score to go back to, warn."""
+        if np.isfinite(loss):
+            cause = (
+                f"Training diverged: the loss grew from {first_loss:.4g} to "
+                f"{loss:.4g} by epoch {self.n_iter_}."
+            )
+        else:
+            cause = (
+                "Solver produced non-finite parameter weights: the loss became "
+                f"{loss} at epoch {self.n_iter_}; training diverged."
+            )
+        if early_stopping and np.isfinite(self.best_validation_score_):
+            warnings.warn(
+                f"{cause} The weights of the best validation score are kept. "
+                f"{_DIVERGENCE_REMEDY}",
+                ConvergenceWarning,
+                stacklevel=9,
+            )
+            return
+        raise ValueError(f"{cause} {_DIVERGENCE_REMEDY}")
 
     def _validation_split(self, X, y, random_state):
         """Training and validation rows, split as MLPClassifier and
@@ -490,12 +703,24 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        train, held_out = train_test_split(
-            np.arange(X.shape[0]),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=self._stratify(y),
-        )
+        stratify = self._stratify(y)
+        try:
+            train, held_out = train_test_split(
+                np.arange(X.shape[0]),
+                random_state=random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+        except ValueError as error:
+            if stratify is None:
+                raise
+            raise ValueError(
+                "early_stopping=True holds out validation_fraction="
+                f"{self.validation_fraction} of the samples, stratified by "
+                f"class, which these targets do not allow: {error} Provide "
+                "more samples of the rare classes, change validation_fraction, "
+                "or set early_stopping=False."
+            ) from error
         return train, held_out
 
     def _score_validation(self, trainer, network, validation, n_threads, scorer):
@@ -545,31 +770,38 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         return False
 
     def _score_snapshot(self, scorer, network, X_val, y_val, w_val):
-        """``scorer`` of the model as it stands after this epoch: a shallow
-        copy of the estimator holding the current weights (the estimator
-        itself keeps its attributes until the fit ends)."""
-        snapshot = copy.copy(self)
-        vars(snapshot).update(network.fitted_weights())
+        """``scorer`` of the model as it stands after this epoch: a copy of
+        the estimator holding the current weights (the estimator itself
+        keeps its attributes until the fit ends)."""
+        snapshot = object.__new__(type(self))
+        vars(snapshot).update(vars(self))
+        vars(snapshot).update(self._model_at(network))
         if w_val is None:
             return float(scorer(snapshot, X_val, y_val))
         return float(scorer(snapshot, X_val, y_val, sample_weight=w_val))
 
-    def _run_lbfgs(self, trainer, network, X, Y, sample_weight, n_threads, reporter):
+    def _run_lbfgs(
+        self, trainer, network, X, Y, sample_weight, n_threads, reporter, finished
+    ):
         """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
-        loss (MLPClassifier keeps none for this solver), and each iteration
-        is reported to the callbacks as an epoch."""
+        loss (MLPClassifier keeps none for this solver), each iteration is
+        reported to the callbacks as an epoch, and ``finished[0]`` gets a
+        checkpoint after each."""
         stopped_by_callback = False
 
         def record(intermediate_result):
             nonlocal stopped_by_callback
             reporter.epoch_begins()
             self.n_iter_ += 1
-            self.loss_curve_.append(float(intermediate_result.fun))
+            self.loss_ = float(intermediate_result.fun)
+            self.loss_curve_.append(self.loss_)
+            self.best_loss_ = min(self.best_loss_, self.loss_)
             if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
-            if reporter.epoch_ends(
-                lambda: network.fitted_weights(intermediate_result.x)
-            ):
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            with np.errstate(over="ignore"):
+                params = intermediate_result.x.astype(network.dtype)
+            finished[0] = _Checkpoint(self, params)
+            if reporter.epoch_ends(lambda: self._model_at(network, params)):
                 stopped_by_callback = True
                 raise StopIteration
 
@@ -593,7 +825,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 f"(status={result.status}): {result.message}. Increase the "
                 "number of iterations (max_iter) or scale the data.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=8,
             )
 
     def _stop_for_no_improvement(self, trainer, early_stopping):
@@ -631,6 +863,19 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
+
+    def _fitted_view(self):
+        """This estimator's fitted model, checked, as a copy taken in one
+        step: a fit committing meanwhile does not change it."""
+        view = object.__new__(type(self))
+        vars(view).update(vars(self))
+        check_fitted_model(view, owner=self)
+        return view
+
+    def _outputs_of_targets(self):
+        """The number of output units the fitted targets need, when more
+        than ``n_outputs_`` says it (checked against the weights)."""
+        return None
 
     def _output(self, X):
         """Output-layer activations for validated X."""
@@ -674,9 +919,16 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         dtype = self.coefs_[0].dtype
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=dtype, order="C", reset=False
-        )
+        with np.errstate(over="ignore"):
+            # Values beyond float32 are refused after the cast, by name.
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=dtype,
+                order="C",
+                reset=False,
+            )
         return X.tocsr() if sp.issparse(X) else X
 
     # ------------------------------------------------------------------
@@ -702,8 +954,100 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        if any(name in state for name in FITTED_ATTRIBUTES):
+            # A damaged or edited file is refused here, by name, rather than
+            # predicting garbage later.
+            try:
+                check_fitted_model(self)
+            except NotFittedError as error:
+                raise ValueError(
+                    f"Invalid {type(self).__name__} model: {error}"
+                ) from None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+_MISSING = object()
+
+#: Rows on which the loss of a constant prediction is estimated.
+_CONSTANT_MODEL_ROWS = 1000
+
+#: A loss this many times its first epoch's (in one call) has diverged.
+_DIVERGENCE_GROWTH = 1e4
+
+_DIVERGENCE_REMEDY = (
+    "Lower learning_rate_init, or scale the features (e.g. with "
+    "sklearn.preprocessing.StandardScaler)."
+)
+
+
+def _diverged(loss, first_loss):
+    """Whether an epoch's loss shows divergence: non-finite, or grown by
+    orders of magnitude over the first epoch of the call (and above 1, so
+    that the noise of a loss near zero is not taken for it)."""
+    return not np.isfinite(loss) or loss > max(_DIVERGENCE_GROWTH * first_loss, 1.0)
+
+
+def _is_optimizer_state(state, solver, n_params):
+    """Whether ``state`` is an optimizer state of ``solver`` for
+    ``n_params`` parameters, with finite values."""
+    if not isinstance(state, dict) or state.get("solver") != solver:
+        return False
+    steps, learning_rate = state.get("steps"), state.get("learning_rate")
+    if (
+        isinstance(steps, (bool, np.bool_))
+        or not isinstance(steps, (Integral, np.integer))
+        or steps < 0
+        or isinstance(learning_rate, (bool, np.bool_))
+        or not isinstance(learning_rate, Real)
+        or not 0 < learning_rate < np.inf
+    ):
+        return False
+    for name in _STATE_NAMES[solver]:
+        array = state.get(name)
+        if not (
+            isinstance(array, np.ndarray)
+            and array.shape == (n_params,)
+            and array.dtype in (np.float32, np.float64)
+            and np.isfinite(array).all()
+        ):
+            return False
+    return True
+
+
+class _Checkpoint:
+    """A fit's records after a finished epoch, and the weights to keep,
+    to go back to when it is interrupted."""
+
+    _SCALARS = (
+        "n_iter_",
+        "t_",
+        "loss_",
+        "best_loss_",
+        "best_validation_score_",
+        "_no_improvement_count",
+    )
+    _CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+    def __init__(self, estimator, params):
+        self.params = params
+        self.scalars = {
+            name: getattr(estimator, name)
+            for name in self._SCALARS
+            if hasattr(estimator, name)
+        }
+        self.lengths = {
+            name: len(getattr(estimator, name))
+            for name in self._CURVES
+            if getattr(estimator, name, None) is not None
+        }
+
+    def restore(self, estimator, network):
+        for name, value in self.scalars.items():
+            setattr(estimator, name, value)
+        for name, length in self.lengths.items():
+            del getattr(estimator, name)[length:]
+        network.params[:] = self.params

@@ -9,12 +9,15 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseTwoLayer
+from ._base import BaseTwoLayer, predicts
+from ._locks import one_fit_at_a_time
 from ._targets import (
+    checked_classes,
     classification_target_type,
     encode_labels,
     labels_from_output,
     output_activation_of,
+    outputs_of_targets,
 )
 
 
@@ -289,6 +292,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         self.dropout = dropout
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over X and y, continuing from the current state.
@@ -304,7 +308,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
         classes : array-like of shape (n_classes,), default=None
             Every class of the problem; required on the first call (unless y
-            is a multilabel indicator matrix), ignored afterwards.
+            is a multilabel indicator matrix); later calls may omit it or
+            must pass the same classes.
 
         Returns
         -------
@@ -332,7 +337,18 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         else:
             labels = np.unique(y)
 
+        if classes is not None:
+            classes = checked_classes(classes)
         if not first_pass:
+            if (
+                incremental
+                and classes is not None
+                and not np.array_equal(classes, self.classes_)
+            ):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on the first "
+                    f"call to partial_fit, was: {self.classes_!r}."
+                )
             if (y_type == "multilabel-indicator") != (
                 self._y_type == "multilabel-indicator"
             ) or (
@@ -361,7 +377,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
                     raise ValueError(
                         "classes must be passed on the first call to partial_fit."
                     )
-                given = np.unique(classes)
+                given = classes
                 if not np.isin(labels, given).all():
                     raise ValueError(
                         f"`y` has classes not in `classes`. `classes` has "
@@ -437,6 +453,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
             sample_weight=w_val,
         )
 
+    def _outputs_of_targets(self):
+        return outputs_of_targets(self.classes_, self._y_type)
+
+    @predicts
     def predict_proba(self, X):
         """Probability estimates.
 
@@ -474,6 +494,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         """
         return np.log(self.predict_proba(X))
 
+    @predicts
     def predict(self, X):
         """Predict class labels (label indicators for multilabel targets).
 

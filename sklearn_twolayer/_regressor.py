@@ -10,7 +10,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseTwoLayer
+from ._base import BaseTwoLayer, predicts
+from ._locks import one_fit_at_a_time
 from ._targets import encode_values
 
 #: The output activation each loss is trained through: the identity, or the
@@ -307,6 +308,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         self.dropout = dropout
 
     @available_if(lambda est: est.solver in ("sgd", "adam"))
+    @one_fit_at_a_time
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over X and y, continuing from the current state.
@@ -375,6 +377,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         """Predictions in the shape of the training targets."""
         return output[:, 0] if self._y_is_1d else output
 
+    @predicts
     def predict(self, X):
         """Predict with the network.
 

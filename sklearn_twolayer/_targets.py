@@ -20,6 +20,50 @@ def classification_target_type(y):
     return y_type
 
 
+def outputs_of_targets(classes, y_type):
+    """The number of output units a classifier of these targets has, or a
+    ValueError if they cannot be a fitted classifier's."""
+    if y_type not in SUPPORTED_TARGETS or not (
+        isinstance(classes, np.ndarray) and classes.ndim == 1
+    ):
+        raise ValueError(
+            "Invalid TwoLayerClassifier model: classes_ must be a 1-d array of "
+            f"a {', '.join(SUPPORTED_TARGETS)} target."
+        )
+    n_classes = classes.shape[0]
+    if y_type == "binary" and n_classes == 2:
+        return 1
+    if (y_type == "multiclass" and n_classes > 2) or (
+        y_type == "multilabel-indicator" and n_classes > 0
+    ):
+        return n_classes
+    raise ValueError(
+        f"Invalid TwoLayerClassifier model: a {y_type} target cannot have "
+        f"{n_classes} classes."
+    )
+
+
+def checked_classes(classes):
+    """The sorted distinct labels of ``classes`` (partial_fit's argument),
+    or a ValueError if they cannot be class labels."""
+    labels = np.asarray(classes)
+    if labels.ndim != 1 or labels.shape[0] == 0:
+        raise ValueError(
+            f"classes must be a non-empty 1-d array of labels; got {classes!r}."
+        )
+    for label in labels.tolist():
+        if label is None or (isinstance(label, float) and not np.isfinite(label)):
+            raise ValueError(
+                f"classes must not hold None, NaN or infinite labels; got {classes!r}."
+            )
+    try:
+        return np.unique(labels)
+    except TypeError:
+        raise ValueError(
+            f"classes must be labels of one comparable type; got {classes!r}."
+        ) from None
+
+
 def output_activation_of(y_type):
     """Softmax for multiclass targets, one logistic unit per label else."""
     return "softmax" if y_type == "multiclass" else "logistic"
@@ -50,7 +94,9 @@ def labels_from_output(output, y_type, classes):
 def encode_values(y, loss, dtype):
     """Continuous targets as a C-contiguous (n_samples, n_outputs) array of
     ``dtype``, checked against the loss's domain."""
-    Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
+    with np.errstate(over="ignore"):
+        # What does not fit the dtype becomes inf and is refused by name.
+        Y = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=dtype)
     if not np.isfinite(Y).all():
         raise ValueError(
             f"y holds values that do not fit the training dtype {np.dtype(dtype)}."

@@ -47,6 +47,23 @@ MIN_FLOPS_PER_THREAD = 4_000_000
 _controller = None
 _cores = None
 
+# GNU libgomp is not fork-safe: a child forked after the parent ran a
+# parallel region inherits a thread team whose threads do not exist in the
+# child, and its next parallel region waits for them forever. Such a child
+# (multiprocessing's "fork" start method, joblib's multiprocessing backend)
+# runs the kernels on its calling thread alone, which never uses the team.
+_team_may_exist = False
+_forked_after_team = False
+
+
+def _after_fork_in_child():
+    global _forked_after_team
+    _forked_after_team = _forked_after_team or _team_may_exist
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 def _get_controller():
     # Created on first use, when the BLAS behind scipy's cython_blas (loaded
@@ -79,11 +96,18 @@ def effective_n_threads():
     Inside a Dask worker: the worker's thread count divided among the tasks it
     is executing (at least 1). Elsewhere: what OpenMP allows, following
     ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``. Never more
-    than the cores available to the process.
+    than the cores available to the process. One in a process forked
+    after this one's kernels ran threads (see ``_after_fork_in_child``).
     """
+    global _team_may_exist
+    if _forked_after_team:
+        return 1
     share = dask_worker_share()
     budget = openmp_n_threads() if share is None else share
-    return max(1, min(budget, available_cores()))
+    n_threads = max(1, min(budget, available_cores()))
+    if n_threads > 1:
+        _team_may_exist = True
+    return n_threads
 
 
 def threads_for_work(n_threads, flops):

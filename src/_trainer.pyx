@@ -937,16 +937,22 @@ cdef class Trainer:
         for name, moment in zip(_STATE_NAMES[self.solver], self._moments):
             given = np.asarray(state.get(name))
             if (given.shape != moment.shape
-                    or given.dtype not in (np.float32, np.float64)):
+                    or given.dtype not in (np.float32, np.float64)
+                    or not np.isfinite(given).all()):
                 raise ValueError(f"the optimizer state's {name!r} does not fit "
-                                 f"the network's {moment.shape[0]} parameters")
+                                 f"the network's {moment.shape[0]} parameters "
+                                 f"or is not finite")
             moment[...] = given
         steps = state.get("steps")
         if not isinstance(steps, (int, np.integer)) or steps < 0:
             raise ValueError("the optimizer state's 'steps' must be a "
                              "non-negative integer")
+        learning_rate = float(state["learning_rate"])
+        if not 0 < learning_rate < np.inf:
+            raise ValueError("the optimizer state's 'learning_rate' must be "
+                             "positive and finite")
         self.st.steps = steps
-        self.st.settings.learning_rate = float(state["learning_rate"])
+        self.st.settings.learning_rate = learning_rate
 
     # -- passes --------------------------------------------------------------
 
