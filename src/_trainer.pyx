@@ -202,9 +202,11 @@ cdef struct Pass:
     Py_ssize_t batch_size
     bint update
     bint gradient
-    # Out: mean loss over the visited rows; adam steps after the call.
+    # Out: mean loss over the visited rows; adam steps after the call; the
+    # number of threads that ran it.
     double loss
     long steps
+    int team
 
 
 cdef struct State:
@@ -664,6 +666,7 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
     if tid == 0:
         p.loss = total / d.n_rows
         p.steps = steps
+        p.team = team
 
 
 cdef void _run_pass(State* st, const Data* d, Pass* p, floating* params,
@@ -743,6 +746,7 @@ cdef class Trainer:
     # The CSR arrays (indices as intp) of the last sparse X, and X itself.
     cdef object _sparse_source
     cdef object _sparse_arrays
+    cdef readonly int last_team
 
     def __cinit__(self):
         self.st.chunks = NULL
@@ -1052,6 +1056,7 @@ cdef class Trainer:
             else:
                 _run_pass(&self.st, &d, &p, <double*> self.st.params, n_threads)
         del keep
+        self.last_team = p.team
         if update:
             self.st.steps = p.steps
         return p.loss

@@ -319,3 +319,13 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
     np.testing.assert_allclose(outputs[0], expected, rtol=rtol, atol=rtol * 1e-2)
     for out in outputs[1:]:
         np.testing.assert_array_equal(out, outputs[0])
+
+
+def test_no_more_threads_start_than_a_phase_has_tasks():
+    # One W1 tile, one block of W2, two blocks of rows: two tasks at most.
+    X, Y, _, network = make_problem(100, 7, 9, 3, np.float64)
+    trainer = make_trainer(network, learning_rate=0.1)
+    trainer.run_epoch(X, Y, batch_size=100, n_threads=8)
+    assert 1 <= trainer.last_team <= 2
+    trainer.run_epoch(X, Y, batch_size=100, n_threads=1)
+    assert trainer.last_team == 1
