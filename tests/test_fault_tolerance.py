@@ -451,9 +451,10 @@ FORK_SCRIPT = textwrap.dedent(
 
 def run_isolated(script, *args, timeout=240, env=None):
     """Run a Python script in its own session; a hang (of it or of any
-    child it forked) fails the test instead of the suite."""
+    child it forked) fails the test instead of the suite. ``-P``: the
+    installed package is imported, never the clone's source folder."""
     process = subprocess.Popen(
-        [sys.executable, "-c", script, *args],
+        [sys.executable, "-P", "-c", script, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
