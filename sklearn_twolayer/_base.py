@@ -528,7 +528,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         """Warn when the model ends far worse than one with all weights
         zero (a constant prediction, as the loss of the first rows shows):
         training ran away without diverging, e.g. on unscaled features."""
-        if not np.isfinite(self.loss_):
+        if not np.isfinite(self.loss_) or self.loss_ <= 1.0:
+            # The warning needs a loss above 1 (see below): an ordinary fit
+            # or partial_fit call pays for no extra pass over the data.
             return
         rows = slice(0, min(X.shape[0], _CONSTANT_MODEL_ROWS))
         weights = trainer.params.copy()
