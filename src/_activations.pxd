@@ -5,7 +5,11 @@
 # pass, into a buffer the caller provides only for them.
 
 from cython cimport floating
-from libc.math cimport INFINITY, erfc, erfcf, exp, expf, tanh, tanhf
+from libc.math cimport INFINITY, tanh, tanhf
+
+from _fastmath cimport (
+    exp_normal_range, fast_exp, half_square_exp, logistic, tail_ratio,
+)
 
 
 cdef enum Activation:
@@ -25,13 +29,11 @@ cdef enum Activation:
 cdef extern from *:
     """
     #define TWOLAYER_LEAKY_SLOPE 0.01
-    #define TWOLAYER_SQRT_HALF 0.70710678118654752440
     #define TWOLAYER_INV_SQRT_2PI 0.39894228040143267794
     """
     # Slope of leaky_relu for negative inputs.
     const double LEAKY_SLOPE "TWOLAYER_LEAKY_SLOPE"
-    # 1 / sqrt(2) and 1 / sqrt(2 pi), for the normal distribution in gelu.
-    const double SQRT_HALF "TWOLAYER_SQRT_HALF"
+    # 1 / sqrt(2 pi), for the normal density in gelu.
     const double INV_SQRT_2PI "TWOLAYER_INV_SQRT_2PI"
 
 
@@ -41,28 +43,6 @@ cdef inline bint derivative_needs_input(int activation) noexcept nogil:
     return activation == GELU or activation == SILU
 
 
-cdef inline floating exponential(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating logistic(floating x) noexcept nogil:
-    # exp(-x) overflows to inf for very negative x, which gives the right
-    # limit 0 (no NaN).
-    return 1 / (1 + exponential(-x))
-
-
-cdef inline floating normal_cdf(floating x) noexcept nogil:
-    """Phi(x) = 0.5 * (1 + erf(x / sqrt(2))), written with erfc, which stays
-    accurate in the far left tail where 1 + erf(x) cancels to 0."""
-    if floating is float:
-        return 0.5 * erfcf(<float> (-SQRT_HALF * x))
-    else:
-        return 0.5 * erfc(-SQRT_HALF * x)
-
-
 cdef inline void leaky_relu_block(floating* z, Py_ssize_t n) noexcept nogil:
     """z = z if z > 0 else 0.01 * z, in place."""
     cdef Py_ssize_t j
@@ -70,24 +50,44 @@ cdef inline void leaky_relu_block(floating* z, Py_ssize_t n) noexcept nogil:
         z[j] = z[j] if z[j] > 0 else (<floating> LEAKY_SLOPE) * z[j]
 
 
+cdef inline floating normal_cdf(floating x, floating* density) noexcept nogil:
+    """Phi(x), the normal CDF, through its tail in the far left (where 1 -
+    Phi would cancel); also writes exp(-x^2 / 2)."""
+    cdef floating a = -x if x < 0 else x
+    cdef floating tail
+    # Beyond 40 (15 in float) exp(-x^2 / 2) is exactly 0: clamping keeps
+    # inf out of the rational function.
+    if floating is float:
+        a = 15 if a > 15 else a
+    else:
+        a = 40 if a > 40 else a
+    density[0] = half_square_exp(a)
+    tail = density[0] * tail_ratio(a)
+    return tail if x < 0 else 1 - tail
+
+
 cdef inline void gelu_block(floating* z, floating* derivative,
                             Py_ssize_t n) noexcept nogil:
     """z = z * Phi(z) in place (exact gelu); with ``derivative`` (NULL: not
     wanted), also derivative = Phi(z) + z * phi(z)."""
     cdef Py_ssize_t j
-    cdef floating x, cdf
+    cdef floating x, cdf, density
+    # z is clamped to [-bound, bound] where it multiplies a factor that is
+    # exactly 0 beyond: gelu(-inf) = 0, gelu'(+-inf) = 1 or 0, not NaN.
+    cdef floating bound = 15 if floating is float else 40
     if derivative == NULL:
         for j in range(n):
-            z[j] = z[j] * normal_cdf(z[j])
+            x = z[j]
+            cdf = normal_cdf(x, &density)
+            z[j] = (x if x > -bound else -bound) * cdf
         return
     for j in range(n):
         x = z[j]
-        cdf = normal_cdf(x)
-        # exp(-x^2/2) underflows to 0 for large |x|: the derivative is then
-        # exactly 0 or 1.
-        derivative[j] = cdf + x * (<floating> INV_SQRT_2PI) * exponential(
-            -x * x / 2)
-        z[j] = x * cdf
+        cdf = normal_cdf(x, &density)
+        derivative[j] = cdf + (
+            (bound if x > bound else (x if x > -bound else -bound))
+            * (<floating> INV_SQRT_2PI) * density)
+        z[j] = (x if x > -bound else -bound) * cdf
 
 
 cdef inline void silu_block(floating* z, floating* derivative,
@@ -95,16 +95,25 @@ cdef inline void silu_block(floating* z, floating* derivative,
     """z = z * logistic(z) in place; with ``derivative`` (NULL: not wanted),
     also derivative = s * (1 + z * (1 - s)), s = logistic(z)."""
     cdef Py_ssize_t j
-    cdef floating x, s
+    cdef floating x, e, s, complement
+    # z is clamped where s or 1 - s is exactly 0 (beyond 1000): silu(-inf)
+    # = 0, silu'(+-inf) = 1 or 0, not NaN.
+    cdef floating bound = 1000
     if derivative == NULL:
         for j in range(n):
-            z[j] = z[j] * logistic(z[j])
+            x = z[j]
+            z[j] = (x if x > -bound else -bound) * logistic(x)
         return
     for j in range(n):
         x = z[j]
-        s = logistic(x)
-        derivative[j] = s * (1 + x * (1 - s))
-        z[j] = x * s
+        e = exp_normal_range(-x)
+        s = 1 / (1 + e)
+        # 1 - s = e * s: computed so, it keeps its relative accuracy for
+        # large z, where 1 - s would cancel.
+        complement = e * s if x > 0 else 1 - s
+        derivative[j] = s * (1 + (bound if x > bound else (
+            x if x > -bound else -bound)) * complement)
+        z[j] = (x if x > -bound else -bound) * s
 
 
 cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
@@ -123,8 +132,11 @@ cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
         for j in range(n_cols):
             row[j] /= total
         return
+    # Two loops: the first vectorises, the second keeps the order of the
+    # sum.
     for j in range(n_cols):
-        row[j] = exponential(row[j] - row_max)
+        row[j] = fast_exp(row[j] - row_max)
+    for j in range(n_cols):
         total += row[j]
     for j in range(n_cols):
         row[j] /= total
@@ -203,7 +215,7 @@ cdef inline void add_bias_activate(
                 softmax_row(row, n_cols)
         elif activation == EXP:
             for j in range(n_cols):
-                row[j] = exponential(row[j])
+                row[j] = fast_exp(row[j])
         if (row_derivative != NULL and activation != SOFTMAX
                 and not derivative_needs_input(activation)):
             for j in range(n_cols):
