@@ -8,7 +8,8 @@ from cython cimport floating
 from libc.math cimport INFINITY, tanh, tanhf
 
 from _fastmath cimport (
-    exp_normal_range, fast_exp, half_square_exp, logistic, tail_ratio,
+    NORMAL_TAIL_END, NORMAL_TAIL_END_F, exp_normal_range, fast_exp,
+    half_square_exp, logistic, tail_ratio,
 )
 
 
@@ -50,43 +51,50 @@ cdef inline void leaky_relu_block(floating* z, Py_ssize_t n) noexcept nogil:
         z[j] = z[j] if z[j] > 0 else (<floating> LEAKY_SLOPE) * z[j]
 
 
-cdef inline floating normal_cdf(floating x, floating* density) noexcept nogil:
-    """Phi(x), the normal CDF, through its tail in the far left (where 1 -
-    Phi would cancel); also writes exp(-x^2 / 2)."""
+cdef inline floating normal_tail_input(floating x) noexcept nogil:
+    """|x|, clamped to NORMAL_TAIL_END: keeps large values (and inf) out of
+    the range where exp and the rational function would overflow; NaN
+    passes through."""
     cdef floating a = -x if x < 0 else x
-    cdef floating tail
-    # Beyond 40 (15 in float) exp(-x^2 / 2) is exactly 0: clamping keeps
-    # inf out of the rational function.
+    cdef floating end
     if floating is float:
-        a = 15 if a > 15 else a
+        end = NORMAL_TAIL_END_F
     else:
-        a = 40 if a > 40 else a
-    density[0] = half_square_exp(a)
-    tail = density[0] * tail_ratio(a)
-    return tail if x < 0 else 1 - tail
+        end = NORMAL_TAIL_END
+    return end if a > end else a
 
 
 cdef inline void gelu_block(floating* z, floating* derivative,
                             Py_ssize_t n) noexcept nogil:
     """z = z * Phi(z) in place (exact gelu); with ``derivative`` (NULL: not
-    wanted), also derivative = Phi(z) + z * phi(z)."""
+    wanted), also derivative = Phi(z) + z * phi(z).
+
+    Phi is computed through its tail Q(a) = 1 - Phi(a) = exp(-a^2 / 2) *
+    tail_ratio(a), a = |z|, which stays accurate in the far left where 1 -
+    Phi would cancel. Beyond NORMAL_TAIL_END both Q and exp(-z^2 / 2) are
+    taken as 0 (they are below 1e-305 there, 1e-37 in float).
+    """
     cdef Py_ssize_t j
-    cdef floating x, cdf, density
+    cdef floating x, a, tail, cdf, gaussian, end
     # z is clamped to [-bound, bound] where it multiplies a factor that is
     # exactly 0 beyond: gelu(-inf) = 0, gelu'(+-inf) = 1 or 0, not NaN.
     cdef floating bound = 15 if floating is float else 40
-    if derivative == NULL:
-        for j in range(n):
-            x = z[j]
-            cdf = normal_cdf(x, &density)
-            z[j] = (x if x > -bound else -bound) * cdf
-        return
+    # Typed as the data: a bare 1 would turn float arithmetic into double.
+    cdef floating one = 1
+    if floating is float:
+        end = NORMAL_TAIL_END_F
+    else:
+        end = NORMAL_TAIL_END
     for j in range(n):
         x = z[j]
-        cdf = normal_cdf(x, &density)
-        derivative[j] = cdf + (
-            (bound if x > bound else (x if x > -bound else -bound))
-            * (<floating> INV_SQRT_2PI) * density)
+        a = normal_tail_input(x)
+        gaussian = 0 if a >= end else half_square_exp(a)
+        tail = gaussian * tail_ratio(a)
+        cdf = tail if x < 0 else one - tail
+        if derivative != NULL:
+            derivative[j] = cdf + (
+                (bound if x > bound else (x if x > -bound else -bound))
+                * (<floating> INV_SQRT_2PI) * gaussian)
         z[j] = (x if x > -bound else -bound) * cdf
 
 
@@ -99,6 +107,9 @@ cdef inline void silu_block(floating* z, floating* derivative,
     # z is clamped where s or 1 - s is exactly 0 (beyond 1000): silu(-inf)
     # = 0, silu'(+-inf) = 1 or 0, not NaN.
     cdef floating bound = 1000
+    # Typed as the data: Cython writes a bare 1 as the double 1.0, which
+    # would turn float arithmetic into double.
+    cdef floating one = 1
     if derivative == NULL:
         for j in range(n):
             x = z[j]
@@ -107,11 +118,11 @@ cdef inline void silu_block(floating* z, floating* derivative,
     for j in range(n):
         x = z[j]
         e = exp_normal_range(-x)
-        s = 1 / (1 + e)
+        s = one / (one + e)
         # 1 - s = e * s: computed so, it keeps its relative accuracy for
         # large z, where 1 - s would cancel.
-        complement = e * s if x > 0 else 1 - s
-        derivative[j] = s * (1 + (bound if x > bound else (
+        complement = e * s if x > 0 else one - s
+        derivative[j] = s * (one + (bound if x > bound else (
             x if x > -bound else -bound)) * complement)
         z[j] = (x if x > -bound else -bound) * s
 
@@ -151,6 +162,8 @@ cdef inline void multiply_by_derivative(
     """delta *= g'(Z), with g'(Z) computed from A = g(Z); for the
     activations where ``derivative_needs_input`` is False only."""
     cdef Py_ssize_t i
+    # Typed as the data: a bare 1 would turn float arithmetic into double.
+    cdef floating one = 1
     if activation == RELU:
         for i in range(n):
             delta[i] = delta[i] if activated[i] > 0 else 0
@@ -160,10 +173,10 @@ cdef inline void multiply_by_derivative(
             delta[i] *= 1 if activated[i] > 0 else <floating> LEAKY_SLOPE
     elif activation == LOGISTIC:
         for i in range(n):
-            delta[i] = delta[i] * activated[i] * (1 - activated[i])
+            delta[i] = delta[i] * activated[i] * (one - activated[i])
     elif activation == TANH:
         for i in range(n):
-            delta[i] *= 1 - activated[i] * activated[i]
+            delta[i] *= one - activated[i] * activated[i]
 
 
 cdef inline void add_bias_activate(

@@ -75,6 +75,8 @@ cdef inline void dropout_derivative(
     it was scaled (``dropped_hidden / scale``)."""
     cdef Py_ssize_t j
     cdef floating a
+    # Typed as the data: a bare 1 would turn float arithmetic into double.
+    cdef floating one = 1
     for j in range(n_units):
         if not keeps(key, j, threshold):
             delta[j] = 0
@@ -85,9 +87,9 @@ cdef inline void dropout_derivative(
         elif activation == RELU:
             delta[j] = scale * delta[j] if a > 0 else 0
         elif activation == LOGISTIC:
-            delta[j] *= scale * a * (1 - a)
+            delta[j] *= scale * a * (one - a)
         elif activation == TANH:
-            delta[j] *= scale * (1 - a * a)
+            delta[j] *= scale * (one - a * a)
         elif activation == LEAKY_RELU:
             delta[j] *= scale * (1 if a > 0 else LEAKY_SLOPE)
         else:

@@ -21,11 +21,24 @@
 
 from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t
+from libc.math cimport fma, fmaf
 from libc.string cimport memcpy
 
 
 cdef extern from *:
     """
+    /* Whether this build has fused multiply-add instructions (then fma()
+       is one instruction, and the compiler also fuses a * b + c). */
+    #ifdef __FMA__
+    #define TWOLAYER_HAS_FMA 1
+    #else
+    #define TWOLAYER_HAS_FMA 0
+    #endif
+    /* Where the normal tail Q(a) ends in the normal range: exp(-a^2 / 2)
+       is a normal number up to there, and below 1e-305 (1e-37 in float)
+       beyond, as is Q(a). */
+    #define TWOLAYER_NORMAL_TAIL_END 37.5
+    #define TWOLAYER_NORMAL_TAIL_END_F 13.19f
     /* Adding 1.5 * 2^52 (2^23 in float) rounds to an integer and leaves it,
        plus the exponent bias, in the low bits of the sum. */
     #define TWOLAYER_ROUND_SHIFT 6755399441055744.0
@@ -33,6 +46,9 @@ cdef extern from *:
     #define TWOLAYER_EXP_BIAS_SHIFT (6755399441055744.0 + 1023.0)
     #define TWOLAYER_EXP_BIAS_SHIFT_F (12582912.0f + 127.0f)
     """
+    const bint HAS_FMA "TWOLAYER_HAS_FMA"
+    const double NORMAL_TAIL_END "TWOLAYER_NORMAL_TAIL_END"
+    const float NORMAL_TAIL_END_F "TWOLAYER_NORMAL_TAIL_END_F"
     const double ROUND_SHIFT "TWOLAYER_ROUND_SHIFT"
     const float ROUND_SHIFT_F "TWOLAYER_ROUND_SHIFT_F"
     const double EXP_BIAS_SHIFT "TWOLAYER_EXP_BIAS_SHIFT"
@@ -106,10 +122,12 @@ cdef inline float _exp_float(float x, float tail, bint wide) noexcept nogil:
     r = ((x - n * <float> 0.693145751953125)
          + (tail - n * <float> 1.428606765330187e-06))
     r2 = r * r
+    # Every constant is cast: Cython writes a bare 1 as the double 1.0,
+    # which would turn the float arithmetic into double.
     q = ((<float> 0.5 + <float> 0.16666573286056519 * r)
          + (<float> 0.04166654869914055 + <float> 0.008363766595721245 * r) * r2
          + <float> 0.0013926918618381023 * (r2 * r2))
-    p = 1 + (r + r2 * q)
+    p = <float> 1 + (r + r2 * q)
     if not wide:
         return p * _power_of_two_f(n)
     half_n = (n * <float> 0.5 + ROUND_SHIFT_F) - ROUND_SHIFT_F
@@ -128,35 +146,55 @@ cdef inline floating fast_exp(floating x) noexcept nogil:
 cdef inline floating exp_normal_range(floating x) noexcept nogil:
     """exp(x) within 1 ulp where it is a normal number; inf above, and
     about the smallest normal number below (one scaling cheaper)."""
+    return exp_normal_range_with_tail(x, 0)
+
+
+cdef inline floating exp_normal_range_with_tail(floating x,
+                                                floating tail) noexcept nogil:
+    """exp(x + tail) as exp_normal_range, for |tail| much below 1 ulp of
+    ln 2."""
     if floating is float:
-        return _exp_float(x, 0, False)
+        return _exp_float(x, tail, False)
     else:
-        return _exp_double(x, 0, False)
+        return _exp_double(x, tail, False)
 
 
 cdef inline floating logistic(floating x) noexcept nogil:
     """1 / (1 + exp(-x)), within a few ulp; 0 where exp(-x) would
     overflow (the true value is below the smallest normal number)."""
-    return 1 / (1 + exp_normal_range(-x))
+    cdef floating one = 1
+    return one / (one + exp_normal_range(-x))
 
 
 cdef inline floating half_square_exp(floating a) noexcept nogil:
-    """exp(-a^2 / 2) for 0 <= a <= 40 (or NaN), to the accuracy of exp."""
-    cdef floating split, head, low
-    # Split a = head + low with head of half the mantissa, so that head^2 /
-    # 2 is exact and only the tiny remainder of a^2 / 2 is rounded.
+    """exp(-a^2 / 2) for 0 <= a <= NORMAL_TAIL_END (or NaN), to the
+    accuracy of exp."""
+    cdef floating square, error, split, head, low
+    # Typed as the data: Cython writes constants as doubles, which would
+    # turn float arithmetic into double.
+    cdef floating half = 0.5
+    # a^2 / 2 rounded costs up to a^2 / 2 ulp of the result (hundreds in
+    # the far tail): its rounding error goes into exp as a tail.
+    if HAS_FMA:
+        # One fused multiply-add gives the error exactly.
+        square = a * a
+        if floating is float:
+            error = fmaf(a, a, -square)
+        else:
+            error = fma(a, a, -square)
+        return exp_normal_range_with_tail(-half * square, -half * error)
+    # Without it, split a = head + low with head of half the mantissa, so
+    # that head^2 / 2 is exact and only the tiny rest is rounded (an exact
+    # split only where products and sums round separately, as they do
+    # without FMA).
     if floating is float:
         split = a * <float> 4097.0
     else:
         split = a * 134217729.0
     head = split - (split - a)
     low = a - head
-    if floating is float:
-        return _exp_float(-0.5 * head * head, -(head * low + 0.5 * low * low),
-                          True)
-    else:
-        return _exp_double(-0.5 * head * head, -(head * low + 0.5 * low * low),
-                           True)
+    return exp_normal_range_with_tail(-half * head * head,
+                                      -(head * low + half * low * low))
 
 
 cdef inline floating tail_ratio(floating a) noexcept nogil:
@@ -170,7 +208,7 @@ cdef inline floating tail_ratio(floating a) noexcept nogil:
         p = ((<float> 0.5 + <float> 0.4365609288215637 * a)
              + (<float> 0.18192602694034576 + <float> 0.040184762328863144 * a)
              * a2 + <float> 0.004047596827149391 * a4)
-        d = ((1 + <float> 1.671006679534912 * a)
+        d = ((<float> 1 + <float> 1.671006679534912 * a)
              + (<float> 1.1971187591552734 + <float> 0.46600818634033203 * a)
              * a2 + (<float> 0.10073520988225937
                      + <float> 0.01014568842947483 * a) * a4)
