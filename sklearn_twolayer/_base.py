@@ -39,6 +39,7 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
+from ._dispatch import trainer as _compiled_trainer
 from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
@@ -50,9 +51,12 @@ from ._schedules import (
     invscaling_learning_rate,
 )
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
-from ._trainer import _STATE_NAMES, Trainer
 from ._training import minimize_lbfgs
 from ._version import __version__
+
+# The trainer of the compiled build this CPU runs.
+Trainer = _compiled_trainer.Trainer
+_STATE_NAMES = _compiled_trainer._STATE_NAMES
 
 # Up to this many rows, predict runs on the calling thread alone: waking an
 # OpenMP team and limiting BLAS would cost more than the products.

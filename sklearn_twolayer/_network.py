@@ -7,12 +7,11 @@ and sequences the kernels (eqs. (1)-(5) of the algorithm page).
 import numpy as np
 import scipy.sparse as sp
 
-from ._forward import (
-    ACTIVATIONS,
-    HIDDEN_ACTIVATIONS,
-    LEAKY_RELU_SLOPE,
-    predict_rows,
-)
+from ._dispatch import forward as _compiled_forward
+
+ACTIVATIONS = _compiled_forward.ACTIVATIONS
+HIDDEN_ACTIVATIONS = _compiled_forward.HIDDEN_ACTIVATIONS
+LEAKY_RELU_SLOPE = _compiled_forward.LEAKY_RELU_SLOPE
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -124,7 +123,7 @@ def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
             "X_indptr": X.indptr.astype(np.intp, copy=False),
         }
         X = np.empty((0, W1.shape[0]), dtype=dtype)
-    predict_rows(
+    _compiled_forward.predict_rows(
         X,
         W1,
         b1,

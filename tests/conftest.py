@@ -9,6 +9,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from sklearn_twolayer._dispatch import modules_of, runnable_builds
+
 
 @pytest.fixture(scope="session")
 def digits():
@@ -62,3 +64,10 @@ def regression_loss():
     """``regression_loss(prediction, y, loss, parameter)``: the elementwise
     loss in numpy."""
     return _regression_loss
+
+
+@pytest.fixture(scope="session", params=runnable_builds())
+def compiled_forward(request):
+    """The forward-pass module of each compiled build this CPU runs
+    (baseline, AVX2, AVX-512), for kernel tests that must hold in all."""
+    return modules_of(request.param)[0]

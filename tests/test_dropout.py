@@ -7,10 +7,10 @@ import pytest
 from scipy.special import expit, ndtr
 from sklearn.datasets import make_regression
 from sklearn_twolayer._forward import dropout_keep_mask
-from sklearn_twolayer._trainer import Trainer
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
+from sklearn_twolayer._base import Trainer
 from sklearn_twolayer._network import Network
 
 HIDDEN = {

@@ -19,9 +19,9 @@ from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn_twolayer._trainer import Trainer
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor, _base
+from sklearn_twolayer._base import Trainer
 
 X_CLS, Y_CLS = make_classification(
     n_samples=150, n_features=6, n_informative=4, n_classes=3, random_state=0

@@ -10,8 +10,8 @@ kind, with the L2 penalty on.
 import numpy as np
 import pytest
 from scipy.special import erf, expit
-from sklearn_twolayer._trainer import Trainer
 
+from sklearn_twolayer._base import Trainer
 from sklearn_twolayer._network import Network
 
 HIDDEN = {

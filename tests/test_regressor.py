@@ -11,10 +11,10 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn_twolayer._trainer import Trainer
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerRegressor
+from sklearn_twolayer._base import Trainer
 from sklearn_twolayer._network import Network
 
 PARITY_SOLVERS = {

@@ -163,9 +163,8 @@ def test_partial_fit_is_not_offered_by_lbfgs():
 
 
 def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
-    from sklearn_twolayer._trainer import Trainer
-
     from sklearn_twolayer import _base
+    from sklearn_twolayer._base import Trainer
 
     X, y = digits
     calls = []
@@ -265,9 +264,8 @@ def test_regressor_partial_fit_equals_fit_epochs_and_mlpregressor(
 def test_regressor_keyboard_interrupt_keeps_the_finished_epochs(
     regression, fit_quietly, monkeypatch
 ):
-    from sklearn_twolayer._trainer import Trainer
-
     from sklearn_twolayer import _base
+    from sklearn_twolayer._base import Trainer
 
     X, y = regression
     calls = []
