@@ -11,13 +11,18 @@ given to ``--threads``); medians and ratios are printed, and with
     python asv_bench/compare.py [--threads 1 2 4] [--repeats 5]
                                 [--scenarios digits medium ...] [--small]
                                 [--json results.json]
+                                [--activations relu gelu silu ...]
+
+With ``--activations``, only our estimator runs, once with each hidden
+activation (repeats interleaved); the ratios are to the first one.
 
 The JSON file holds ``machine`` (cpu, logical_cores, available_cores,
 platform, python, blas), ``versions`` (sklearn_twolayer, scikit-learn,
 numpy, torch or null), ``date``, ``repeats`` and ``results``: one entry per
 scenario, thread count and implementation, with ``unit`` ("s/epoch", or
 "s/call" for the scenarios "predict 1 row" and "predict 20000 rows"),
-``median_s`` and all ``times_s``.
+``median_s`` and all ``times_s`` (with ``--activations``, also
+``activation``).
 """
 
 import argparse
@@ -307,6 +312,12 @@ def main():
     parser.add_argument("--scenarios", nargs="+", default=[*SCENARIOS, "predict"])
     parser.add_argument("--small", action="store_true", help="smaller data sets")
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
+    parser.add_argument(
+        "--activations",
+        nargs="+",
+        metavar="NAME",
+        help="time only our estimator, with each of these hidden activations",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -314,6 +325,7 @@ def main():
     print("CPU:", info["cpu"], f"({info['available_cores']} cores available)")
     print("BLAS:", info["blas"])
     print("torch:", torch.__version__ if torch is not None else "not installed")
+
     def runners_for(data):
         """Ours first (the ratios' base), then the others."""
         runners = {name: timed_fit(name) for name in estimators_for(data)}
@@ -327,6 +339,20 @@ def main():
     results = []
     cache = {}
     medium_models = {}
+    if args.activations:
+        for n_threads in args.threads:
+            with threadpool_limits(n_threads):
+                for scenario in args.scenarios:
+                    if scenario == "predict":
+                        continue
+                    data, settings = SCENARIOS[scenario]
+                    if data not in cache:
+                        cache[data] = load(data, args.small)
+                    results += compare_activations(
+                        scenario, n_threads, *cache[data], settings, args
+                    )
+        write_json(args, info, results)
+        return
     for n_threads in args.threads:
         if torch is not None:
             torch.set_num_threads(n_threads)
@@ -384,6 +410,32 @@ def main():
                         for name, kinds in timings.items()
                     },
                 )
+    write_json(args, info, results)
+
+
+def compare_activations(scenario, n_threads, X, y, settings, args):
+    """Seconds per epoch of our estimator with each hidden activation of
+    ``args.activations``, repeats interleaved; returns the results."""
+    ours = next(iter(estimators_for(SCENARIOS[scenario][0])))
+    run = timed_fit(ours)
+    times = {name: [] for name in args.activations}
+    for _ in range(args.repeats):
+        for name in args.activations:
+            settle()
+            times[name].append(run(X, y, activation=name, **settings)[0])
+    first = args.activations[0]
+    base = statistics.median(times[first])
+    print(f"\n{scenario}, {n_threads} thread(s): median seconds per epoch")
+    for name, t in times.items():
+        median = statistics.median(t)
+        print(f"  {name:12s} {median:10.5f} s  {median / base:6.2f}x {first}")
+    return [
+        dict(result(scenario, n_threads, ours, "s/epoch", t), activation=name)
+        for name, t in times.items()
+    ]
+
+
+def write_json(args, info, results):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(

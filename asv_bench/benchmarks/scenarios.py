@@ -165,15 +165,17 @@ def make_scenario_estimator(
     momentum,
     batch_size,
     epochs,
+    activation="relu",
 ):
-    """Return unfitted estimator `name` configured for a scenario.
+    """Return unfitted estimator `name` configured for a scenario (with
+    hidden ``activation``).
 
     ``batch_size="full"`` becomes ``batch_size=n_samples`` (and no
     shuffling) for ``MLPClassifier``; full-batch training never shuffles.
     """
     full = batch_size == "full"
     common = dict(
-        activation="relu",
+        activation=activation,
         solver=solver,
         alpha=0.0,
         learning_rate_init=learning_rate_init,
