@@ -76,13 +76,15 @@ def test_the_environment_variable_caps_the_build_of_a_new_process(cap):
     env = {k: v for k, v in os.environ.items() if k != CPU_ENVIRONMENT_VARIABLE}
     if cap is not None:
         env[CPU_ENVIRONMENT_VARIABLE] = cap
+    # -P: a source folder in the current directory must not shadow the
+    # installed package.
     code = (
         "from sklearn_twolayer import _base, _dispatch, _network;"
         "print(_dispatch.BUILD, _base.Trainer.__module__.rpartition('.')[2],"
         " _network._compiled_forward.__name__.rpartition('.')[2])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+        [sys.executable, "-P", "-c", code], env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
     build, trainer_module, forward_module = out.stdout.split()
@@ -95,7 +97,7 @@ def test_the_environment_variable_caps_the_build_of_a_new_process(cap):
 def test_a_misspelt_environment_variable_stops_the_import_with_its_remedy():
     env = dict(os.environ, **{CPU_ENVIRONMENT_VARIABLE: "AVX512"})
     out = subprocess.run(
-        [sys.executable, "-c", "import sklearn_twolayer"],
+        [sys.executable, "-P", "-c", "import sklearn_twolayer"],
         env=env,
         capture_output=True,
         text=True,
