@@ -12,6 +12,7 @@ reproduce a fit bit for bit on another CPU (the wider builds fuse multiply
 and add, so their last bits can differ from the baseline's).
 """
 
+import functools
 import importlib
 import os
 
@@ -36,6 +37,12 @@ def _import_build(module, build):
 def runnable_builds():
     """The builds that were compiled and that this CPU runs, narrowest
     first."""
+    return list(_runnable_builds())
+
+
+@functools.cache
+def _runnable_builds():
+    # Asked once: the CPU and the installed modules do not change.
     builds = []
     for name, (_, level) in BUILDS.items():
         if level is not None and not supports_x86_64_level(level):
@@ -45,7 +52,7 @@ def runnable_builds():
         except ImportError:  # not compiled (another CPU family or compiler)
             continue
         builds.append(name)
-    return builds
+    return tuple(builds)
 
 
 def choose_build(cap=None):

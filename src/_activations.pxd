@@ -51,19 +51,6 @@ cdef inline void leaky_relu_block(floating* z, Py_ssize_t n) noexcept nogil:
         z[j] = z[j] if z[j] > 0 else (<floating> LEAKY_SLOPE) * z[j]
 
 
-cdef inline floating normal_tail_input(floating x) noexcept nogil:
-    """|x|, clamped to NORMAL_TAIL_END: keeps large values (and inf) out of
-    the range where exp and the rational function would overflow; NaN
-    passes through."""
-    cdef floating a = -x if x < 0 else x
-    cdef floating end
-    if floating is float:
-        end = NORMAL_TAIL_END_F
-    else:
-        end = NORMAL_TAIL_END
-    return end if a > end else a
-
-
 cdef inline void gelu_block(floating* z, floating* derivative,
                             Py_ssize_t n) noexcept nogil:
     """z = z * Phi(z) in place (exact gelu); with ``derivative`` (NULL: not
@@ -87,7 +74,10 @@ cdef inline void gelu_block(floating* z, floating* derivative,
         end = NORMAL_TAIL_END
     for j in range(n):
         x = z[j]
-        a = normal_tail_input(x)
+        a = -x if x < 0 else x
+        # Clamped, a (and inf) stays out of the range where exp and the
+        # rational function would overflow; NaN passes through.
+        a = end if a > end else a
         gaussian = 0 if a >= end else half_square_exp(a)
         tail = gaussian * tail_ratio(a)
         cdf = tail if x < 0 else one - tail
