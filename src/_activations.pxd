@@ -5,7 +5,7 @@
 # pass, into a buffer the caller provides only for them.
 
 from cython cimport floating
-from libc.math cimport INFINITY, tanh, tanhf
+from libc.math cimport INFINITY, fabs, fabsf, tanh, tanhf
 
 from _fastmath cimport (
     NORMAL_TAIL_END, NORMAL_TAIL_END_F, exp_normal_range, fast_exp,
@@ -62,10 +62,7 @@ cdef inline void gelu_block(floating* z, floating* derivative,
     taken as 0 (they are below 1e-305 there, 1e-37 in float).
     """
     cdef Py_ssize_t j
-    cdef floating x, a, tail, cdf, gaussian, end
-    # z is clamped to [-bound, bound] where it multiplies a factor that is
-    # exactly 0 beyond: gelu(-inf) = 0, gelu'(+-inf) = 1 or 0, not NaN.
-    cdef floating bound = 15 if floating is float else 40
+    cdef floating x, floored, clamped, a, tail, cdf, gaussian, end
     # Typed as the data: a bare 1 would turn float arithmetic into double.
     cdef floating one = 1
     if floating is float:
@@ -74,18 +71,26 @@ cdef inline void gelu_block(floating* z, floating* derivative,
         end = NORMAL_TAIL_END
     for j in range(n):
         x = z[j]
-        a = -x if x < 0 else x
-        # Clamped, a (and inf) stays out of the range where exp and the
-        # rational function would overflow; NaN passes through.
-        a = end if a > end else a
-        gaussian = 0 if a >= end else half_square_exp(a)
+        # z clamped to [-end, end]: a stays in the range of exp and of the
+        # rational function; the clamped z only multiplies factors that
+        # are exactly 0 or 1 beyond, so that gelu(-inf) = 0 and gelu'(+-inf)
+        # = 1 or 0, not NaN. The comparisons are written so that NaN passes
+        # through both. The clamps are shared, and a taken with fabs, so
+        # that the compiler does not split the loop by the sign of z (which
+        # made it half as fast).
+        floored = -end if x < -end else x
+        clamped = end if floored > end else floored
+        if floating is float:
+            a = fabsf(clamped)
+        else:
+            a = fabs(clamped)
+        gaussian = half_square_exp(a)
+        gaussian = 0 if a >= end else gaussian
         tail = gaussian * tail_ratio(a)
         cdf = tail if x < 0 else one - tail
         if derivative != NULL:
-            derivative[j] = cdf + (
-                (bound if x > bound else (x if x > -bound else -bound))
-                * (<floating> INV_SQRT_2PI) * gaussian)
-        z[j] = (x if x > -bound else -bound) * cdf
+            derivative[j] = cdf + clamped * ((<floating> INV_SQRT_2PI) * gaussian)
+        z[j] = floored * cdf
 
 
 cdef inline void silu_block(floating* z, floating* derivative,

@@ -76,18 +76,29 @@ cdef inline float _power_of_two_f(float k) noexcept nogil:
     return t
 
 
-cdef inline double _exp_double(double x, double tail, bint wide) noexcept nogil:
-    """exp(x + tail) for |tail| much below 1 ulp of ln 2. With ``wide``
-    False (a constant, so the compiler drops the other case), results are
-    only right in the range of normal numbers: beyond it, inf above and
-    about 2^-1022 below (enough for logistic, one scaling cheaper)."""
+cdef enum ExpRange:
+    # Right results over the whole range: inf above it, the subnormal
+    # number or 0 below.
+    EXP_WIDE = 0
+    # Right only in the range of normal numbers: inf above, about the
+    # smallest normal number below (one scaling cheaper).
+    EXP_NORMAL = 1
+    # The caller keeps x within the range of normal results: no clamping.
+    EXP_UNCHECKED = 2
+
+
+cdef inline double _exp_double(double x, double tail,
+                               ExpRange exp_range) noexcept nogil:
+    """exp(x + tail) for |tail| much below 1 ulp of ln 2, over the range
+    ``exp_range`` (a constant at every call, so the compiler drops the other
+    cases)."""
     cdef double n, half_n, r, r2, r4, q, p
     # Clamping keeps n small enough for the exponent bits. The comparisons
     # are false for NaN, which passes through to the result.
-    if wide:
+    if exp_range == EXP_WIDE:
         x = 720.0 if x > 720.0 else x
         x = -760.0 if x < -760.0 else x
-    else:
+    elif exp_range == EXP_NORMAL:
         # n <= 1024, whose exponent field is that of inf.
         x = 710.0 if x > 710.0 else x
         x = -708.0 if x < -708.0 else x
@@ -103,19 +114,20 @@ cdef inline double _exp_double(double x, double tail, bint wide) noexcept nogil:
          + (2.4801518672268355e-05 + 2.7557266442353424e-06 * r) * r2)
         + (2.7621324269313687e-07 + 2.5101335854788522e-08 * r) * r4) * r4
     p = 1 + (r + r2 * q)
-    if not wide:
+    if exp_range != EXP_WIDE:
         return p * _power_of_two(n)
     half_n = (n * 0.5 + ROUND_SHIFT) - ROUND_SHIFT
     return (p * _power_of_two(half_n)) * _power_of_two(n - half_n)
 
 
-cdef inline float _exp_float(float x, float tail, bint wide) noexcept nogil:
+cdef inline float _exp_float(float x, float tail,
+                             ExpRange exp_range) noexcept nogil:
     """expf(x + tail), as _exp_double."""
     cdef float n, half_n, r, r2, q, p
-    if wide:
+    if exp_range == EXP_WIDE:
         x = <float> 100.0 if x > <float> 100.0 else x
         x = <float> -110.0 if x < <float> -110.0 else x
-    else:
+    elif exp_range == EXP_NORMAL:
         x = <float> 89.0 if x > <float> 89.0 else x
         x = <float> -87.0 if x < <float> -87.0 else x
     n = (x * <float> 1.4426950216293335 + ROUND_SHIFT_F) - ROUND_SHIFT_F
@@ -128,7 +140,7 @@ cdef inline float _exp_float(float x, float tail, bint wide) noexcept nogil:
          + (<float> 0.04166654869914055 + <float> 0.008363766595721245 * r) * r2
          + <float> 0.0013926918618381023 * (r2 * r2))
     p = <float> 1 + (r + r2 * q)
-    if not wide:
+    if exp_range != EXP_WIDE:
         return p * _power_of_two_f(n)
     half_n = (n * <float> 0.5 + ROUND_SHIFT_F) - ROUND_SHIFT_F
     return (p * _power_of_two_f(half_n)) * _power_of_two_f(n - half_n)
@@ -138,25 +150,18 @@ cdef inline floating fast_exp(floating x) noexcept nogil:
     """exp(x), within 1 ulp; inf above the overflow bound, 0 below the
     underflow bound, NaN for NaN."""
     if floating is float:
-        return _exp_float(x, 0, True)
+        return _exp_float(x, 0, EXP_WIDE)
     else:
-        return _exp_double(x, 0, True)
+        return _exp_double(x, 0, EXP_WIDE)
 
 
 cdef inline floating exp_normal_range(floating x) noexcept nogil:
     """exp(x) within 1 ulp where it is a normal number; inf above, and
     about the smallest normal number below (one scaling cheaper)."""
-    return exp_normal_range_with_tail(x, 0)
-
-
-cdef inline floating exp_normal_range_with_tail(floating x,
-                                                floating tail) noexcept nogil:
-    """exp(x + tail) as exp_normal_range, for |tail| much below 1 ulp of
-    ln 2."""
     if floating is float:
-        return _exp_float(x, tail, False)
+        return _exp_float(x, 0, EXP_NORMAL)
     else:
-        return _exp_double(x, tail, False)
+        return _exp_double(x, 0, EXP_NORMAL)
 
 
 cdef inline floating logistic(floating x) noexcept nogil:
@@ -166,9 +171,19 @@ cdef inline floating logistic(floating x) noexcept nogil:
     return one / (one + exp_normal_range(-x))
 
 
+cdef inline floating _exp_in_range(floating x, floating tail) noexcept nogil:
+    """exp(x + tail) for x whose result is a normal number and |tail| much
+    below 1 ulp of ln 2; unchecked."""
+    if floating is float:
+        return _exp_float(x, tail, EXP_UNCHECKED)
+    else:
+        return _exp_double(x, tail, EXP_UNCHECKED)
+
+
 cdef inline floating half_square_exp(floating a) noexcept nogil:
     """exp(-a^2 / 2) for 0 <= a <= NORMAL_TAIL_END (or NaN), to the
-    accuracy of exp."""
+    accuracy of exp. Nothing checks the range: beyond it, the result is
+    wrong."""
     cdef floating square, error, split, head, low
     # Typed as the data: Cython writes constants as doubles, which would
     # turn float arithmetic into double.
@@ -182,7 +197,7 @@ cdef inline floating half_square_exp(floating a) noexcept nogil:
             error = fmaf(a, a, -square)
         else:
             error = fma(a, a, -square)
-        return exp_normal_range_with_tail(-half * square, -half * error)
+        return _exp_in_range(-half * square, -half * error)
     # Without it, split a = head + low with head of half the mantissa, so
     # that head^2 / 2 is exact and only the tiny rest is rounded (an exact
     # split only where products and sums round separately, as they do
@@ -193,8 +208,8 @@ cdef inline floating half_square_exp(floating a) noexcept nogil:
         split = a * 134217729.0
     head = split - (split - a)
     low = a - head
-    return exp_normal_range_with_tail(-half * head * head,
-                                      -(head * low + half * low * low))
+    return _exp_in_range(-half * head * head,
+                         -(head * low + half * low * low))
 
 
 cdef inline floating tail_ratio(floating a) noexcept nogil:
