@@ -57,9 +57,9 @@ cdef inline void gelu_block(floating* z, floating* derivative,
     wanted), also derivative = Phi(z) + z * phi(z).
 
     Phi is computed through its tail Q(a) = 1 - Phi(a) = exp(-a^2 / 2) *
-    tail_ratio(a), a = |z|, which stays accurate in the far left where 1 -
-    Phi would cancel. Beyond NORMAL_TAIL_END both Q and exp(-z^2 / 2) are
-    taken as 0 (they are below 1e-305 there, 1e-37 in float).
+    tail_ratio(a), a = |z|, to about one unit of the last place of 1, as
+    0.5 * (1 + erf(z / sqrt 2)) would be. Beyond NORMAL_TAIL_END both Q and
+    exp(-z^2 / 2) are taken as 0.
     """
     cdef Py_ssize_t j
     cdef floating x, floored, clamped, a, tail, cdf, gaussian, end
