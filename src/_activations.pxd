@@ -5,11 +5,11 @@
 # pass, into a buffer the caller provides only for them.
 
 from cython cimport floating
-from libc.math cimport INFINITY, fabs, fabsf, tanh, tanhf
+from libc.math cimport INFINITY, fabs, fabsf
 
 from _fastmath cimport (
     NORMAL_TAIL_END, NORMAL_TAIL_END_F, exp_normal_range, fast_exp,
-    half_square_exp, logistic, tail_ratio,
+    fast_tanh, half_square_exp, logistic, tail_ratio,
 )
 
 
@@ -214,10 +214,7 @@ cdef inline void add_bias_activate(
                 row[j] = logistic(row[j])
         elif activation == TANH:
             for j in range(n_cols):
-                if floating is float:
-                    row[j] = tanhf(row[j])
-                else:
-                    row[j] = tanh(row[j])
+                row[j] = fast_tanh(row[j])
         elif activation == SOFTMAX:
             if n_cols > 0:
                 softmax_row(row, n_cols)

@@ -1,9 +1,10 @@
-# exp and the normal distribution's tail, written so that a loop calling
-# them over a row compiles to SIMD code at the SSE2 baseline: every step is
-# an arithmetic operation, a select or a bit shift, with no call into libm
-# (which GCC does not vectorise) and no branch. Accuracy (against scipy, in
-# tests/test_fast_math.py): exp within 1 ulp; the normal tail, and so the
-# normal distribution Phi, within about one unit of the last place of 1.
+# exp, tanh and the normal distribution's tail, written so that a loop
+# calling them over a row compiles to SIMD code at the SSE2 baseline: every
+# step is an arithmetic operation, a select or a bit shift, with no call
+# into libm (which GCC does not vectorise) and no branch. Accuracy (against
+# numpy's long double and scipy, in tests/test_fast_math.py): exp within 1
+# ulp; tanh within 3; the normal tail, and so the normal distribution Phi,
+# within about one unit of the last place of 1.
 #
 # exp(x): x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2 (ln2 in
 # two parts, so that n * ln2_hi and x - n * ln2_hi are exact); exp(r) by a
@@ -27,6 +28,7 @@
 
 from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t
+from libc.math cimport copysign, copysignf, fabs, fabsf
 from libc.string cimport memcpy
 
 
@@ -38,6 +40,10 @@ cdef extern from *:
        float). */
     #define TWOLAYER_NORMAL_TAIL_END 9.0
     #define TWOLAYER_NORMAL_TAIL_END_F 6.5f
+    /* Where tanh rounds to 1: 1 - tanh(a) < 2 exp(-2a) is below half an
+       ulp of 1 beyond. */
+    #define TWOLAYER_TANH_END 20.0
+    #define TWOLAYER_TANH_END_F 9.1f
     /* Adding 1.5 * 2^52 (2^23 in float) rounds to an integer and leaves it,
        plus the exponent bias, in the low bits of the sum. */
     #define TWOLAYER_ROUND_SHIFT 6755399441055744.0
@@ -47,6 +53,8 @@ cdef extern from *:
     """
     const double NORMAL_TAIL_END "TWOLAYER_NORMAL_TAIL_END"
     const float NORMAL_TAIL_END_F "TWOLAYER_NORMAL_TAIL_END_F"
+    const double TANH_END "TWOLAYER_TANH_END"
+    const float TANH_END_F "TWOLAYER_TANH_END_F"
     const double ROUND_SHIFT "TWOLAYER_ROUND_SHIFT"
     const float ROUND_SHIFT_F "TWOLAYER_ROUND_SHIFT_F"
     const double EXP_BIAS_SHIFT "TWOLAYER_EXP_BIAS_SHIFT"
@@ -85,20 +93,14 @@ cdef enum ExpRange:
     EXP_UNCHECKED = 2
 
 
-cdef inline double _exp_double(double x, ExpRange exp_range) noexcept nogil:
-    """exp(x) over the range ``exp_range`` (a constant at every call, so
-    the compiler drops the other cases)."""
-    cdef double n, half_n, r, r2, r4, q, p
-    # Clamping keeps n small enough for the exponent bits. The comparisons
-    # are false for NaN, which passes through to the result.
-    if exp_range == EXP_WIDE:
-        x = 720.0 if x > 720.0 else x
-        x = -760.0 if x < -760.0 else x
-    elif exp_range == EXP_NORMAL:
-        # n <= 1024, whose exponent field is that of inf.
-        x = 710.0 if x > 710.0 else x
-        x = -708.0 if x < -708.0 else x
-    n = (x * 1.4426950408889634 + ROUND_SHIFT) - ROUND_SHIFT
+cdef inline double _ln2_multiple(double x) noexcept nogil:
+    """n = round(x / ln2), as a double."""
+    return (x * 1.4426950408889634 + ROUND_SHIFT) - ROUND_SHIFT
+
+
+cdef inline double _expm1_reduced(double x, double n) noexcept nogil:
+    """exp(r) - 1 for r = x - n ln2, n = _ln2_multiple(x)."""
+    cdef double r, r2, r4, q
     r = (x - n * 0.6931471805601177) - n * -1.7239444525614835e-13
     # Estrin's scheme: a shorter chain of dependent operations than
     # Horner's, which is what limits the throughput of these loops.
@@ -109,23 +111,38 @@ cdef inline double _exp_double(double x, ExpRange exp_range) noexcept nogil:
         ((0.0013888888918918907 + 0.00019841269864364933 * r)
          + (2.4801518672268355e-05 + 2.7557266442353424e-06 * r) * r2)
         + (2.7621324269313687e-07 + 2.5101335854788522e-08 * r) * r4) * r4
-    p = 1 + (r + r2 * q)
+    return r + r2 * q
+
+
+cdef inline double _exp_double(double x, ExpRange exp_range) noexcept nogil:
+    """exp(x) over the range ``exp_range`` (a constant at every call, so
+    the compiler drops the other cases)."""
+    cdef double n, half_n, p
+    # Clamping keeps n small enough for the exponent bits. The comparisons
+    # are false for NaN, which passes through to the result.
+    if exp_range == EXP_WIDE:
+        x = 720.0 if x > 720.0 else x
+        x = -760.0 if x < -760.0 else x
+    elif exp_range == EXP_NORMAL:
+        # n <= 1024, whose exponent field is that of inf.
+        x = 710.0 if x > 710.0 else x
+        x = -708.0 if x < -708.0 else x
+    n = _ln2_multiple(x)
+    p = 1 + _expm1_reduced(x, n)
     if exp_range != EXP_WIDE:
         return p * _power_of_two(n)
     half_n = (n * 0.5 + ROUND_SHIFT) - ROUND_SHIFT
     return (p * _power_of_two(half_n)) * _power_of_two(n - half_n)
 
 
-cdef inline float _exp_float(float x, ExpRange exp_range) noexcept nogil:
-    """expf(x), as _exp_double."""
-    cdef float n, half_n, r, r2, q, p
-    if exp_range == EXP_WIDE:
-        x = <float> 100.0 if x > <float> 100.0 else x
-        x = <float> -110.0 if x < <float> -110.0 else x
-    elif exp_range == EXP_NORMAL:
-        x = <float> 89.0 if x > <float> 89.0 else x
-        x = <float> -87.0 if x < <float> -87.0 else x
-    n = (x * <float> 1.4426950216293335 + ROUND_SHIFT_F) - ROUND_SHIFT_F
+cdef inline float _ln2_multiple_f(float x) noexcept nogil:
+    """n = round(x / ln2), as a float."""
+    return (x * <float> 1.4426950216293335 + ROUND_SHIFT_F) - ROUND_SHIFT_F
+
+
+cdef inline float _expm1_reduced_f(float x, float n) noexcept nogil:
+    """expf(r) - 1 for r = x - n ln2, n = _ln2_multiple_f(x)."""
+    cdef float r, r2, q
     r = (x - n * <float> 0.693145751953125) - n * <float> 1.428606765330187e-06
     r2 = r * r
     # Every constant is cast: Cython writes a bare 1 as the double 1.0,
@@ -133,7 +150,20 @@ cdef inline float _exp_float(float x, ExpRange exp_range) noexcept nogil:
     q = ((<float> 0.5 + <float> 0.16666573286056519 * r)
          + (<float> 0.04166654869914055 + <float> 0.008363766595721245 * r) * r2
          + <float> 0.0013926918618381023 * (r2 * r2))
-    p = <float> 1 + (r + r2 * q)
+    return r + r2 * q
+
+
+cdef inline float _exp_float(float x, ExpRange exp_range) noexcept nogil:
+    """expf(x), as _exp_double."""
+    cdef float n, half_n, p
+    if exp_range == EXP_WIDE:
+        x = <float> 100.0 if x > <float> 100.0 else x
+        x = <float> -110.0 if x < <float> -110.0 else x
+    elif exp_range == EXP_NORMAL:
+        x = <float> 89.0 if x > <float> 89.0 else x
+        x = <float> -87.0 if x < <float> -87.0 else x
+    n = _ln2_multiple_f(x)
+    p = <float> 1 + _expm1_reduced_f(x, n)
     if exp_range != EXP_WIDE:
         return p * _power_of_two_f(n)
     half_n = (n * <float> 0.5 + ROUND_SHIFT_F) - ROUND_SHIFT_F
@@ -163,6 +193,31 @@ cdef inline floating logistic(floating x) noexcept nogil:
     overflow (the true value is below the smallest normal number)."""
     cdef floating one = 1
     return one / (one + exp_normal_range(-x))
+
+
+cdef inline floating fast_tanh(floating x) noexcept nogil:
+    """tanh(x) within a few ulp, as (e^2a - 1) / (e^2a + 1) with a = |x|
+    and e^2a - 1 computed without cancellation: 2^n e^r - 1 = (2^n - 1) +
+    2^n (e^r - 1), both terms exact or nearly so. Beyond TANH_END (20, 9.1
+    in float) tanh is 1 to the last bit, and a is clamped there."""
+    cdef floating a, n, scale, expm1
+    # Typed as the data: a bare 1 would turn float arithmetic into double.
+    cdef floating one = 1
+    cdef floating two = 2
+    if floating is float:
+        a = fabsf(x)
+        a = TANH_END_F if a > TANH_END_F else a
+        n = _ln2_multiple_f(a + a)
+        scale = _power_of_two_f(n)
+        expm1 = (scale - one) + scale * _expm1_reduced_f(a + a, n)
+        return copysignf(expm1 / (expm1 + two), x)
+    else:
+        a = fabs(x)
+        a = TANH_END if a > TANH_END else a
+        n = _ln2_multiple(a + a)
+        scale = _power_of_two(n)
+        expm1 = (scale - one) + scale * _expm1_reduced(a + a, n)
+        return copysign(expm1 / (expm1 + two), x)
 
 
 cdef inline floating half_square_exp(floating a) noexcept nogil:

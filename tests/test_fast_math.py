@@ -1,8 +1,8 @@
-"""The kernels' own exp and normal distribution (vectorisable replacements
-for libm's exp and erfc) against references in extended precision: exp in
-numpy's long double, the normal tail through scipy's erfcx. Dense grids
-over the whole range, the overflow and underflow bounds, subnormal numbers,
-zeros, infinities and NaN."""
+"""The kernels' own exp, tanh and normal distribution (vectorisable
+replacements for libm's exp, tanh and erfc) against references in extended
+precision: exp and tanh in numpy's long double, the normal tail through
+scipy's erfcx. Dense grids over the whole range, the overflow and
+underflow bounds, subnormal numbers, zeros, infinities and NaN."""
 
 import numpy as np
 import pytest
@@ -129,6 +129,11 @@ def test_special_values(compiled_forward, dtype):
     np.testing.assert_array_equal(
         silu_derivative, np.array([np.nan, 1, 0, 0.5, 0.5], dtype)
     )
+    tanh, tanh_derivative = layer_with_derivative(compiled_forward, z, "tanh", width=1)
+    np.testing.assert_array_equal(tanh, np.array([np.nan, 1, -1, 0, 0], dtype))
+    np.testing.assert_array_equal(
+        tanh_derivative, np.array([np.nan, 0, 0, 1, 1], dtype)
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -139,6 +144,20 @@ def test_logistic_is_within_a_few_ulp(compiled_forward, dtype):
     # Below the normal range (z < -708 or -87), 0 or a value below the
     # smallest normal number: absolute error under tiny.
     assert within(got, exact, 4 * np.finfo(dtype).eps, np.finfo(dtype).tiny)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_is_within_a_few_ulp(compiled_forward, dtype):
+    # Measured: at most 2.5 ulp in float64 and 2.2 in float32. Around 20
+    # (9.1 in float32) tanh starts to round to 1, and the kernel clamps.
+    ends = [19.06, 20, 20.01, 9.01, 9.1, 9.11, 0.3466, 0.35, 1e4]
+    z = grid(dtype, -25, 25, ends + [-v for v in ends])
+    value, derivative = layer_with_derivative(compiled_forward, z, "tanh")
+    exact = np.tanh(z.astype(LD))
+    assert np.all(ulp_errors(value, exact, dtype) <= 3)
+    # g' = 1 - tanh^2 is read off the value: absolute errors of a few eps.
+    eps = np.finfo(dtype).eps
+    assert np.all(np.abs(derivative.astype(LD) - (1 - exact**2)) <= 4 * eps)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
