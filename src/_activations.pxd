@@ -153,10 +153,13 @@ cdef inline void multiply_by_derivative(
     const floating* activated,
     Py_ssize_t n,
     int activation,
+    floating unscale=1,
 ) noexcept nogil:
-    """delta *= g'(Z), with g'(Z) computed from A = g(Z); for the
+    """delta *= g'(Z), with g'(Z) computed from A = g(Z) (given as
+    ``activated = A / unscale``: dropout's kept units are scaled); for the
     activations where ``derivative_needs_input`` is False only."""
     cdef Py_ssize_t i
+    cdef floating a
     # Typed as the data: a bare 1 would turn float arithmetic into double.
     cdef floating one = 1
     if activation == RELU:
@@ -168,10 +171,12 @@ cdef inline void multiply_by_derivative(
             delta[i] *= 1 if activated[i] > 0 else <floating> LEAKY_SLOPE
     elif activation == LOGISTIC:
         for i in range(n):
-            delta[i] = delta[i] * activated[i] * (one - activated[i])
+            a = activated[i] * unscale
+            delta[i] = delta[i] * a * (one - a)
     elif activation == TANH:
         for i in range(n):
-            delta[i] *= one - activated[i] * activated[i]
+            a = activated[i] * unscale
+            delta[i] *= one - a * a
 
 
 cdef inline void add_bias_activate(

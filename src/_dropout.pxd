@@ -8,7 +8,7 @@
 
 from cython cimport floating
 
-from _activations cimport LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, TANH
+from _activations cimport multiply_by_derivative
 
 ctypedef unsigned long long uint64
 
@@ -72,25 +72,15 @@ cdef inline void dropout_derivative(
     """delta *= d(dropped hidden)/dZ1 for one sample: 0 for a dropped unit,
     ``scale * g'(Z1)`` for a kept one, with g' as the forward pass wrote it
     (``derivative``), or, when that is NULL, read off the activation before
-    it was scaled (``dropped_hidden / scale``)."""
+    it was scaled (``dropped_hidden / scale``; a dropped unit's 0 gives a
+    finite g', which multiplies a 0)."""
     cdef Py_ssize_t j
-    cdef floating a
-    # Typed as the data: a bare 1 would turn float arithmetic into double.
     cdef floating one = 1
     for j in range(n_units):
-        if not keeps(key, j, threshold):
-            delta[j] = 0
-            continue
-        a = dropped_hidden[j] / scale
-        if derivative != NULL:
-            delta[j] *= scale * derivative[j]
-        elif activation == RELU:
-            delta[j] = scale * delta[j] if a > 0 else 0
-        elif activation == LOGISTIC:
-            delta[j] *= scale * a * (one - a)
-        elif activation == TANH:
-            delta[j] *= scale * (one - a * a)
-        elif activation == LEAKY_RELU:
-            delta[j] *= scale * (1 if a > 0 else LEAKY_SLOPE)
-        else:
-            delta[j] *= scale
+        delta[j] = scale * delta[j] if keeps(key, j, threshold) else 0
+    if derivative != NULL:
+        for j in range(n_units):
+            delta[j] *= derivative[j]
+    else:
+        multiply_by_derivative(delta, dropped_hidden, n_units, activation,
+                               one / scale)
