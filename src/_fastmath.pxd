@@ -195,29 +195,40 @@ cdef inline floating logistic(floating x) noexcept nogil:
     return one / (one + exp_normal_range(-x))
 
 
-cdef inline floating fast_tanh(floating x) noexcept nogil:
-    """tanh(x) within a few ulp, as (e^2a - 1) / (e^2a + 1) with a = |x|
-    and e^2a - 1 computed without cancellation: 2^n e^r - 1 = (2^n - 1) +
-    2^n (e^r - 1), both terms exact or nearly so. Beyond TANH_END (20, 9.1
-    in float) tanh is 1 to the last bit, and a is clamped there."""
-    cdef floating a, n, scale, expm1
-    # Typed as the data: a bare 1 would turn float arithmetic into double.
+cdef inline floating _expm1_of_nonnegative(floating y) noexcept nogil:
+    """e^y - 1 for y >= 0 in exp's range (or NaN), without cancellation:
+    2^n e^r - 1 = (2^n - 1) + 2^n (e^r - 1), both terms exact or nearly
+    so."""
+    cdef floating n, scale
     cdef floating one = 1
+    if floating is float:
+        n = _ln2_multiple_f(y)
+        scale = _power_of_two_f(n)
+        return (scale - one) + scale * _expm1_reduced_f(y, n)
+    else:
+        n = _ln2_multiple(y)
+        scale = _power_of_two(n)
+        return (scale - one) + scale * _expm1_reduced(y, n)
+
+
+cdef inline floating fast_tanh(floating x) noexcept nogil:
+    """tanh(x) within a few ulp, as (e^2a - 1) / (e^2a + 1) with a = |x|.
+    Beyond TANH_END (20, 9.1 in float) tanh is 1 to the last bit, and a is
+    clamped there."""
+    cdef floating a, expm1, end
+    # Typed as the data: a bare 2 would turn float arithmetic into double.
     cdef floating two = 2
     if floating is float:
         a = fabsf(x)
-        a = TANH_END_F if a > TANH_END_F else a
-        n = _ln2_multiple_f(a + a)
-        scale = _power_of_two_f(n)
-        expm1 = (scale - one) + scale * _expm1_reduced_f(a + a, n)
-        return copysignf(expm1 / (expm1 + two), x)
+        end = TANH_END_F
     else:
         a = fabs(x)
-        a = TANH_END if a > TANH_END else a
-        n = _ln2_multiple(a + a)
-        scale = _power_of_two(n)
-        expm1 = (scale - one) + scale * _expm1_reduced(a + a, n)
-        return copysign(expm1 / (expm1 + two), x)
+        end = TANH_END
+    a = end if a > end else a
+    expm1 = _expm1_of_nonnegative(a + a)
+    if floating is float:
+        return copysignf(expm1 / (expm1 + two), x)
+    return copysign(expm1 / (expm1 + two), x)
 
 
 cdef inline floating half_square_exp(floating a) noexcept nogil:
