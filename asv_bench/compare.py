@@ -336,20 +336,30 @@ def main():
 
     runners = runners_for("medium")
 
-    results = []
     cache = {}
+
+    def loaded(data):
+        """A data set, loaded once."""
+        if data not in cache:
+            cache[data] = load(data, args.small)
+        return cache[data]
+
+    def training_scenarios():
+        """(scenario, data name, settings, X, y) of each training scenario
+        asked for."""
+        for scenario in args.scenarios:
+            if scenario != "predict":
+                data, settings = SCENARIOS[scenario]
+                yield (scenario, data, settings, *loaded(data))
+
+    results = []
     medium_models = {}
     if args.activations:
         for n_threads in args.threads:
             with threadpool_limits(n_threads):
-                for scenario in args.scenarios:
-                    if scenario == "predict":
-                        continue
-                    data, settings = SCENARIOS[scenario]
-                    if data not in cache:
-                        cache[data] = load(data, args.small)
+                for scenario, _, settings, X, y in training_scenarios():
                     results += compare_activations(
-                        scenario, n_threads, *cache[data], settings, args
+                        scenario, n_threads, X, y, settings, args
                     )
         write_json(args, info, results)
         return
@@ -357,13 +367,7 @@ def main():
         if torch is not None:
             torch.set_num_threads(n_threads)
         with threadpool_limits(n_threads):
-            for scenario in args.scenarios:
-                if scenario == "predict":
-                    continue
-                data, settings = SCENARIOS[scenario]
-                if data not in cache:
-                    cache[data] = load(data, args.small)
-                X, y = cache[data]
+            for scenario, data, settings, X, y in training_scenarios():
                 scenario_runners = runners_for(data)
                 times = {name: [] for name in scenario_runners}
                 for _ in range(args.repeats):
@@ -381,9 +385,7 @@ def main():
                 )
                 report(scenario, n_threads, median, flops)
             if "predict" in args.scenarios:
-                if "medium" not in cache:
-                    cache["medium"] = load("medium", args.small)
-                X, y = cache["medium"]
+                X, y = loaded("medium")
                 clf = medium_models.get((n_threads, "TwoLayerClassifier"))
                 mlp_clf = medium_models.get((n_threads, "MLPClassifier"))
                 if clf is None:
