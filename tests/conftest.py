@@ -8,6 +8,7 @@ from scipy.special import xlogy
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn_twolayer._forward import ACTIVATIONS
 
 from sklearn_twolayer._dispatch import modules_of, runnable_builds
 
@@ -71,3 +72,25 @@ def compiled_forward(request):
     """The forward-pass module of each compiled build this CPU runs
     (baseline, AVX2, AVX-512), for kernel tests that must hold in all."""
     return modules_of(request.param)[0]
+
+
+def _identity_layer(forward, z, name, width=64, n_threads=2):
+    """g(z) and g'(z) from the hidden-layer kernel of the build ``forward``
+    (a ``_forward`` module), with W = I and b = 0 so that the
+    pre-activations are exactly z, laid out in rows of ``width`` (1 for
+    infinities and NaN, which the product with I spreads along a row)."""
+    Z = np.zeros(-(-z.shape[0] // width) * width, dtype=z.dtype)
+    Z[: z.shape[0]] = z
+    Z = Z.reshape(-1, width)
+    W = np.eye(width, dtype=z.dtype)
+    b = np.zeros(width, dtype=z.dtype)
+    out, derivative = np.empty_like(Z), np.empty_like(Z)
+    forward.forward_layer(Z, W, b, out, ACTIVATIONS[name], n_threads, derivative)
+    return out.ravel()[: z.shape[0]], derivative.ravel()[: z.shape[0]]
+
+
+@pytest.fixture(scope="session")
+def identity_layer():
+    """``identity_layer(forward, z, name, width=64, n_threads=2)``: g(z) and
+    g'(z) from a hidden layer with W = I and b = 0."""
+    return _identity_layer

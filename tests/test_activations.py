@@ -10,10 +10,10 @@ import scipy.sparse as sp
 from scipy.special import erf, expit, ndtr
 from sklearn.datasets import make_classification
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn_twolayer._forward import ACTIVATIONS, forward_layer
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer import _forward as baseline_forward
 
 NEW_ACTIVATIONS = ["leaky_relu", "gelu", "silu"]
 DTYPES = [np.float32, np.float64]
@@ -42,20 +42,6 @@ def inputs(dtype):
     return np.concatenate([special, grid]).astype(dtype)
 
 
-def kernel(z, name, n_threads=2):
-    """The kernel's g(z) and g'(z): a layer with W = I and b = 0, whose
-    pre-activations are exactly z (laid out in rows of 64)."""
-    width = 64
-    Z = np.zeros(-(-z.shape[0] // width) * width, dtype=z.dtype)
-    Z[: z.shape[0]] = z
-    Z = Z.reshape(-1, width)
-    W = np.eye(width, dtype=z.dtype)
-    b = np.zeros(width, dtype=z.dtype)
-    out, derivative = np.empty_like(Z), np.empty_like(Z)
-    forward_layer(Z, W, b, out, ACTIVATIONS[name], n_threads, derivative)
-    return out.ravel()[: z.shape[0]], derivative.ravel()[: z.shape[0]]
-
-
 # Relative tolerances of the kernels against float64 references of the same
 # (rounded) input: a few ulp of the dtype.
 RTOL = {np.float32: 5e-7, np.float64: 5e-15}
@@ -63,9 +49,9 @@ RTOL = {np.float32: 5e-7, np.float64: 5e-15}
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_values_and_derivatives_match_scipy(dtype, name):
+def test_values_and_derivatives_match_scipy(identity_layer, dtype, name):
     z = inputs(dtype)
-    value, derivative = kernel(z, name)
+    value, derivative = identity_layer(baseline_forward, z, name)
     expected_value, expected_derivative = reference(z, name)
     assert value.dtype == dtype and derivative.dtype == dtype
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(derivative))
@@ -91,9 +77,9 @@ def test_values_and_derivatives_match_scipy(dtype, name):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_is_the_erf_form(dtype):
+def test_gelu_is_the_erf_form(identity_layer, dtype):
     z = inputs(dtype)
-    value, _ = kernel(z, "gelu")
+    value, _ = identity_layer(baseline_forward, z, "gelu")
     z64 = z.astype(np.float64)
     erf_form = 0.5 * z64 * (1 + erf(z64 / np.sqrt(2)))
     # The erf form cancels to 0 in the left tail; both agree to round-off
@@ -105,9 +91,9 @@ def test_gelu_is_the_erf_form(dtype):
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_extremes_and_zero(dtype, name):
+def test_extremes_and_zero(identity_layer, dtype, name):
     z = np.array([-1e4, -0.0, 0.0, 1e4], dtype=dtype)
-    value, derivative = kernel(z, name)
+    value, derivative = identity_layer(baseline_forward, z, name)
     slope = np.float64(dtype(0.01))
     expected = {
         "leaky_relu": ([-1e4 * slope, 0, 0, 1e4], [slope, slope, slope, 1]),
@@ -119,23 +105,26 @@ def test_extremes_and_zero(dtype, name):
 
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
-def test_derivative_is_the_slope_of_the_activation(name):
+def test_derivative_is_the_slope_of_the_activation(identity_layer, name):
     # Central differences of the float64 kernel itself, away from the kink
     # of leaky_relu: the derivative it writes is the derivative of what it
     # computes.
     z = np.linspace(-8, 8, 321) + 0.0125
     step = 1e-6
-    up, _ = kernel(z + step, name)
-    down, _ = kernel(z - step, name)
-    _, derivative = kernel(z, name)
+    up, _ = identity_layer(baseline_forward, z + step, name)
+    down, _ = identity_layer(baseline_forward, z - step, name)
+    _, derivative = identity_layer(baseline_forward, z, name)
     np.testing.assert_allclose(derivative, (up - down) / (2 * step), rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_kernel_is_bitwise_equal_across_thread_counts(dtype, name):
+def test_kernel_is_bitwise_equal_across_thread_counts(identity_layer, dtype, name):
     z = np.tile(inputs(dtype), 40)
-    results = [kernel(z, name, n_threads) for n_threads in (1, 2, 3)]
+    results = [
+        identity_layer(baseline_forward, z, name, n_threads=n_threads)
+        for n_threads in (1, 2, 3)
+    ]
     for value, derivative in results[1:]:
         assert np.array_equal(value, results[0][0])
         assert np.array_equal(derivative, results[0][1])

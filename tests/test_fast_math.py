@@ -48,20 +48,6 @@ def apply_elementwise(forward, z, name):
     return Z.ravel()[: z.shape[0]]
 
 
-def layer_with_derivative(forward, z, name, width=64):
-    """g(z) and g'(z) of a hidden layer of the build ``forward`` with W = I
-    and b = 0 (``width`` 1 for infinities and NaN, which the product with I
-    spreads along a row)."""
-    Z = np.zeros(-(-z.shape[0] // width) * width, dtype=z.dtype)
-    Z[: z.shape[0]] = z
-    Z = Z.reshape(-1, width)
-    W = np.eye(width, dtype=z.dtype)
-    b = np.zeros(width, dtype=z.dtype)
-    out, derivative = np.empty_like(Z), np.empty_like(Z)
-    forward.forward_layer(Z, W, b, out, ACTIVATIONS[name], 2, derivative)
-    return out.ravel()[: z.shape[0]], derivative.ravel()[: z.shape[0]]
-
-
 def ulp_errors(got, exact, dtype):
     """|got - exact| in units of the last place of exact rounded to dtype
     (the spacing of subnormal numbers below the normal range)."""
@@ -113,23 +99,23 @@ def test_exp_is_within_one_ulp(compiled_forward, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_special_values(compiled_forward, dtype):
+def test_special_values(compiled_forward, identity_layer, dtype):
     z = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], dtype=dtype)
     exp = apply_elementwise(compiled_forward, z, "exp")
     np.testing.assert_array_equal(exp, np.array([np.nan, np.inf, 0, 1, 1], dtype))
     logistic = apply_elementwise(compiled_forward, z, "logistic")
     np.testing.assert_array_equal(logistic, np.array([np.nan, 1, 0, 0.5, 0.5], dtype))
-    gelu, gelu_derivative = layer_with_derivative(compiled_forward, z, "gelu", width=1)
+    gelu, gelu_derivative = identity_layer(compiled_forward, z, "gelu", width=1)
     np.testing.assert_array_equal(gelu, np.array([np.nan, np.inf, 0, 0, 0], dtype))
     np.testing.assert_array_equal(
         gelu_derivative, np.array([np.nan, 1, 0, 0.5, 0.5], dtype)
     )
-    silu, silu_derivative = layer_with_derivative(compiled_forward, z, "silu", width=1)
+    silu, silu_derivative = identity_layer(compiled_forward, z, "silu", width=1)
     np.testing.assert_array_equal(silu, np.array([np.nan, np.inf, 0, 0, 0], dtype))
     np.testing.assert_array_equal(
         silu_derivative, np.array([np.nan, 1, 0, 0.5, 0.5], dtype)
     )
-    tanh, tanh_derivative = layer_with_derivative(compiled_forward, z, "tanh", width=1)
+    tanh, tanh_derivative = identity_layer(compiled_forward, z, "tanh", width=1)
     np.testing.assert_array_equal(tanh, np.array([np.nan, 1, -1, 0, 0], dtype))
     np.testing.assert_array_equal(
         tanh_derivative, np.array([np.nan, 0, 0, 1, 1], dtype)
@@ -147,12 +133,12 @@ def test_logistic_is_within_a_few_ulp(compiled_forward, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_tanh_is_within_a_few_ulp(compiled_forward, dtype):
+def test_tanh_is_within_a_few_ulp(compiled_forward, identity_layer, dtype):
     # Measured: at most 2.5 ulp in float64 and 2.2 in float32. Around 20
     # (9.1 in float32) tanh starts to round to 1, and the kernel clamps.
     ends = [19.06, 20, 20.01, 9.01, 9.1, 9.11, 0.3466, 0.35, 1e4]
     z = grid(dtype, -25, 25, ends + [-v for v in ends])
-    value, derivative = layer_with_derivative(compiled_forward, z, "tanh")
+    value, derivative = identity_layer(compiled_forward, z, "tanh")
     exact = np.tanh(z.astype(LD))
     assert np.all(ulp_errors(value, exact, dtype) <= 3)
     # g' = 1 - tanh^2 is read off the value: absolute errors of a few eps.
@@ -161,9 +147,9 @@ def test_tanh_is_within_a_few_ulp(compiled_forward, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_silu_is_within_a_few_ulp(compiled_forward, dtype):
+def test_silu_is_within_a_few_ulp(compiled_forward, identity_layer, dtype):
     z = grid(dtype, -760, 760, [1e4, -1e4, 709.78, -709.78, 88.72, -88.72])
-    value, derivative = layer_with_derivative(compiled_forward, z, "silu")
+    value, derivative = identity_layer(compiled_forward, z, "silu")
     z_ld = z.astype(LD)
     s = 1 / (1 + np.exp(-z_ld))
     tiny = np.finfo(dtype).tiny
@@ -180,13 +166,13 @@ def test_silu_is_within_a_few_ulp(compiled_forward, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_and_its_derivative(compiled_forward, dtype):
+def test_gelu_and_its_derivative(compiled_forward, identity_layer, dtype):
     # The ends of the range where the tail is computed (9 in float64, 6.5
     # in float32), and their neighbours.
     ends = [9, 8.999, 9.001, 6.5, 6.499, 6.501, 13, 38.5]
     specials = [1e4, -0.7518, 5.6] + ends
     z = grid(dtype, -40, 40, specials + [-v for v in specials])
-    value, derivative = layer_with_derivative(compiled_forward, z, "gelu")
+    value, derivative = identity_layer(compiled_forward, z, "gelu")
     cdf, gaussian = normal_cdf_and_density(z)
     z_ld = z.astype(LD)
     density_term = z_ld * gaussian / np.sqrt(2 * LD(np.pi))
