@@ -17,8 +17,8 @@ bitwise the same for any number of threads. The team of threads is made
 once per call; its phases are separated by barriers, and each thread takes
 the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
 
-* Small batches (fewer than ``SLOTS`` chunks) are split in two dimensions,
-  with two barriers per chunk:
+* Small batches of a large network (a partial gradient of more than
+  ``SLOT_BYTES``) are split in two dimensions, with two barriers per chunk:
 
   1. rows: per block of about ``ROW_ROWS`` rows (more for a large first
      layer), gather the samples, run
@@ -31,15 +31,30 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
      tile's gradient (L2 term, division by the batch's size or weight) and
      apply the optimizer step to it right away.
 
-* Large batches (full batch, L-BFGS, validation loss) run whole chunks in
-  parallel. Chunk c goes to slot ``c * SLOTS // n_chunks``; each slot is
-  handled by one thread, which runs its chunks in order, accumulating their
-  gradients in the slot's own partial gradient. After one barrier, the
-  slots are summed in slot order, block by block of the flat parameter
-  vector, and each block is finished and updated. The fixed number of slots
-  costs ``SLOTS x n_params`` values of memory (with 16 slots, 13 MB for a
-  784-128-10 network in float64) and caps the parallelism of a large batch
-  at ``SLOTS`` threads.
+* Other batches run whole chunks in parallel, each accumulating into a
+  partial gradient of its own (a slot):
+
+  - large batches (full batch, L-BFGS, validation loss; at least ``SLOTS``
+    chunks of ``LARGE_CHUNK_ROWS`` rows) have ``SLOTS`` slots, and chunk c
+    goes to slot ``c * SLOTS // n_chunks``;
+  - a small batch of a small network is cut into at most ``SLOTS`` chunks
+    of about ``SLOT_ROWS`` rows, one per slot.
+
+  Each slot is handled by one thread, which runs its chunks in order,
+  accumulating their gradients in the slot. After one barrier, the slots
+  are summed in slot order, block by block of the flat parameter vector,
+  and each block is finished and updated; a second barrier ends the batch.
+  For small layers this is faster than the two-dimensional split: one
+  team-wide step per batch instead of two per chunk, and each thread's
+  products stay in its own cache. For large layers the slots' sum would
+  cost more than the split saves, and their memory grows with the network.
+  The slots take ``SLOTS x n_params`` values of memory (with 16 slots, 13 MB
+  for a 784-128-10 network in float64, at most 4 MB when only small
+  batches use them) and cap the parallelism of a batch at its number of
+  slots.
+
+Which of the two a batch takes follows from its number of rows, the shapes
+of the network and the dtype, never from the number of threads.
 
 Threads beyond a phase's number of tasks would only wait at its barriers:
 the trainer never starts more threads than the larger of its phases has
@@ -98,8 +113,16 @@ cdef enum:
     # Rows per chunk of a large batch: 256 rows of 784 float64 features
     # stay in a core's L2 cache between the forward pass and the gradient.
     LARGE_CHUNK_ROWS = 256
-    # Partial gradients of a large batch, and so its largest useful team.
+    # Partial gradients of a batch split over slots, and so its largest
+    # useful team.
     SLOTS = 16
+    # A small batch is split over slots, in chunks of about SLOT_ROWS rows,
+    # when one partial gradient takes at most SLOT_BYTES: then the slots'
+    # sum stays in cache. Measured on a 784-256-10 network (800 kB in
+    # float32), slots made batches of 512 rows slower than the rows x units
+    # split; on 64-100-10 and 100-128-5 (60 and 108 kB) faster.
+    SLOT_ROWS = 64
+    SLOT_BYTES = 262144
     # Rows per task of the rows phase (about: a chunk is cut into blocks of
     # equal size). BLAS packs W1 once per task; for a layer of at least
     # LARGE_LAYER weights that copy is worth the larger blocks.
@@ -209,6 +232,13 @@ cdef struct Pass:
     int team
 
 
+cdef struct Split:
+    # How a batch is cut: ``n_slots`` partial gradients (0: the rows x units
+    # split), chunks of ``chunk_rows`` rows.
+    Py_ssize_t n_slots
+    Py_ssize_t chunk_rows
+
+
 cdef struct State:
     Layout layout
     Settings settings
@@ -218,11 +248,12 @@ cdef struct State:
     void* state_1
     void* state_2
     long steps
-    # chunks[0] serves small batches; chunks[t], thread t of a large one.
+    # chunks[0] serves the rows x units split; chunks[t], thread t of a
+    # batch split over slots.
     Chunk* chunks
     Py_ssize_t n_chunk_sets
     bint gathers
-    # SLOTS partial gradients of a large batch (NULL until one is run).
+    # SLOTS partial gradients (NULL until a batch split over them is run).
     void* slot_grads
     # Partial sums, combined in task order.
     double* row_loss
@@ -264,6 +295,24 @@ cdef Layout _layout(Py_ssize_t F, Py_ssize_t H, Py_ssize_t K) noexcept:
     s.w2_tasks = n_blocks(H, W2_ROWS)
     s.unit_tasks = s.w1_tasks + s.w2_tasks
     return s
+
+
+cdef Split _split(const Layout* s, Py_ssize_t itemsize,
+                  Py_ssize_t n_rows) noexcept nogil:
+    """How a batch of ``n_rows`` rows is cut (module docstring): from the
+    shapes and the dtype only."""
+    cdef Split split
+    if n_blocks(n_rows, LARGE_CHUNK_ROWS) >= SLOTS:
+        split.n_slots = SLOTS
+        split.chunk_rows = LARGE_CHUNK_ROWS
+        return split
+    # Fewer than SLOTS x LARGE_CHUNK_ROWS rows: one chunk per slot.
+    split.chunk_rows = _equal_blocks(n_rows, SLOT_ROWS, SLOTS)
+    split.n_slots = n_blocks(n_rows, split.chunk_rows)
+    if split.n_slots < 2 or s.n_params * itemsize > SLOT_BYTES:
+        split.n_slots = 0
+        split.chunk_rows = CHUNK_ROWS
+    return split
 
 
 # ---------------------------------------------------------------------------
@@ -474,7 +523,7 @@ cdef void _chunk_gradient(State* st, const Data* d, const Chunk* c,
 
 
 cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
-                          double divisor, bint update,
+                          Py_ssize_t n_slots, double divisor, bint update,
                           floating step_size) noexcept nogil:
     """grads[start:stop) = the slots' partial gradients summed in slot
     order, then finished and stepped; returns the sum of squared weights."""
@@ -487,7 +536,7 @@ cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
     cdef Py_ssize_t bounds[5]
     memcpy(grads + start, <const floating*> st.slot_grads + start,
            (stop - start) * sizeof(floating))
-    for k in range(1, SLOTS):
+    for k in range(1, n_slots):
         slot = <const floating*> st.slot_grads + k * s.n_params
         for i in range(start, stop):
             grads[i] += slot[i]
@@ -540,7 +589,7 @@ cdef double _weight_squares(const State* st,
     return squares
 
 
-cdef double _small_batch(State* st, const Data* d, const Pass* p,
+cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
                          Py_ssize_t start, Py_ssize_t n_rows,
                          floating step_size, long step, int tid,
                          int team) noexcept nogil:
@@ -585,43 +634,43 @@ cdef double _small_batch(State* st, const Data* d, const Pass* p,
     return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
 
 
-cdef double _large_batch(State* st, const Data* d, const Pass* p,
-                         Py_ssize_t start, Py_ssize_t n_rows,
-                         floating step_size, long step, int tid,
-                         int team) noexcept nogil:
+cdef double _slot_batch(State* st, const Data* d, const Pass* p,
+                        Py_ssize_t start, Py_ssize_t n_rows, Split split,
+                        floating step_size, long step, int tid,
+                        int team) noexcept nogil:
     cdef const Layout* s = &st.layout
     cdef Chunk* c = &st.chunks[tid]
-    cdef Py_ssize_t n_chunks = n_blocks(n_rows, LARGE_CHUNK_ROWS)
+    cdef Py_ssize_t n_chunks = n_blocks(n_rows, split.chunk_rows)
+    cdef Py_ssize_t n_slots = split.n_slots
     cdef Py_ssize_t slot, chunk, first, rows, block, k
-    cdef floating* slot_grads
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
     cdef double data_loss = 0, squares = 0, loss
-    for k in range(_share(SLOTS, tid, team)):
+    for k in range(_share(n_slots, tid, team)):
         slot = tid + k * team
-        slot_grads = <floating*> st.slot_grads + slot * s.n_params
         loss = 0
-        for chunk in range(n_blocks(slot * n_chunks, SLOTS),
-                           n_blocks((slot + 1) * n_chunks, SLOTS)):
-            first = start + chunk * LARGE_CHUNK_ROWS
-            rows = min(LARGE_CHUNK_ROWS, start + n_rows - first)
+        for chunk in range(n_blocks(slot * n_chunks, n_slots),
+                           n_blocks((slot + 1) * n_chunks, n_slots)):
+            first = start + chunk * split.chunk_rows
+            rows = min(split.chunk_rows, start + n_rows - first)
             loss += _rows_task(st, d, c, <const floating*> st.params, first,
                                0, rows, p, step)
             if p.gradient:
                 _chunk_gradient(
-                    st, d, c, first, rows, slot_grads,
-                    chunk > n_blocks(slot * n_chunks, SLOTS))
+                    st, d, c, first, rows,
+                    <floating*> st.slot_grads + slot * s.n_params,
+                    chunk > n_blocks(slot * n_chunks, n_slots))
         st.slot_loss[slot] = loss
     barrier(&st.meeting, team)
-    for slot in range(SLOTS):
+    for slot in range(n_slots):
         data_loss += st.slot_loss[slot]
     if p.gradient:
         for k in range(_share(st.n_flat_blocks, tid, team)):
             block = tid + k * team
             st.block_squares[block] = _reduce_block(
                 st, block * FLAT_BLOCK,
-                min(s.n_params, (block + 1) * FLAT_BLOCK), divisor, p.update,
-                step_size)
+                min(s.n_params, (block + 1) * FLAT_BLOCK), n_slots, divisor,
+                p.update, step_size)
     barrier(&st.meeting, team)
     if st.settings.alpha != 0:
         if p.gradient:
@@ -632,10 +681,6 @@ cdef double _large_batch(State* st, const Data* d, const Pass* p,
     return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
 
 
-cdef inline bint _is_large(Py_ssize_t n_rows) noexcept nogil:
-    return n_blocks(n_rows, LARGE_CHUNK_ROWS) >= SLOTS
-
-
 cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
                      int tid, int team) noexcept nogil:
     """Every batch of one pass over the data; run by each thread of the
@@ -644,6 +689,7 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
     cdef Py_ssize_t batch, start, rows
     cdef long steps = st.steps
     cdef double total = 0, step_size = 0
+    cdef Split split
     for batch in range(n_blocks(d.n_rows, p.batch_size)):
         start = batch * p.batch_size
         rows = min(p.batch_size, d.n_rows - start)
@@ -655,12 +701,13 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
                 step_size = (settings.learning_rate
                              * sqrt(1 - pow(settings.beta_2, steps))
                              / (1 - pow(settings.beta_1, steps)))
-        if _is_large(rows):
-            total += rows * _large_batch(st, d, p, start, rows,
-                                         <floating> step_size, steps, tid,
-                                         team)
+        split = _split(&st.layout, sizeof(floating), rows)
+        if split.n_slots:
+            total += rows * _slot_batch(st, d, p, start, rows, split,
+                                        <floating> step_size, steps, tid,
+                                        team)
         else:
-            total += rows * _small_batch(st, d, p, start, rows,
+            total += rows * _tiled_batch(st, d, p, start, rows,
                                          <floating> step_size, steps, tid,
                                          team)
     if tid == 0:
@@ -912,6 +959,14 @@ cdef class Trainer:
             self.st.n_chunk_sets * per_set
             + (SLOTS * s.n_params if self.st.slot_grads != NULL else 0))
 
+    def batch_slots(self, Py_ssize_t n_rows):
+        """Partial gradients a batch of ``n_rows`` rows is split over; 0
+        when it is split into rows x units instead. It follows from the
+        shapes and the dtype only."""
+        if n_rows < 1:
+            raise ValueError("a batch has at least one row")
+        return _split(&self.st.layout, self.dtype.itemsize, n_rows).n_slots
+
     @property
     def steps(self):
         """Optimizer steps (batches) taken so far, for Adam's bias
@@ -1032,23 +1087,27 @@ cdef class Trainer:
         cdef Data d
         cdef Pass p
         cdef Py_ssize_t n_tasks
+        cdef Split split
         cdef bint single
         keep = self._bind(X, Y, sample_weight, order, &d)
         p.batch_size = min(max(batch_size, 1), d.n_rows)
         p.update = update
         p.gradient = gradient
         p.steps = self.st.steps
-        large = _is_large(p.batch_size)
+        # The last batch may be smaller: it splits over fewer slots, or is
+        # tiled; its needs are covered by those of a full batch.
+        split = _split(&self.st.layout, self.dtype.itemsize, p.batch_size)
         # Never more threads than the larger phase has tasks.
-        if large:
-            n_tasks = max(SLOTS, self.st.n_flat_blocks)
+        if split.n_slots:
+            n_tasks = max(split.n_slots, self.st.n_flat_blocks)
         else:
             n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS),
                                    self.st.layout.row_rows),
                           self.st.layout.unit_tasks)
         n_threads = <int> max(1, min(n_threads, n_tasks))
-        self._reserve(n_threads if large else 1,
-                      d.X != NULL and d.order != NULL, large)
+        self._reserve(n_threads if split.n_slots else 1,
+                      d.X != NULL and d.order != NULL,
+                      split.n_slots and gradient)
         single = self.dtype == np.float32
         with nogil:
             if single:
