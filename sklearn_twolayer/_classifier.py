@@ -470,7 +470,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
             Class probabilities in the order of ``classes_`` (for multilabel
             targets, each label's probability).
         """
-        output = self._output(self._predict_input(X))
+        output = self._predict_output(X)
         if self._y_type == "binary":
             return np.hstack([1 - output, output])
         if self._y_type == "multilabel-indicator":
@@ -506,8 +506,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
         """
-        X = self._predict_input(X)
-        return labels_from_output(self._output(X), self._y_type, self.classes_)
+        return labels_from_output(
+            self._predict_output(X), self._y_type, self.classes_
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -102,14 +102,20 @@ def _largest_row_sum(X):
     return largest
 
 
-def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
+def predict_output(
+    X, coefs, intercepts, activation, out_activation, n_threads, check_finite=False
+):
     """Output activations for all rows of ``X`` (dense, or CSR), computed in
     one compiled call, block by block of rows (memory O(block x n_hidden)
     per thread, whatever n_samples is).
 
+    With ``check_finite``, a dense X's values are checked for NaN and
+    infinity in the same call.
+
     Returns
     -------
     output : ndarray of shape (n_samples, n_outputs), dtype of ``X``
+        None when ``check_finite`` found a value that is not finite.
     """
     dtype = X.dtype
     W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in coefs)
@@ -123,7 +129,7 @@ def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
             "X_indptr": X.indptr.astype(np.intp, copy=False),
         }
         X = np.empty((0, W1.shape[0]), dtype=dtype)
-    _compiled_forward.predict_rows(
+    finite = _compiled_forward.predict_rows(
         X,
         W1,
         b1,
@@ -133,9 +139,10 @@ def predict_output(X, coefs, intercepts, activation, out_activation, n_threads):
         ACTIVATIONS[activation],
         ACTIVATIONS[out_activation],
         n_threads,
+        check_finite=check_finite,
         **sparse,
     )
-    return output
+    return output if finite else None
 
 
 def forward_flops(n_rows, coefs):

@@ -391,7 +391,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
             Predictions, in the shape of the training targets and the
             dtype of the weights (float32 stays float32).
         """
-        return self._shaped(self._output(self._predict_input(X)))
+        return self._shaped(self._predict_output(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -199,6 +199,17 @@ def dropout_keep_mask(unsigned long long seed, unsigned long long step,
     return mask
 
 
+cdef inline bint _all_finite(const floating* values,
+                             Py_ssize_t n) noexcept nogil:
+    """Whether no value is NaN or infinite: x - x is 0 for every finite x
+    and NaN otherwise (an or over comparisons, which vectorises)."""
+    cdef Py_ssize_t i
+    cdef bint not_finite = False
+    for i in range(n):
+        not_finite |= values[i] - values[i] != 0
+    return not not_finite
+
+
 def predict_rows(
     const floating[:, ::1] X,
     const floating[:, ::1] W1,
@@ -212,6 +223,7 @@ def predict_rows(
     const floating[::1] X_data=None,
     const Py_ssize_t[::1] X_indices=None,
     const Py_ssize_t[::1] X_indptr=None,
+    bint check_finite=False,
 ):
     """out = A(g(X @ W1 + b1) @ W2 + b2) for all rows of X, in one parallel
     loop over fixed blocks of rows; each thread keeps the hidden activations
@@ -230,6 +242,15 @@ def predict_rows(
     activation, out_activation : int
         Values of ``ACTIVATIONS``.
     n_threads : int
+    check_finite : bool, default=False
+        Check a dense X for NaN and infinity, each block while it is in
+        cache (no pass over X of its own).
+
+    Returns
+    -------
+    finite : bool
+        False when ``check_finite`` found a value of X that is not finite;
+        ``out`` is then unspecified.
     """
     cdef Py_ssize_t n_rows = out.shape[0]
     cdef Py_ssize_t n_features = W1.shape[0]
@@ -242,6 +263,9 @@ def predict_rows(
     cdef floating* hidden
     cdef int failure = 0
     cdef int* failed = &failure
+    # Set, through a pointer, by any thread that meets a non-finite value.
+    cdef int not_finite = 0
+    cdef int* seen_not_finite = &not_finite
     if (b1.shape[0] != n_hidden or W2.shape[0] != n_hidden
             or b2.shape[0] != n_outputs or out.shape[1] != n_outputs):
         raise ValueError("predict_rows: the layers and out do not match")
@@ -256,8 +280,9 @@ def predict_rows(
             indices = &X_indices[0]
     elif X.shape[0] != n_rows or X.shape[1] != n_features:
         raise ValueError("predict_rows: X does not match W1 and out")
+    check_finite = check_finite and not sparse
     if n_rows == 0:
-        return
+        return True
     n_threads = max(1, min(n_threads, n_blocks(n_rows, PREDICT_ROWS)))
     with nogil, parallel(num_threads=n_threads):
         hidden = <floating*> malloc(PREDICT_ROWS * n_hidden * sizeof(floating))
@@ -268,6 +293,10 @@ def predict_rows(
                 continue
             start = block * PREDICT_ROWS
             rows = min(PREDICT_ROWS, n_rows - start)
+            if check_finite and not _all_finite(&X[start, 0],
+                                                rows * n_features):
+                seen_not_finite[0] = 1
+                continue
             if sparse:
                 sparse_forward_rows(data, indices, &X_indptr[0], NULL, start,
                                     rows, &W1[0, 0], &b1[0], hidden, n_hidden,
@@ -281,3 +310,4 @@ def predict_rows(
         free(hidden)
     if failure:
         raise MemoryError("predict_rows: cannot allocate the hidden buffers")
+    return not not_finite

@@ -335,6 +335,33 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
         np.testing.assert_array_equal(out, outputs[0])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predict_rows_finds_every_value_that_is_not_finite(compiled_forward, dtype):
+    # 700 rows: two full blocks of rows and a short one; bad values at the
+    # first and last entry, at a block's edges and inside.
+    X, _, _, network = make_problem(700, 13, 17, 4, dtype)
+    (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    tiny = np.finfo(dtype).tiny / 4
+    extremes = [0.0, -0.0, tiny, -tiny, np.finfo(dtype).max, -np.finfo(dtype).max]
+    X.flat[: len(extremes)] = extremes
+
+    def finite(data, n_threads):
+        out = np.empty((data.shape[0], 4), dtype=dtype)
+        return compiled_forward.predict_rows(
+            data, W1, b1, W2, b2, out, ACTIVATIONS["relu"], ACTIVATIONS["softmax"],
+            n_threads, check_finite=True,
+        )
+
+    assert np.isfinite(X).all() and finite(X, 2) is True
+    for index in (0, 255 * 13 + 12, 256 * 13, 400 * 13 + 5, X.size - 1):
+        for bad in (np.nan, np.inf, -np.inf):
+            data = X.copy()
+            data.flat[index] = bad
+            assert not np.isfinite(data).all()
+            for n_threads in (1, 3):
+                assert finite(data, n_threads) is False
+
+
 def test_no_more_threads_start_than_a_phase_has_tasks():
     # One W1 tile, one block of W2, two blocks of rows: two tasks at most.
     X, Y, _, network = make_problem(100, 7, 9, 3, np.float64)
