@@ -44,9 +44,10 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
   accumulating their gradients in the slot. After one barrier, the slots
   are summed in slot order, block by block of the flat parameter vector,
   and each block is finished and updated; a second barrier ends the batch.
-  For small layers this is faster than the two-dimensional split: one
-  team-wide step per batch instead of two per chunk, and each thread's
-  products stay in its own cache. For large layers the slots' sum would
+  For small layers this is faster than the two-dimensional split: a
+  thread's rows and products stay in its own cache (there, every thread
+  reads the row blocks the others wrote), and a batch of several chunks
+  meets twice, not twice per chunk. For large layers the slots' sum would
   cost more than the split saves, and their memory grows with the network.
   The slots take ``SLOTS x n_params`` values of memory (with 16 slots, 13 MB
   for a 784-128-10 network in float64, at most 4 MB when only small
