@@ -314,7 +314,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         reporter = EpochReporter(
             callbacks_of, X, y, sample_weight, 1 if incremental else self.max_iter
         )
-        trainer = self._train(
+        self._train(
             network,
             X,
             Y,
@@ -325,7 +325,6 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             reporter,
             validation,
         )
-        self._warn_if_no_better_than_constant(trainer, X, Y, sample_weight)
 
         if (
             not np.isfinite(network.params).all()
@@ -460,7 +459,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         reporter,
         validation=None,
     ):
-        """Run the solver, with BLAS single-threaded around the kernels.
+        """Run the solver, then measure the result against a constant
+        model, with BLAS single-threaded around the kernels.
 
         Ctrl-C keeps what the finished epochs (iterations) made, as
         MLPClassifier does; before the first one finished it propagates.
@@ -526,23 +526,28 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 finished[0].restore(self, network)
                 self._optimizer_state = None
                 warnings.warn("Training interrupted by user.", stacklevel=7)
-        return trainer
+            self._warn_if_no_better_than_constant(
+                trainer, X, Y, sample_weight, n_threads
+            )
 
-    def _warn_if_no_better_than_constant(self, trainer, X, Y, sample_weight):
+    def _warn_if_no_better_than_constant(self, trainer, X, Y, sample_weight, n_threads):
         """Warn when the model ends far worse than one with all weights
         zero (a constant prediction, as the loss of the first rows shows):
-        training ran away without diverging, e.g. on unscaled features."""
+        training ran away without diverging, e.g. on unscaled features.
+        Runs, as training does, with BLAS on one thread."""
         if not np.isfinite(self.loss_) or self.loss_ <= 1.0:
             # The warning needs a loss above 1 (see below): an ordinary fit
             # or partial_fit call pays for no extra pass over the data.
             return
-        rows = slice(0, min(X.shape[0], _CONSTANT_MODEL_ROWS))
+        n_rows = min(X.shape[0], _CONSTANT_MODEL_ROWS)
+        rows = slice(0, n_rows)
         weights = trainer.params.copy()
         try:
             trainer.params[:] = 0
             constant_loss = trainer.loss_and_gradient(
                 X[rows],
                 Y[rows],
+                n_threads=threads_for_work(n_threads, trainer.flops_per_row * n_rows),
                 sample_weight=None if sample_weight is None else sample_weight[rows],
                 gradient=False,
             )
@@ -555,7 +560,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 f"({constant_loss:.4g}): the model is of no use. "
                 f"{_DIVERGENCE_REMEDY}",
                 ConvergenceWarning,
-                stacklevel=7,
+                stacklevel=8,
             )
 
     def _state_to_continue(self, solver, network):

@@ -123,3 +123,64 @@ def test_the_work_cap_gives_each_thread_enough_work():
     assert threads_for_work(8, MIN_FLOPS_PER_THREAD - 1) == 1
     assert threads_for_work(8, 3 * MIN_FLOPS_PER_THREAD) == 3
     assert threads_for_work(8, 100 * MIN_FLOPS_PER_THREAD) == 8
+
+
+@pytest.mark.parametrize(
+    "settings, scale",
+    [
+        # Features at 1e150: the fit ends far worse than a constant model,
+        # whose loss is then measured too.
+        (dict(solver="adam", max_iter=3), 1e150),
+        (dict(solver="sgd", max_iter=3, early_stopping=True), 1),
+        (dict(solver="lbfgs", max_iter=3), 1),
+    ],
+)
+def test_every_pass_of_fit_holds_blas_to_one_thread(monkeypatch, settings, scale):
+    # The kernels call BLAS from their OpenMP threads: a BLAS pool of its own
+    # in each (here: four threads each, as a caller's limit may ask) would
+    # oversubscribe the cores. Every pass must run with BLAS on one thread.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_info
+
+    from sklearn_twolayer import TwoLayerRegressor, _base
+
+    calls = []
+
+    def blas_threads():
+        return {
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        }
+
+    Trainer = _base.Trainer
+
+    class Recording(Trainer):
+        def run_epoch(self, *args, **kwargs):
+            calls.append(("run_epoch", blas_threads()))
+            return Trainer.run_epoch(self, *args, **kwargs)
+
+        def loss_and_gradient(self, *args, **kwargs):
+            calls.append(("loss_and_gradient", blas_threads()))
+            return Trainer.loss_and_gradient(self, *args, **kwargs)
+
+    monkeypatch.setattr(_base, "Trainer", Recording)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5)) * scale
+    y = X[:, 0] / scale + 0.1 * rng.normal(size=300)
+    with threadpool_limits(limits=4, user_api="blas"):
+        assert blas_threads() == {4}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            TwoLayerRegressor(n_hidden=8, random_state=0, **settings).fit(X, y)
+    if scale > 1:
+        assert any(
+            issubclass(w.category, ConvergenceWarning)
+            and "constant prediction" in str(w.message)
+            for w in caught
+        )
+        assert calls[-1][0] == "loss_and_gradient"
+    assert calls
+    assert all(threads == {1} for _, threads in calls), calls
