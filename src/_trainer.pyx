@@ -119,9 +119,11 @@ cdef enum:
     SLOTS = 16
     # A small batch is split over slots, in chunks of about SLOT_ROWS rows,
     # when one partial gradient takes at most SLOT_BYTES: then the slots'
-    # sum stays in cache. Measured on a 784-256-10 network (800 kB in
-    # float32), slots made batches of 512 rows slower than the rows x units
-    # split; on 64-100-10 and 100-128-5 (60 and 108 kB) faster.
+    # sum stays in cache. Measured on two threads: on a 784-256-10 network
+    # (800 kB in float32) slots made batches of 512 rows slower than the
+    # rows x units split; on 100-128-5 (108 kB, batches of 256) and
+    # 64-100-10 (60 kB, batches of 1000) faster, and on one thread no
+    # slower.
     SLOT_ROWS = 64
     SLOT_BYTES = 262144
     # Rows per task of the rows phase (about: a chunk is cut into blocks of
