@@ -889,8 +889,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         return None
 
     def _output(self, X, check_finite=False):
-        """Output-layer activations for validated X (see ``predict_output``
-        for ``check_finite``)."""
+        """Output-layer activations for X: validated, or with
+        ``check_finite`` of the right dtype, layout and width with its values
+        checked in the same pass (see ``predict_output``)."""
         serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
         n_threads = 1
         if not serial:

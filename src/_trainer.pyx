@@ -18,7 +18,8 @@ once per call; its phases are separated by barriers, and each thread takes
 the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
 
 * Small batches of a large network (a partial gradient of more than
-  ``SLOT_BYTES``) are split in two dimensions, with two barriers per chunk:
+  ``SLOT_BYTES``), and batches of at most ``SLOT_ROWS`` rows, are split in
+  two dimensions, with two barriers per chunk:
 
   1. rows: per block of about ``ROW_ROWS`` rows (more for a large first
      layer), gather the samples, run
