@@ -17,7 +17,13 @@ threads, where
   evaluation): some 40-100 microseconds of one core, well above what the
   batch's barriers or waking a thread cost even when the cores are shared
   with other processes, so small batches and small predictions run on
-  fewer threads, down to one.
+  fewer threads, down to one. Measured on 2 cores with digits-sized
+  batches (6.3 million operations, one thread under this cap): a cap that
+  gave them two threads made an epoch 0.77x as long on idle cores, but
+  2.8x as long beside one busy process, where each of the batch's two
+  barriers may wait for a team-mate the scheduler has put aside. Larger
+  batches keep their second thread under the same contention at about the
+  one-thread time (1.1x for 14 million operations).
 
 The kernels call BLAS from inside their OpenMP threads, so BLAS itself must
 run single-threaded meanwhile (as scikit-learn's KMeans does); otherwise each
