@@ -646,14 +646,16 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
     cdef Chunk* c = &st.chunks[tid]
     cdef Py_ssize_t n_chunks = n_blocks(n_rows, split.chunk_rows)
     cdef Py_ssize_t n_slots = split.n_slots
-    cdef Py_ssize_t slot, chunk, first, rows, block, k
+    cdef Py_ssize_t slot, chunk, slot_start, first, rows, block, k
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
     cdef double data_loss = 0, squares = 0, loss
     for k in range(_share(n_slots, tid, team)):
         slot = tid + k * team
+        # Chunks [slot_start, next slot's start) accumulate into the slot.
+        slot_start = n_blocks(slot * n_chunks, n_slots)
         loss = 0
-        for chunk in range(n_blocks(slot * n_chunks, n_slots),
+        for chunk in range(slot_start,
                            n_blocks((slot + 1) * n_chunks, n_slots)):
             first = start + chunk * split.chunk_rows
             rows = min(split.chunk_rows, start + n_rows - first)
@@ -663,7 +665,7 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
                 _chunk_gradient(
                     st, d, c, first, rows,
                     <floating*> st.slot_grads + slot * s.n_params,
-                    chunk > n_blocks(slot * n_chunks, n_slots))
+                    chunk > slot_start)
         st.slot_loss[slot] = loss
     barrier(&st.meeting, team)
     for slot in range(n_slots):
