@@ -311,6 +311,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         if first_pass or (validation_history is None) == self._uses_early_stopping():
             self._start_stopping_records()
 
+        # Prediction reads the fitted activation, never the parameter, so
+        # that set_params after fit changes nothing until the next fit.
+        self.hidden_activation_ = self.activation
         reporter = EpochReporter(
             callbacks_of, X, y, sample_weight, 1 if incremental else self.max_iter
         )
@@ -903,7 +906,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 X,
                 self.coefs_,
                 self.intercepts_,
-                self.activation,
+                self.hidden_activation_,
                 self.out_activation_,
                 n_threads,
                 check_finite,
@@ -977,6 +980,10 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 stacklevel=2,
             )
         super().__setstate__(state)
+        if "coefs_" in state and "hidden_activation_" not in state:
+            # Models saved before the fitted activation was recorded were
+            # fitted with the activation parameter they carry.
+            self.hidden_activation_ = state.get("activation")
         if any(name in state for name in FITTED_ATTRIBUTES):
             # A damaged or edited file is refused here, by name, rather than
             # predicting garbage later.

@@ -180,6 +180,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     n_outputs_ : int
         Number of output units: 1 for binary targets.
 
+    hidden_activation_ : str
+        The hidden layer's activation of the fitted model: ``activation``
+        as it was at the last fit (prediction reads this one, so changing
+        ``activation`` takes effect at the next fit).
+
     out_activation_ : str
         ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
 

@@ -15,6 +15,7 @@ FITTED_ATTRIBUTES = (
     "intercepts_",
     "n_features_in_",
     "n_outputs_",
+    "hidden_activation_",
     "out_activation_",
 )
 
@@ -27,7 +28,7 @@ _CHECKED_VALUES = (
     "n_features_in_",
     "n_outputs_",
     "out_activation_",
-    "activation",
+    "hidden_activation_",
     "_y_type",
 )
 
@@ -140,7 +141,7 @@ def _weight_arrays(estimator):
                 f"{estimator.n_features_in_}, {n_hidden} hidden units and "
                 f"n_outputs_={n_outputs} need {shape}"
             )
-    for what in ("activation", "out_activation_"):
+    for what in ("hidden_activation_", "out_activation_"):
         if getattr(estimator, what) not in ACTIVATIONS:
             raise invalid(f"{what}={getattr(estimator, what)!r} is not known")
     return arrays

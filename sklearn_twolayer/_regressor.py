@@ -182,6 +182,11 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
     n_outputs_ : int
         Number of outputs (columns of y).
 
+    hidden_activation_ : str
+        The hidden layer's activation of the fitted model: ``activation``
+        as it was at the last fit (prediction reads this one, so changing
+        ``activation`` takes effect at the next fit).
+
     out_activation_ : str
         ``"identity"``, or ``"exp"`` for ``loss="poisson"``.
 

@@ -1,11 +1,12 @@
 """TwoLayerClassifier's behaviour as an estimator."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_iris, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
@@ -330,3 +331,30 @@ def test_partial_fit_takes_mlpclassifiers_argument_order(digits_split):
         theirs.partial_fit(X_train, y_train, weights, classes)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_hyperparameters_changed_after_fit_take_effect_at_the_next_fit():
+    """Prediction reads the fitted model only: changing ``activation``
+    (even by a set_params call that raises) leaves predictions as they
+    were, and the next fit uses it."""
+    X, y = load_iris(return_X_y=True)
+    clf = TwoLayerClassifier(n_hidden=8, max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="no_such_param"):
+        clf.set_params(activation="tanh", no_such_param=1)
+    clf.set_params(activation="tanh")
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    assert clf.hidden_activation_ == "relu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.hidden_activation_ == "tanh"
+    W1, b1 = clf.coefs_[0], clf.intercepts_[0]
+    hidden = np.tanh(X @ W1 + b1)
+    logits = hidden @ clf.coefs_[1] + clf.intercepts_[1]
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-10, atol=1e-12)
