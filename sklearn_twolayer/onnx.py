@@ -280,7 +280,13 @@ def _forward(scope, container, operator, dtype):
     model = operator.raw_operator
     (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
     hidden = _dense_layer(
-        scope, container, operator.inputs[0].full_name, W1, b1, model.hidden_activation_, dtype
+        scope,
+        container,
+        operator.inputs[0].full_name,
+        W1,
+        b1,
+        model.hidden_activation_,
+        dtype,
     )
     return _dense_layer(
         scope, container, hidden, W2, b2, model.out_activation_, dtype
