@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import math
 import os
-import re
 import statistics
 import sys
 import time
@@ -23,6 +22,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from . import TwoLayerClassifier
 from ._csv import CSVError, load_csv
+from ._progress import listening
 
 # Share of the samples held out to measure the test accuracy.
 _TEST_SIZE = 0.25
@@ -111,38 +111,22 @@ def _parse_args(argv):
 
 
 class _EveryTenth:
-    """A stream for the estimator's verbose output that passes on the loss
-    of every tenth of ``max_iter`` epochs (and any other message)."""
-
-    _EPOCH = re.compile(r"Iteration (\d+), loss = (\S+)")
+    """Shows the loss of every tenth of ``max_iter`` epochs of a fit (and
+    any other message of it), from the progress the fit reports."""
 
     def __init__(self, stream, max_iter):
         self.stream = stream
         self.max_iter = max_iter
         self.step = math.ceil(max_iter / 10)
-        self.pending = ""
         self.last = None
 
-    def write(self, text):
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
-        for line in lines:
-            self._line(line)
-        return len(text)
-
-    def flush(self):
-        self.stream.flush()
-
-    def _line(self, line):
-        match = self._EPOCH.fullmatch(line.strip())
-        if match is None:
-            if line.strip():
-                self.stream.write(f"  {line.strip()}\n")
+    def __call__(self, progress):
+        if progress.message is not None:
+            self.stream.write(f"  {progress.message}\n")
             return
-        epoch, loss = int(match[1]), float(match[2])
-        self.last = (epoch, loss)
-        if epoch % self.step == 0:
-            self._report(epoch, loss)
+        self.last = (progress.n_iter, progress.loss)
+        if progress.n_iter % self.step == 0:
+            self._report(*self.last)
 
     def _report(self, epoch, loss):
         width = len(str(self.max_iter))
@@ -152,26 +136,19 @@ class _EveryTenth:
 
     def close(self):
         """Report the last epoch if it was not a tenth (an early stop)."""
-        if self.pending:
-            self._line(self.pending)
-            self.pending = ""
         if self.last is not None and self.last[0] % self.step != 0:
             self._report(*self.last)
 
 
 def _fit(model, X, y, progress=None):
-    """Fit ``model``; its seconds. ``progress``: where its verbose output goes."""
-    if progress is None:
-        start = time.perf_counter()
-        model.fit(X, y)
-        return time.perf_counter() - start
-    model.set_params(verbose=True)
-    with contextlib.redirect_stdout(progress):
+    """Fit ``model``; its seconds. ``progress``: an ``_EveryTenth`` to show
+    the fit's progress, or None."""
+    with contextlib.nullcontext() if progress is None else listening(progress):
         start = time.perf_counter()
         model.fit(X, y)
         seconds = time.perf_counter() - start
-    progress.close()
-    model.set_params(verbose=False)
+    if progress is not None:
+        progress.close()
     return seconds
 
 

@@ -18,12 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import (
-    ConvergenceWarning,
     InconsistentVersionWarning,
     NotFittedError,
 )
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -39,31 +36,18 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
-from ._dispatch import trainer as _compiled_trainer
 from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
+from ._fitting import DIVERGENCE_REMEDY, Fit, TrainingData, start_stopping_records
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
 from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
-from ._schedules import (
-    adaptive_learning_rate,
-    count_stalled_epochs,
-    invscaling_learning_rate,
-)
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
-from ._training import minimize_lbfgs
 from ._version import __version__
-
-# The trainer of the compiled build this CPU runs.
-Trainer = _compiled_trainer.Trainer
-_STATE_NAMES = _compiled_trainer._STATE_NAMES
 
 # Up to this many rows, predict runs on the calling thread alone: waking an
 # OpenMP team and limiting BLAS would cost more than the products.
 _SERIAL_PREDICT_ROWS = 64
-
-# An odd constant with well-mixed bits, to spread seeds apart.
-_GOLDEN = 0x9E3779B97F4A7C15
 
 
 def predicts(method):
@@ -205,9 +189,19 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         as it was, and a concurrent ``predict`` sees the old model or the
         new one, never a mix."""
         draft, before = self._draft()
-        reporter = draft._fit_draft(
-            X, y, sample_weight, incremental, classes, validation, callbacks_of=self
+        network, data, random_state = draft._prepare_fit(
+            X, y, sample_weight, incremental, classes, validation
         )
+        # The callbacks see the live estimator, not the draft.
+        reporter = EpochReporter(
+            self,
+            data.X,
+            data.y,
+            data.sample_weight,
+            1 if incremental else self.max_iter,
+        )
+        Fit(draft, network, data, random_state, incremental, reporter).run()
+        draft._keep_weights(network, data.X)
         self._commit(draft, before)
         reporter.fit_ends()
         return self
@@ -245,14 +239,19 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             # but only by a fit that succeeded.
             self.random_state.set_state(draft.random_state.get_state())
 
-    def _fit_draft(
-        self, X, y, sample_weight, incremental, classes, validation, callbacks_of
-    ):
-        """Fit this draft; ``validation`` is ``(X_val, y_val,
+    def _prepare_fit(self, X, y, sample_weight, incremental, classes, validation):
+        """Check the data and set this draft up for training: its network
+        (new, initialised, or the weights to continue from), the fit's
+        records and random state. ``validation`` is ``(X_val, y_val,
         sample_weight_val)`` as given to ``fit``, or None to split the
-        validation set off X for early stopping; ``callbacks_of`` is the live
-        estimator, which the callbacks see. Returns the epoch reporter, to
-        close after commit."""
+        validation set off X for early stopping.
+
+        Returns
+        -------
+        network : Network
+        data : TrainingData
+        random_state : numpy.random.RandomState
+        """
         if self.dropout > 0 and self.solver == "lbfgs":
             raise ValueError(
                 "dropout is not supported by solver='lbfgs': its line search "
@@ -309,26 +308,16 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         # before fits without it recorded None have no validation_scores_.)
         validation_history = getattr(self, "validation_scores_", None)
         if first_pass or (validation_history is None) == self._uses_early_stopping():
-            self._start_stopping_records()
-
+            start_stopping_records(self)
         # Prediction reads the fitted activation, never the parameter, so
         # that set_params after fit changes nothing until the next fit.
         self.hidden_activation_ = self.activation
-        reporter = EpochReporter(
-            callbacks_of, X, y, sample_weight, 1 if incremental else self.max_iter
-        )
-        self._train(
-            network,
-            X,
-            Y,
-            y,
-            sample_weight,
-            random_state,
-            incremental,
-            reporter,
-            validation,
-        )
+        data = TrainingData(X, Y, y, sample_weight, validation)
+        return network, data, random_state
 
+    def _keep_weights(self, network, X):
+        """Take the trained weights as the model's, once they are checked
+        to be finite and to keep the outputs on X finite."""
         if (
             not np.isfinite(network.params).all()
             or not np.isfinite(self.loss_)
@@ -337,11 +326,10 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data "
                 "may contain large values and need to be preprocessed: "
-                f"{_DIVERGENCE_REMEDY}"
+                f"{DIVERGENCE_REMEDY}"
             )
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
-        return reporter
 
     def _continued_network(self, dtype):
         """The current weights, checked and packed in ``dtype``, to train on."""
@@ -393,33 +381,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             )
         return X_val, Y_val, y_val, sample_weight_val
 
-    def _dropout_seed(self, random_state):
-        """Seed of this call's dropout masks, drawn from ``random_state``
-        (only with dropout, so that fits without it draw as before); the
-        samples seen so far are mixed in, so that a warm start draws new
-        masks."""
-        if self.dropout == 0:
-            return 0
-        return (int(random_state.randint(2**63)) + self.t_ * _GOLDEN) % 2**64
-
     def _partial_fit_checks(self):
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-
-    def _start_stopping_records(self):
-        """Fresh records for the stopping rule of this fit: the validation
-        history with early stopping, the best training loss without."""
-        self._no_improvement_count = 0
-        if self._uses_early_stopping():
-            self.best_loss_ = None
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
-        else:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.validation_loss_curve_ = None
-            self.best_validation_score_ = None
 
     def _uses_early_stopping(self):
         return self.early_stopping and self.solver != "lbfgs"
@@ -432,447 +396,6 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         return np.ascontiguousarray(weights)
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "full":
-            return n_samples
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn(
-                f"batch_size={self.batch_size} is larger than the number of "
-                f"samples ({n_samples}); it is clipped to {n_samples}.",
-                stacklevel=9,
-            )
-        return min(self.batch_size, n_samples)
-
-    # ------------------------------------------------------------------
-    # Training
-    # ------------------------------------------------------------------
-
-    def _train(
-        self,
-        network,
-        X,
-        Y,
-        y,
-        sample_weight,
-        random_state,
-        incremental,
-        reporter,
-        validation=None,
-    ):
-        """Run the solver, then measure the result against a constant
-        model, with BLAS single-threaded around the kernels.
-
-        Ctrl-C keeps what the finished epochs (iterations) made, as
-        MLPClassifier does; before the first one finished it propagates.
-        """
-        solver = "sgd" if self.solver == "lbfgs" else self.solver
-        trainer = Trainer(
-            network.params,
-            *network.shapes[0],
-            network.shapes[1][1],
-            activation=self.activation,
-            out_activation=self.out_activation_,
-            loss=self.loss,
-            loss_parameter=self._loss_parameter(),
-            solver=solver,
-            alpha=self.alpha,
-            learning_rate=self.learning_rate_init,
-            momentum=self.momentum,
-            nesterov=self.nesterovs_momentum,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-            dropout=self.dropout,
-            dropout_seed=self._dropout_seed(random_state),
-            state=self._state_to_continue(solver, network) if incremental else None,
-        )
-        # Only an epoch loop that ran to its end leaves an optimizer state
-        # for partial_fit to continue; after lbfgs or Ctrl-C it starts anew.
-        self._optimizer_state = None
-        n_threads = effective_n_threads()
-        self.n_iter_ = 0
-        finished = [None]  # the _Checkpoint of the last finished epoch
-        with single_threaded_blas():
-            try:
-                if self.solver == "lbfgs":
-                    self._run_lbfgs(
-                        trainer,
-                        network,
-                        X,
-                        Y,
-                        sample_weight,
-                        n_threads,
-                        reporter,
-                        finished,
-                    )
-                else:
-                    self._run_epochs(
-                        trainer,
-                        network,
-                        X,
-                        Y,
-                        y,
-                        sample_weight,
-                        n_threads,
-                        random_state,
-                        incremental,
-                        reporter,
-                        finished,
-                        validation,
-                    )
-            except KeyboardInterrupt:
-                if finished[0] is None:
-                    raise
-                finished[0].restore(self, network)
-                self._optimizer_state = None
-                warnings.warn("Training interrupted by user.", stacklevel=7)
-            self._warn_if_no_better_than_constant(
-                trainer, X, Y, sample_weight, n_threads
-            )
-
-    def _warn_if_no_better_than_constant(self, trainer, X, Y, sample_weight, n_threads):
-        """Warn when the model ends far worse than one with all weights
-        zero (a constant prediction, as the loss of the first rows shows):
-        training ran away without diverging, e.g. on unscaled features.
-        Runs, as training does, with BLAS on one thread."""
-        if not np.isfinite(self.loss_) or self.loss_ <= 1.0:
-            # The warning needs a loss above 1 (see below): an ordinary fit
-            # or partial_fit call pays for no extra pass over the data.
-            return
-        n_rows = min(X.shape[0], _CONSTANT_MODEL_ROWS)
-        rows = slice(0, n_rows)
-        weights = trainer.params.copy()
-        try:
-            trainer.params[:] = 0
-            constant_loss = trainer.loss_and_gradient(
-                X[rows],
-                Y[rows],
-                n_threads=threads_for_work(n_threads, trainer.flops_per_row * n_rows),
-                sample_weight=None if sample_weight is None else sample_weight[rows],
-                gradient=False,
-            )
-        finally:
-            trainer.params[:] = weights
-        if self.loss_ > max(_DIVERGENCE_GROWTH * constant_loss, 1.0):
-            warnings.warn(
-                f"Training ended with a loss of {self.loss_:.4g}, orders of "
-                f"magnitude above that of a constant prediction "
-                f"({constant_loss:.4g}): the model is of no use. "
-                f"{_DIVERGENCE_REMEDY}",
-                ConvergenceWarning,
-                stacklevel=8,
-            )
-
-    def _state_to_continue(self, solver, network):
-        """The optimizer state of the last fit if it fits this one (solver,
-        number of parameters, finite values), else None: the optimizer then
-        starts anew. The arrays are copied (and cast) by the trainer."""
-        state = getattr(self, "_optimizer_state", None)
-        if not _is_optimizer_state(state, solver, network.params.shape[0]):
-            return None
-        if state.get("learning_rate_init") != self.learning_rate_init:
-            # learning_rate_init was changed since: its schedule starts anew.
-            state = {**state, "learning_rate": self.learning_rate_init}
-        return state
-
-    def _run_epochs(
-        self,
-        trainer,
-        network,
-        X,
-        Y,
-        y,
-        sample_weight,
-        n_threads,
-        random_state,
-        incremental,
-        reporter,
-        finished,
-        validation=None,
-    ):
-        """The epoch loop: shuffling, schedules, early stopping, loss curve,
-        divergence, one callback task per epoch; ``finished[0]`` gets a
-        checkpoint after each epoch. ``validation``: a checked validation set
-        given to fit (``_check_validation_set``), or None."""
-        rows = np.arange(X.shape[0])
-        # All rows in data order need no gathering: pass no order then.
-        order = None
-        if validation is None and self._uses_early_stopping():
-            rows, held_out = self._validation_split(X, y, random_state)
-            order = rows
-            X_val, Y_val = X[held_out], Y[held_out]
-            w_val = None if sample_weight is None else sample_weight[held_out]
-            validation = (X_val, Y_val, self._validation_targets(y, Y, held_out), w_val)
-        batch_size = self._batch_size(rows.shape[0])
-        epoch_threads = threads_for_work(n_threads, trainer.flops_per_row * batch_size)
-        scorer = None
-        if validation is not None and self.scoring not in (None, "loss"):
-            scorer = check_scoring(self, scoring=self.scoring)
-        # With early stopping: the weights of the best validation score (a
-        # new array each time, so that checkpoints may share it) and their
-        # epoch's loss.
-        best_params = network.params.copy() if validation is not None else None
-        best_params_loss = getattr(self, "loss_", np.nan)
-        first_loss = None
-        for _ in range(1 if incremental else self.max_iter):
-            if self.shuffle:
-                # What sklearn.utils.shuffle does to an index array,
-                # drawing the same numbers as MLPClassifier does.
-                permutation = np.arange(rows.shape[0])
-                random_state.shuffle(permutation)
-                rows = rows[permutation]
-                order = rows
-            reporter.epoch_begins()
-            loss = trainer.run_epoch(
-                X,
-                Y,
-                batch_size=batch_size,
-                n_threads=epoch_threads,
-                sample_weight=sample_weight,
-                order=order,
-            )
-            self.loss_ = loss
-            self.n_iter_ += 1
-            self.t_ += rows.shape[0]
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-            if first_loss is None:
-                first_loss = loss
-            if _diverged(loss, first_loss):
-                # Raises unless early stopping has finite weights to keep.
-                self._report_divergence(loss, first_loss, validation is not None)
-                self.loss_ = best_params_loss
-                break
-            if validation is not None and self._score_validation(
-                trainer, network, validation, n_threads, scorer
-            ):
-                best_params = network.params.copy()
-                best_params_loss = loss
-            if self.solver == "sgd" and self.learning_rate == "invscaling":
-                trainer.learning_rate = invscaling_learning_rate(
-                    self.learning_rate_init, self.t_, self.power_t
-                )
-            stop = self._stop_for_no_improvement(trainer, validation is not None)
-            finished[0] = _Checkpoint(
-                self, network.params.copy() if best_params is None else best_params
-            )
-            if reporter.epoch_ends(lambda: self._model_at(network)) or stop:
-                break
-            if not incremental and self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                    "reached and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=8,
-                )
-        if best_params is not None:
-            network.params[:] = best_params
-        state = trainer.optimizer_state()
-        state["learning_rate_init"] = self.learning_rate_init
-        self._optimizer_state = state
-
-    def _model_at(self, network, params=None):
-        """The fitted attributes of the model with weights ``params``
-        (default: the network's current ones) at
-        this point of the fit: the callbacks build it on the live estimator,
-        which has none of them yet, or older ones."""
-        parameters = self._get_param_names()
-        attributes = {
-            key: value for key, value in vars(self).items() if key not in parameters
-        }
-        return {**attributes, **network.fitted_weights(params)}
-
-    def _report_divergence(self, loss, first_loss, early_stopping):
-        """Raise a ValueError naming the cause and the remedy, or, with early
-        stopping and a validation score to go back to, warn."""
-        if np.isfinite(loss):
-            cause = (
-                f"Training diverged: the loss grew from {first_loss:.4g} to "
-                f"{loss:.4g} by epoch {self.n_iter_}."
-            )
-        else:
-            cause = (
-                "Solver produced non-finite parameter weights: the loss became "
-                f"{loss} at epoch {self.n_iter_}; training diverged."
-            )
-        if early_stopping and np.isfinite(self.best_validation_score_):
-            warnings.warn(
-                f"{cause} The weights of the best validation score are kept. "
-                f"{_DIVERGENCE_REMEDY}",
-                ConvergenceWarning,
-                stacklevel=9,
-            )
-            return
-        raise ValueError(f"{cause} {_DIVERGENCE_REMEDY}")
-
-    def _validation_split(self, X, y, random_state):
-        """Training and validation rows, split as MLPClassifier and
-        MLPRegressor do; X itself is not copied."""
-        if np.ceil(self.validation_fraction * X.shape[0]) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        stratify = self._stratify(y)
-        try:
-            train, held_out = train_test_split(
-                np.arange(X.shape[0]),
-                random_state=random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-        except ValueError as error:
-            if stratify is None:
-                raise
-            raise ValueError(
-                "early_stopping=True holds out validation_fraction="
-                f"{self.validation_fraction} of the samples, stratified by "
-                f"class, which these targets do not allow: {error} Provide "
-                "more samples of the rare classes, change validation_fraction, "
-                "or set early_stopping=False."
-            ) from error
-        return train, held_out
-
-    def _score_validation(self, trainer, network, validation, n_threads, scorer):
-        """Append the validation score and loss; True when the score is the
-        best so far (the weights to keep).
-
-        The score is ``scorer``'s, the negated validation loss with
-        ``scoring="loss"``, or by default the estimator's own
-        (``_validation_score``: accuracy, R²).
-        """
-        X_val, Y_val, y_val, w_val = validation
-        loss = trainer.loss_and_gradient(
-            X_val,
-            Y_val,
-            n_threads=threads_for_work(
-                n_threads, trainer.flops_per_row * X_val.shape[0]
-            ),
-            sample_weight=w_val,
-            gradient=False,
-        )
-        self.validation_loss_curve_.append(loss)
-        if self.scoring == "loss":
-            score = -loss
-        elif scorer is not None:
-            score = self._score_snapshot(scorer, network, X_val, y_val, w_val)
-        else:
-            output = predict_output(
-                X_val,
-                network.coefs,
-                network.intercepts,
-                self.activation,
-                self.out_activation_,
-                threads_for_work(
-                    n_threads, forward_flops(X_val.shape[0], network.coefs)
-                ),
-            )
-            score = self._validation_score(y_val, output, w_val)
-        self.validation_scores_.append(score)
-        if self.verbose:
-            print(f"Validation score: {score:f}")
-        self._no_improvement_count = count_stalled_epochs(
-            self._no_improvement_count, score - self.best_validation_score_, self.tol
-        )
-        if score > self.best_validation_score_:
-            self.best_validation_score_ = score
-            return True
-        return False
-
-    def _score_snapshot(self, scorer, network, X_val, y_val, w_val):
-        """``scorer`` of the model as it stands after this epoch: a copy of
-        the estimator holding the current weights (the estimator itself
-        keeps its attributes until the fit ends)."""
-        snapshot = object.__new__(type(self))
-        vars(snapshot).update(vars(self))
-        vars(snapshot).update(self._model_at(network))
-        if w_val is None:
-            return float(scorer(snapshot, X_val, y_val))
-        return float(scorer(snapshot, X_val, y_val, sample_weight=w_val))
-
-    def _run_lbfgs(
-        self, trainer, network, X, Y, sample_weight, n_threads, reporter, finished
-    ):
-        """L-BFGS-B on all the data; ``loss_curve_`` gets each iteration's
-        loss (MLPClassifier keeps none for this solver), each iteration is
-        reported to the callbacks as an epoch, and ``finished[0]`` gets a
-        checkpoint after each."""
-        stopped_by_callback = False
-
-        def record(intermediate_result):
-            nonlocal stopped_by_callback
-            reporter.epoch_begins()
-            self.n_iter_ += 1
-            self.loss_ = float(intermediate_result.fun)
-            self.loss_curve_.append(self.loss_)
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            with np.errstate(over="ignore"):
-                params = intermediate_result.x.astype(network.dtype)
-            finished[0] = _Checkpoint(self, params)
-            if reporter.epoch_ends(lambda: self._model_at(network, params)):
-                stopped_by_callback = True
-                raise StopIteration
-
-        result = minimize_lbfgs(
-            trainer,
-            X,
-            Y,
-            threads_for_work(n_threads, trainer.flops_per_row * X.shape[0]),
-            self.max_iter,
-            self.max_fun,
-            self.tol,
-            callback=record,
-            sample_weight=sample_weight,
-        )
-        self.n_iter_ = min(result.nit, self.max_iter)
-        self.loss_ = float(result.fun)
-        self.best_loss_ = min(self.best_loss_, self.loss_)
-        if result.status != 0 and not stopped_by_callback:
-            warnings.warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                f"(status={result.status}): {result.message}. Increase the "
-                "number of iterations (max_iter) or scale the data.",
-                ConvergenceWarning,
-                stacklevel=8,
-            )
-
-    def _stop_for_no_improvement(self, trainer, early_stopping):
-        """Count epochs without improvement (of the training loss, or of the
-        validation score counted in ``_score_validation``); past
-        ``n_iter_no_change`` stop, or with ``learning_rate="adaptive"``
-        divide sgd's step by 5 while it is above 1e-6."""
-        if not early_stopping:
-            self._no_improvement_count = count_stalled_epochs(
-                self._no_improvement_count, self.best_loss_ - self.loss_, self.tol
-            )
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        if self._no_improvement_count <= self.n_iter_no_change:
-            return False
-        what = "Validation score" if early_stopping else "Training loss"
-        message = (
-            f"{what} did not improve more than tol={self.tol:f} for "
-            f"{self.n_iter_no_change} consecutive epochs."
-        )
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
-            learning_rate = adaptive_learning_rate(trainer.learning_rate)
-            if learning_rate is not None:
-                trainer.learning_rate = learning_rate
-                self._no_improvement_count = 0
-                if self.verbose:
-                    print(f"{message} Setting learning rate to {learning_rate:f}")
-                return False
-            if self.verbose:
-                print(f"{message} Learning rate too small. Stopping.")
-            return True
-        if self.verbose:
-            print(f"{message} Stopping.")
-        return True
 
     # ------------------------------------------------------------------
     # Prediction
@@ -1001,83 +524,3 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
 
 
 _MISSING = object()
-
-#: Rows on which the loss of a constant prediction is estimated.
-_CONSTANT_MODEL_ROWS = 1000
-
-#: A loss this many times its first epoch's (in one call) has diverged.
-_DIVERGENCE_GROWTH = 1e4
-
-_DIVERGENCE_REMEDY = (
-    "Lower learning_rate_init, or scale the features (e.g. with "
-    "sklearn.preprocessing.StandardScaler)."
-)
-
-
-def _diverged(loss, first_loss):
-    """Whether an epoch's loss shows divergence: non-finite, or grown by
-    orders of magnitude over the first epoch of the call (and above 1, so
-    that the noise of a loss near zero is not taken for it)."""
-    return not np.isfinite(loss) or loss > max(_DIVERGENCE_GROWTH * first_loss, 1.0)
-
-
-def _is_optimizer_state(state, solver, n_params):
-    """Whether ``state`` is an optimizer state of ``solver`` for
-    ``n_params`` parameters, with finite values."""
-    if not isinstance(state, dict) or state.get("solver") != solver:
-        return False
-    steps, learning_rate = state.get("steps"), state.get("learning_rate")
-    if (
-        isinstance(steps, (bool, np.bool_))
-        or not isinstance(steps, (Integral, np.integer))
-        or steps < 0
-        or isinstance(learning_rate, (bool, np.bool_))
-        or not isinstance(learning_rate, Real)
-        or not 0 < learning_rate < np.inf
-    ):
-        return False
-    for name in _STATE_NAMES[solver]:
-        array = state.get(name)
-        if not (
-            isinstance(array, np.ndarray)
-            and array.shape == (n_params,)
-            and array.dtype in (np.float32, np.float64)
-            and np.isfinite(array).all()
-        ):
-            return False
-    return True
-
-
-class _Checkpoint:
-    """A fit's records after a finished epoch, and the weights to keep,
-    to go back to when it is interrupted."""
-
-    _SCALARS = (
-        "n_iter_",
-        "t_",
-        "loss_",
-        "best_loss_",
-        "best_validation_score_",
-        "_no_improvement_count",
-    )
-    _CURVES = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
-
-    def __init__(self, estimator, params):
-        self.params = params
-        self.scalars = {
-            name: getattr(estimator, name)
-            for name in self._SCALARS
-            if hasattr(estimator, name)
-        }
-        self.lengths = {
-            name: len(getattr(estimator, name))
-            for name in self._CURVES
-            if getattr(estimator, name, None) is not None
-        }
-
-    def restore(self, estimator, network):
-        for name, value in self.scalars.items():
-            setattr(estimator, name, value)
-        for name, length in self.lengths.items():
-            del getattr(estimator, name)[length:]
-        network.params[:] = self.params

@@ -183,8 +183,8 @@ def test_grid_search_runs_candidates_on_the_cluster(
 
 def _fit_recording_threads():
     def task(X, y):
-        # What fit hands to the kernels: the estimator core's own call, recorded.
-        from sklearn_twolayer import _base
+        # What fit hands to the kernels: the fit object's own call, recorded.
+        from sklearn_twolayer import _fitting
 
         handed_to_kernels = []
 
@@ -193,13 +193,13 @@ def _fit_recording_threads():
             handed_to_kernels.append(n_threads)
             return n_threads
 
-        _base.effective_n_threads = recording
+        _fitting.effective_n_threads = recording
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 TwoLayerClassifier(n_hidden=8, max_iter=2, random_state=0).fit(X, y)
         finally:
-            _base.effective_n_threads = effective_n_threads
+            _fitting.effective_n_threads = effective_n_threads
         return handed_to_kernels, openmp_n_threads()
 
     return task

@@ -11,7 +11,7 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 from sklearn_twolayer._cpu_features import supports_x86_64_level
 
-from sklearn_twolayer import TwoLayerClassifier, _base, _network
+from sklearn_twolayer import TwoLayerClassifier, _fitting, _network
 from sklearn_twolayer._dispatch import (
     BUILDS,
     CPU_ENVIRONMENT_VARIABLE,
@@ -79,8 +79,8 @@ def test_the_environment_variable_caps_the_build_of_a_new_process(cap):
     # -P: a source folder in the current directory must not shadow the
     # installed package.
     code = (
-        "from sklearn_twolayer import _base, _dispatch, _network;"
-        "print(_dispatch.BUILD, _base.Trainer.__module__.rpartition('.')[2],"
+        "from sklearn_twolayer import _dispatch, _fitting, _network;"
+        "print(_dispatch.BUILD, _fitting.Trainer.__module__.rpartition('.')[2],"
         " _network._compiled_forward.__name__.rpartition('.')[2])"
     )
     out = subprocess.run(
@@ -117,7 +117,7 @@ def test_every_build_follows_mlpclassifier(
     # MLPClassifier from the same start to round-off (float64), or to
     # float32's precision.
     forward, trainer = modules_of(build)
-    monkeypatch.setattr(_base, "Trainer", trainer.Trainer)
+    monkeypatch.setattr(_fitting, "Trainer", trainer.Trainer)
     monkeypatch.setattr(_network, "_compiled_forward", forward)
     X_train, X_test, y_train, _ = digits_split
     params = dict(random_state=3, max_iter=4, activation=activation, batch_size=64)

@@ -10,7 +10,7 @@ from sklearn_twolayer._forward import dropout_keep_mask
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
-from sklearn_twolayer._base import Trainer
+from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 
 HIDDEN = {

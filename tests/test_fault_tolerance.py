@@ -20,8 +20,8 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor, _base
-from sklearn_twolayer._base import Trainer
+from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor, _base, _fitting
+from sklearn_twolayer._fitting import Trainer
 
 X_CLS, Y_CLS = make_classification(
     n_samples=150, n_features=6, n_informative=4, n_classes=3, random_state=0
@@ -185,7 +185,7 @@ def test_ctrl_c_in_the_first_epoch_raises_and_keeps_the_earlier_model(
     X, y = data(kind)
     est = fitted(kind) if refit else make(kind)
     before = copy.deepcopy(vars(est))
-    monkeypatch.setattr(_base, "Trainer", interrupting_trainer("run_epoch", 1))
+    monkeypatch.setattr(_fitting, "Trainer", interrupting_trainer("run_epoch", 1))
     with pytest.raises(KeyboardInterrupt):
         est.fit(X[::-1], y[::-1])
     assert_same(vars(est), before)
@@ -200,7 +200,7 @@ def test_ctrl_c_in_partial_fit_raises_and_keeps_the_model(kind, monkeypatch):
     est = fitted(kind, solver="adam")
     quietly(est.partial_fit, X, y)
     before = copy.deepcopy(vars(est))
-    monkeypatch.setattr(_base, "Trainer", interrupting_trainer("run_epoch", 1))
+    monkeypatch.setattr(_fitting, "Trainer", interrupting_trainer("run_epoch", 1))
     with pytest.raises(KeyboardInterrupt):
         est.partial_fit(X, y)
     assert_same(vars(est), before)
@@ -212,7 +212,7 @@ def test_ctrl_c_during_lbfgs_keeps_the_finished_iterations(kind, monkeypatch):
     reference = fitted(kind, solver="lbfgs", max_iter=3)
     # The first evaluation is the starting point; iterations need one or more.
     monkeypatch.setattr(
-        _base, "Trainer", interrupting_trainer("loss_and_gradient", 8)
+        _fitting, "Trainer", interrupting_trainer("loss_and_gradient", 8)
     )
     with pytest.warns(UserWarning, match="interrupted"):
         interrupted = quietly(make(kind, solver="lbfgs", max_iter=50).fit, X, y)
@@ -228,7 +228,7 @@ def test_ctrl_c_during_lbfgs_keeps_the_finished_iterations(kind, monkeypatch):
 def test_ctrl_c_during_lbfgs_first_iteration_raises(kind, monkeypatch):
     X, y = data(kind)
     monkeypatch.setattr(
-        _base, "Trainer", interrupting_trainer("loss_and_gradient", 1)
+        _fitting, "Trainer", interrupting_trainer("loss_and_gradient", 1)
     )
     est = make(kind, solver="lbfgs")
     with pytest.raises(KeyboardInterrupt):
@@ -245,7 +245,7 @@ def test_ctrl_c_during_early_stopping_keeps_the_best_finished_epoch(
     params = dict(early_stopping=True, max_iter=4, n_hidden=8)
     # The validation loss is computed once per epoch: interrupt the fourth.
     monkeypatch.setattr(
-        _base, "Trainer", interrupting_trainer("loss_and_gradient", 4)
+        _fitting, "Trainer", interrupting_trainer("loss_and_gradient", 4)
     )
     with pytest.warns(UserWarning, match="interrupted"):
         interrupted = quietly(make(kind, **params).fit, X, y)
@@ -258,14 +258,14 @@ def test_ctrl_c_during_early_stopping_keeps_the_best_finished_epoch(
 
 def _interrupt_at_line(k, call):
     """Run ``call`` with Ctrl-C raised at the ``k``-th line the shared core
-    executes; returns the exception or None. (Not in ``with lock:`` lines
-    elsewhere: an exception raised as a ``with`` block's exit begins skips
-    ``__exit__`` in any Python code.)"""
-    core = _base.__file__
+    and the fit object execute; returns the exception or None. (Not in
+    ``with lock:`` lines elsewhere: an exception raised as a ``with``
+    block's exit begins skips ``__exit__`` in any Python code.)"""
+    core = {_base.__file__, _fitting.__file__}
     count = [0]
 
     def tracer(frame, event, arg):
-        if frame.f_code.co_filename != core:
+        if frame.f_code.co_filename not in core:
             return None
         if event == "line":
             count[0] += 1
@@ -684,7 +684,7 @@ def test_early_stopping_keeps_the_best_weights_of_a_run_that_diverged(
 ):
     X, y = data(kind)
     params = dict(early_stopping=True, max_iter=6, n_iter_no_change=100)
-    monkeypatch.setattr(_base, "Trainer", corrupting_trainer(4))
+    monkeypatch.setattr(_fitting, "Trainer", corrupting_trainer(4))
     with pytest.warns(ConvergenceWarning, match="diverged.*best validation"):
         est = make(kind, **params).fit(X, y)
     monkeypatch.undo()

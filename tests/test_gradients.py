@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import erf, expit
 
-from sklearn_twolayer._base import Trainer
+from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 
 HIDDEN = {

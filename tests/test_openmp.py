@@ -144,7 +144,7 @@ def test_every_pass_of_fit_holds_blas_to_one_thread(monkeypatch, settings, scale
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_info
 
-    from sklearn_twolayer import TwoLayerRegressor, _base
+    from sklearn_twolayer import TwoLayerRegressor, _fitting
 
     calls = []
 
@@ -155,7 +155,7 @@ def test_every_pass_of_fit_holds_blas_to_one_thread(monkeypatch, settings, scale
             if info["user_api"] == "blas"
         }
 
-    Trainer = _base.Trainer
+    Trainer = _fitting.Trainer
 
     class Recording(Trainer):
         def run_epoch(self, *args, **kwargs):
@@ -166,7 +166,7 @@ def test_every_pass_of_fit_holds_blas_to_one_thread(monkeypatch, settings, scale
             calls.append(("loss_and_gradient", blas_threads()))
             return Trainer.loss_and_gradient(self, *args, **kwargs)
 
-    monkeypatch.setattr(_base, "Trainer", Recording)
+    monkeypatch.setattr(_fitting, "Trainer", Recording)
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 5)) * scale
     y = X[:, 0] / scale + 0.1 * rng.normal(size=300)

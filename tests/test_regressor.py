@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerRegressor
-from sklearn_twolayer._base import Trainer
+from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 
 PARITY_SOLVERS = {

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn_twolayer._forward import ACTIVATIONS, predict_rows
 
-from sklearn_twolayer._base import Trainer
+from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 
 THREADS = (1, 2, 3, 5)

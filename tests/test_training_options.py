@@ -163,8 +163,8 @@ def test_partial_fit_is_not_offered_by_lbfgs():
 
 
 def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
-    from sklearn_twolayer import _base
-    from sklearn_twolayer._base import Trainer
+    from sklearn_twolayer import _fitting
+    from sklearn_twolayer._fitting import Trainer
 
     X, y = digits
     calls = []
@@ -176,7 +176,7 @@ def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
                 raise KeyboardInterrupt
             return super().run_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(_base, "Trainer", InterruptedAfterTwoEpochs)
+    monkeypatch.setattr(_fitting, "Trainer", InterruptedAfterTwoEpochs)
     params = dict(n_hidden=10, random_state=0, max_iter=10)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         interrupted = TwoLayerClassifier(**params).fit(X, y)
@@ -264,8 +264,8 @@ def test_regressor_partial_fit_equals_fit_epochs_and_mlpregressor(
 def test_regressor_keyboard_interrupt_keeps_the_finished_epochs(
     regression, fit_quietly, monkeypatch
 ):
-    from sklearn_twolayer import _base
-    from sklearn_twolayer._base import Trainer
+    from sklearn_twolayer import _fitting
+    from sklearn_twolayer._fitting import Trainer
 
     X, y = regression
     calls = []
@@ -277,7 +277,7 @@ def test_regressor_keyboard_interrupt_keeps_the_finished_epochs(
                 raise KeyboardInterrupt
             return super().run_epoch(*args, **kwargs)
 
-    monkeypatch.setattr(_base, "Trainer", InterruptedAfterTwoEpochs)
+    monkeypatch.setattr(_fitting, "Trainer", InterruptedAfterTwoEpochs)
     params = dict(n_hidden=10, random_state=0, max_iter=10, loss="huber")
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         interrupted = TwoLayerRegressor(**params).fit(X, y)
