@@ -41,7 +41,8 @@ from ._fitting import DIVERGENCE_REMEDY, Fit, TrainingData, start_stopping_recor
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
-from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
+from ._network import Network, forward_flops, predict_output
+from ._registry import HIDDEN_ACTIVATIONS
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
 from ._version import __version__
 

@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseTwoLayer, predicts
 from ._locks import one_fit_at_a_time
+from ._registry import CLASSIFIER_LOSSES
 from ._targets import (
     checked_classes,
     classification_target_type,
@@ -231,7 +232,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     _parameter_constraints: dict = {
         **BaseTwoLayer._parameter_constraints,
-        "loss": [StrOptions({"log_loss", "squared_error"})],
+        "loss": [StrOptions(set(CLASSIFIER_LOSSES))],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 

@@ -7,7 +7,7 @@ import weakref
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._forward import ACTIVATIONS
+from ._registry import ACTIVATIONS
 
 #: What prediction reads, besides the constructor's parameters.
 FITTED_ATTRIBUTES = (

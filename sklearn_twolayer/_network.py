@@ -8,13 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._dispatch import forward as _compiled_forward
+from ._registry import ACTIVATION_CODES
 
-ACTIVATIONS = _compiled_forward.ACTIVATIONS
-HIDDEN_ACTIVATIONS = _compiled_forward.HIDDEN_ACTIVATIONS
 LEAKY_RELU_SLOPE = _compiled_forward.LEAKY_RELU_SLOPE
 
 __all__ = [
-    "HIDDEN_ACTIVATIONS",
     "LEAKY_RELU_SLOPE",
     "Network",
     "forward_flops",
@@ -136,8 +134,8 @@ def predict_output(
         W2,
         b2,
         output,
-        ACTIVATIONS[activation],
-        ACTIVATIONS[out_activation],
+        ACTIVATION_CODES[activation],
+        ACTIVATION_CODES[out_activation],
         n_threads,
         check_finite=check_finite,
         **sparse,

@@ -12,17 +12,8 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseTwoLayer, predicts
 from ._locks import one_fit_at_a_time
+from ._registry import LOSSES, REGRESSOR_LOSSES
 from ._targets import encode_values
-
-#: The output activation each loss is trained through: the identity, or the
-#: exponential (log link) that keeps Poisson means positive.
-OUTPUT_ACTIVATION_OF_LOSS = {
-    "squared_error": "identity",
-    "poisson": "exp",
-    "absolute_error": "identity",
-    "huber": "identity",
-    "quantile": "identity",
-}
 
 
 class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
@@ -242,7 +233,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
 
     _parameter_constraints: dict = {
         **BaseTwoLayer._parameter_constraints,
-        "loss": [StrOptions(set(OUTPUT_ACTIVATION_OF_LOSS))],
+        "loss": [StrOptions(set(REGRESSOR_LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
         "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -349,7 +340,9 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         if first_pass:
             self.n_outputs_ = n_outputs
             self._y_is_1d = y.ndim == 1
-        self.out_activation_ = OUTPUT_ACTIVATION_OF_LOSS[self.loss]
+        # The identity, or for "poisson" the exponential (log link) that
+        # keeps the predicted means positive.
+        self.out_activation_ = LOSSES[self.loss].output_activation
         return y, Y
 
     def _encode_validation_targets(self, y_val, dtype):

@@ -52,6 +52,7 @@ except ImportError:
 
 from ._classifier import TwoLayerClassifier
 from ._network import LEAKY_RELU_SLOPE
+from ._registry import ACTIVATIONS
 from ._regressor import TwoLayerRegressor
 
 __all__ = ["register_converter"]
@@ -63,14 +64,6 @@ _OPTIONS = {
     "zipmap": [True, False, "columns"],
     "nocl": [False, True],
     "output_class_labels": [False, True],
-}
-
-_ACTIVATION_OPS = {
-    "relu": "Relu",
-    "logistic": "Sigmoid",
-    "tanh": "Tanh",
-    "softmax": "Softmax",
-    "exp": "Exp",
 }
 
 # The first opset with a Gelu operator; earlier graphs write it with Erf.
@@ -260,7 +253,7 @@ def _activation(scope, container, logits, activation, dtype):
         return _add_node(scope, container, "Mul", [logits, sigmoid])
     attributes = {"axis": 1} if activation == "softmax" else {}
     return _add_node(
-        scope, container, _ACTIVATION_OPS[activation], [logits], **attributes
+        scope, container, ACTIVATIONS[activation].onnx_op, [logits], **attributes
     )
 
 

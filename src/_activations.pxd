@@ -13,6 +13,7 @@ from _fastmath cimport (
 )
 
 
+# The codes by which sklearn_twolayer/_registry.py names these functions.
 cdef enum Activation:
     IDENTITY = 0
     RELU = 1

@@ -5,16 +5,10 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
 
-from _activations cimport (
-    EXP, GELU, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SILU,
-    SOFTMAX, TANH, add_bias_activate,
-)
+from _activations cimport LEAKY_SLOPE, SOFTMAX
 from _blocks cimport ROW_BLOCK, n_blocks
-from _dropout cimport keeps, rate_threshold, row_key, uint64
 from _layers cimport forward_rows
 from _sparse cimport check_csr, sparse_forward_rows
-
-import numpy as np
 
 
 cdef enum:
@@ -22,23 +16,6 @@ cdef enum:
     # hidden activations (PREDICT_ROWS x n_hidden) are in cache.
     PREDICT_ROWS = 256
 
-
-ACTIVATIONS = {
-    "identity": IDENTITY,
-    "relu": RELU,
-    "logistic": LOGISTIC,
-    "tanh": TANH,
-    "softmax": SOFTMAX,
-    "leaky_relu": LEAKY_RELU,
-    "gelu": GELU,
-    "silu": SILU,
-    "exp": EXP,
-}
-
-#: The activations a hidden layer may use (the estimators' ``activation``).
-HIDDEN_ACTIVATIONS = (
-    "relu", "logistic", "tanh", "identity", "leaky_relu", "gelu", "silu",
-)
 
 #: Slope of "leaky_relu" for negative inputs.
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
@@ -79,7 +56,7 @@ def forward_layer(
     out : ndarray of shape (n_rows, n_out)
         Written in place.
     activation : int
-        A value of ``ACTIVATIONS``; softmax normalises each row.
+        A code of ``_registry.ACTIVATION_CODES``; softmax normalises each row.
     n_threads : int
         OpenMP threads to use (BLAS must be single-threaded around the call).
     derivative : ndarray of shape (n_rows, n_out) or None
@@ -109,22 +86,6 @@ def forward_layer(
                          NULL if slopes == NULL else slopes + start * n_out)
 
 
-def output_activation(floating[:, ::1] Z, int activation, int n_threads):
-    """Apply an output activation (softmax or logistic) in place, by rows."""
-    cdef Py_ssize_t n_rows = Z.shape[0]
-    cdef Py_ssize_t n_cols = Z.shape[1]
-    cdef Py_ssize_t block, start
-    if n_rows == 0 or n_cols == 0:
-        return
-    with nogil:
-        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
-                            num_threads=max(n_threads, 1)):
-            start = block * ROW_BLOCK
-            add_bias_activate(&Z[start, 0], min(ROW_BLOCK, n_rows - start),
-                              n_cols, <floating*> NULL, activation,
-                              <floating*> NULL)
-
-
 def forward_layer_sparse(
     const floating[::1] data,
     const Py_ssize_t[::1] indices,
@@ -148,7 +109,7 @@ def forward_layer_sparse(
     out : ndarray of shape (n_rows, n_out)
         Written in place.
     activation : int
-        A value of ``ACTIVATIONS``.
+        A code of ``_registry.ACTIVATION_CODES``.
     n_threads : int
     derivative : ndarray of shape (n_rows, n_out) or None
         If given, receives g'(X @ W + b) (not for softmax).
@@ -176,27 +137,6 @@ def forward_layer_sparse(
                 NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
                 &out[start, 0], n_out, activation,
                 NULL if slopes == NULL else slopes + start * n_out)
-
-
-def dropout_keep_mask(unsigned long long seed, unsigned long long step,
-                      const Py_ssize_t[::1] samples, Py_ssize_t n_units,
-                      double rate):
-    """The dropout mask of the given samples at one optimizer step.
-
-    Returns
-    -------
-    mask : ndarray of shape (n_samples, n_units) of uint8
-        1 where the unit is kept, as the training loop draws it.
-    """
-    cdef Py_ssize_t i, j
-    cdef uint64 key, threshold = rate_threshold(rate)
-    mask = np.zeros((samples.shape[0], n_units), dtype=np.uint8)
-    cdef unsigned char[:, ::1] out = mask
-    for i in range(samples.shape[0]):
-        key = row_key(seed, step, samples[i])
-        for j in range(n_units):
-            out[i, j] = keeps(key, j, threshold)
-    return mask
 
 
 cdef inline bint _all_finite(const floating* values,
@@ -240,7 +180,7 @@ def predict_rows(
     out : ndarray of shape (n_rows, n_outputs)
         Written in place.
     activation, out_activation : int
-        Values of ``ACTIVATIONS``.
+        Codes of ``_registry.ACTIVATION_CODES``.
     n_threads : int
     check_finite : bool, default=False
         Check a dense X for NaN and infinity, each block while it is in

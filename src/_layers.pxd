@@ -12,6 +12,7 @@ from _activations cimport (
 from _blas cimport gemm
 
 
+# The codes by which sklearn_twolayer/_registry.py names these losses.
 cdef enum Loss:
     LOG_LOSS = 0
     SQUARED_ERROR = 1

@@ -104,8 +104,7 @@ from _sparse cimport (
 )
 from _updates cimport adam_step, sgd_step
 
-from sklearn_twolayer._backward import LOSSES
-from sklearn_twolayer._forward import ACTIVATIONS
+from sklearn_twolayer._registry import ACTIVATION_CODES, LOSS_CODES
 
 
 cdef enum:
@@ -763,10 +762,10 @@ cdef class Trainer:
         trainer's: data passed to the methods must have it.
     n_features, n_hidden, n_outputs : int
     activation : str
-        A key of ``_forward.ACTIVATIONS`` for the hidden layer.
+        The hidden layer's: a name of ``_registry.ACTIVATIONS``.
     out_activation : {"softmax", "logistic", "identity", "exp"}
     loss : str
-        A key of ``_backward.LOSSES``.
+        A name of ``_registry.LOSSES``.
     loss_parameter : float, default=0
         The threshold of the "huber" loss, the quantile of "quantile".
     solver : {"sgd", "adam"}, default="sgd"
@@ -832,9 +831,9 @@ cdef class Trainer:
             raise ValueError(
                 f"params has {params.shape[0]} entries; the network needs "
                 f"{self.st.layout.n_params}")
-        settings.activation = ACTIVATIONS[activation]
-        settings.out_activation = ACTIVATIONS[out_activation]
-        settings.loss = LOSSES[loss]
+        settings.activation = ACTIVATION_CODES[activation]
+        settings.out_activation = ACTIVATION_CODES[out_activation]
+        settings.loss = LOSS_CODES[loss]
         settings.loss_parameter = loss_parameter
         settings.solver = SOLVERS[solver]
         settings.alpha = alpha

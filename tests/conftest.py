@@ -4,13 +4,14 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.special import xlogy
-from sklearn.datasets import load_digits
+from scipy.special import expit, ndtr, xlogy
+from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn_twolayer._forward import ACTIVATIONS
+from sklearn.preprocessing import StandardScaler
 
 from sklearn_twolayer._dispatch import modules_of, runnable_builds
+from sklearn_twolayer._registry import ACTIVATION_CODES
 
 
 @pytest.fixture(scope="session")
@@ -74,19 +75,23 @@ def compiled_forward(request):
     return modules_of(request.param)[0]
 
 
-def _identity_layer(forward, z, name, width=64, n_threads=2):
-    """g(z) and g'(z) from the hidden-layer kernel of the build ``forward``
-    (a ``_forward`` module), with W = I and b = 0 so that the
-    pre-activations are exactly z, laid out in rows of ``width`` (1 for
-    infinities and NaN, which the product with I spreads along a row)."""
+def _identity_layer(forward, z, name, width=64, n_threads=2, derivative=True):
+    """g(z) and g'(z) from the layer kernel of the build ``forward`` (a
+    ``_forward`` module), with W = I and b = 0 so that the pre-activations
+    are exactly z, laid out in rows of ``width`` (1 for infinities and NaN,
+    which the product with I spreads along a row). Without ``derivative``,
+    g'(z) is None (for output activations such as exp)."""
     Z = np.zeros(-(-z.shape[0] // width) * width, dtype=z.dtype)
     Z[: z.shape[0]] = z
     Z = Z.reshape(-1, width)
     W = np.eye(width, dtype=z.dtype)
     b = np.zeros(width, dtype=z.dtype)
-    out, derivative = np.empty_like(Z), np.empty_like(Z)
-    forward.forward_layer(Z, W, b, out, ACTIVATIONS[name], n_threads, derivative)
-    return out.ravel()[: z.shape[0]], derivative.ravel()[: z.shape[0]]
+    out = np.empty_like(Z)
+    slopes = np.empty_like(Z) if derivative else None
+    forward.forward_layer(Z, W, b, out, ACTIVATION_CODES[name], n_threads, slopes)
+    if slopes is None:
+        return out.ravel()[: z.shape[0]], None
+    return out.ravel()[: z.shape[0]], slopes.ravel()[: z.shape[0]]
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +99,92 @@ def identity_layer():
     """``identity_layer(forward, z, name, width=64, n_threads=2)``: g(z) and
     g'(z) from a hidden layer with W = I and b = 0."""
     return _identity_layer
+
+
+@pytest.fixture(scope="session")
+def regression_data():
+    """A small regression problem: standardised X (300 x 8) and y scaled
+    to unit variance."""
+    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), y / y.std()
+
+
+#: The hidden activations in float64 numpy, as the documentation defines
+#: them (gelu through the normal CDF ndtr, accurate in both tails).
+NUMPY_HIDDEN = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "logistic": expit,
+    "tanh": np.tanh,
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "gelu": lambda z: z * ndtr(z),
+    "silu": lambda z: z * expit(z),
+}
+
+
+@pytest.fixture(scope="session")
+def numpy_hidden():
+    """``numpy_hidden[name](z)``: a hidden activation g(z) in numpy."""
+    return NUMPY_HIDDEN
+
+
+def _softmax(z):
+    exp = np.exp(z - z.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+_NUMPY_OUTPUT = {
+    "softmax": _softmax,
+    "logistic": expit,
+    "identity": lambda z: z,
+    "exp": np.exp,
+}
+
+
+def _numpy_output(model, X):
+    """The output activations of a fitted model on X, computed in float64
+    numpy from its weights and fitted activations."""
+    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
+    hidden = NUMPY_HIDDEN[model.hidden_activation_](X.astype(np.float64) @ W1 + b1)
+    return _NUMPY_OUTPUT[model.out_activation_](hidden @ W2 + b2)
+
+
+@pytest.fixture(scope="session")
+def numpy_output():
+    """``numpy_output(model, X)``: a fitted model's output activations on X
+    (probabilities, or predicted values) in float64 numpy."""
+    return _numpy_output
+
+
+def _assert_same_weights(ours, theirs, rtol=0.0, atol=0.0):
+    pairs = zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_)
+    for a, b in pairs:
+        if rtol == atol == 0:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.fixture(scope="session")
+def assert_same_weights():
+    """``assert_same_weights(ours, theirs, rtol=0, atol=0)``: the two
+    models' weights and biases agree (bitwise, by default)."""
+    return _assert_same_weights
+
+
+def _onnx_outputs(onx, X):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [output.name for output in session.get_outputs()]
+    values = session.run(None, {session.get_inputs()[0].name: X})
+    return dict(zip(names, values))
+
+
+@pytest.fixture(scope="session")
+def onnx_outputs():
+    """``onnx_outputs(onx, X)``: an ONNX graph's outputs for X, by output
+    name, from onnxruntime."""
+    return _onnx_outputs

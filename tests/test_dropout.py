@@ -4,24 +4,14 @@ estimators' contract."""
 
 import numpy as np
 import pytest
-from scipy.special import expit, ndtr
 from sklearn.datasets import make_regression
-from sklearn_twolayer._forward import dropout_keep_mask
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
+from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
-HIDDEN = {
-    "identity": lambda z: z,
-    "relu": lambda z: np.maximum(z, 0),
-    "logistic": lambda z: 1 / (1 + np.exp(-z)),
-    "tanh": np.tanh,
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-    "gelu": lambda z: z * ndtr(z),
-    "silu": lambda z: z * expit(z),
-}
 OUTPUTS = {
     "softmax": lambda z: (
         np.exp(z - z.max(1, keepdims=True))
@@ -41,11 +31,12 @@ def targets(out_activation, rng, n_samples):
     return rng.normal(size=(n_samples, 2))
 
 
-def masked_loss(params, network, X, Y, activation, out_activation, mask, weights):
+def masked_loss(params, network, X, Y, hidden, out_activation, mask, weights):
+    """The loss under ``mask`` in numpy; ``hidden``: the hidden activation g."""
     """The weighted mean loss (no penalty) of the network whose hidden units
     are multiplied by ``mask`` (zeros, or 1 / (1 - rate))."""
     (W1, W2), (b1, b2) = network.unpack(params)
-    A2 = OUTPUTS[out_activation]((HIDDEN[activation](X @ W1 + b1) * mask) @ W2 + b2)
+    A2 = OUTPUTS[out_activation]((hidden(X @ W1 + b1) * mask) @ W2 + b2)
     if out_activation == "softmax":
         per_row = -(Y * np.log(A2)).sum(1)
     elif out_activation == "logistic":
@@ -57,9 +48,9 @@ def masked_loss(params, network, X, Y, activation, out_activation, mask, weights
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("out_activation", sorted(OUTPUTS))
-@pytest.mark.parametrize("activation", sorted(HIDDEN))
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_one_step_follows_the_gradient_of_the_masked_loss(
-    activation, out_activation, weighted
+    numpy_hidden, activation, out_activation, weighted
 ):
     # One full-batch sgd step with dropout equals params - lr * gradient of
     # the loss under the mask the kernel draws at step 1; that gradient is
@@ -92,8 +83,12 @@ def test_one_step_follows_the_gradient_of_the_masked_loss(
         batch_size=n_samples,
         sample_weight=weights if weighted else None,
     )
-    mask = dropout_keep_mask(SEED, 1, np.arange(n_samples), n_hidden, RATE) / (1 - RATE)
-    args = (network, X, Y, activation, out_activation, mask, weights)
+    # The masks as the kernels draw them, from the test-only entry point
+    # (see test_installed_distribution.py).
+    probes = pytest.importorskip("sklearn_twolayer._kernel_probes")
+    keep = probes.dropout_keep_mask(SEED, 1, np.arange(n_samples), n_hidden, RATE)
+    mask = keep / (1 - RATE)
+    args = (network, X, Y, numpy_hidden[activation], out_activation, mask, weights)
     step = 1e-6
     numeric = np.empty_like(start)
     for i in range(start.shape[0]):

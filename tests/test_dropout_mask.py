@@ -2,7 +2,11 @@
 
 import numpy as np
 import pytest
-from sklearn_twolayer._forward import dropout_keep_mask
+
+# Built for the tests only (see test_installed_distribution.py).
+dropout_keep_mask = pytest.importorskip(
+    "sklearn_twolayer._kernel_probes"
+).dropout_keep_mask
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 

@@ -11,15 +11,24 @@ count, since their blocks depend on the shapes only.
 import numpy as np
 import pytest
 from scipy.special import expit, ndtr
-from sklearn_twolayer._backward import (
-    LOSSES,
-    hidden_delta,
-    layer_gradients,
-    output_delta,
-)
-from sklearn_twolayer._forward import ACTIVATIONS, forward_layer, output_activation
-from sklearn_twolayer._optimizers import adam_update, sgd_update
+from sklearn_twolayer._forward import forward_layer
 from threadpoolctl import threadpool_limits
+
+from sklearn_twolayer._registry import (
+    ACTIVATION_CODES,
+    CLASSIFIER_LOSSES,
+    HIDDEN_ACTIVATIONS,
+    LOSS_CODES,
+)
+
+# Built for the tests only (see test_installed_distribution.py).
+probes = pytest.importorskip("sklearn_twolayer._kernel_probes")
+output_activation = probes.output_activation
+output_delta = probes.output_delta
+hidden_delta = probes.hidden_delta
+layer_gradients = probes.layer_gradients
+sgd_update = probes.sgd_update
+adam_update = probes.adam_update
 
 DTYPES = [np.float32, np.float64]
 THREADS = [1, 2]
@@ -29,22 +38,12 @@ SHAPES = [(150, 70, 45), (200, 70, 45), (1, 70, 45)]
 SHAPE_IDS = ["150x70x45", "200x70x45", "1x70x45"]
 # 10000 = 2 * 4096 + 1808 flat elements.
 FLAT_SIZES = [10000, 1]
-HIDDEN_ACTIVATIONS = [
-    "identity",
-    "relu",
-    "logistic",
-    "tanh",
-    "leaky_relu",
-    "gelu",
-    "silu",
-]
 # Hidden activations whose g'(Z) is no function of g(Z): backpropagation
 # takes the derivative the forward pass wrote.
 NEEDS_DERIVATIVE = {"gelu", "silu"}
 OUTPUT_ACTIVATIONS = ["softmax", "logistic"]
-# Losses of softmax and logistic outputs; the regression losses are tested
-# in test_regression_losses.py.
-CLASSIFICATION_LOSSES = ["log_loss", "squared_error"]
+# Losses of softmax and logistic outputs (CLASSIFIER_LOSSES); the
+# regression losses are tested in test_regression_losses.py.
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
@@ -271,27 +270,27 @@ def flat_data(n, dtype, seed=0):
 
 def run_forward(X, W, b, activation, n_threads):
     out = np.full((X.shape[0], W.shape[1]), np.nan, dtype=X.dtype)
-    assert forward_layer(X, W, b, out, ACTIVATIONS[activation], n_threads) is None
+    assert forward_layer(X, W, b, out, ACTIVATION_CODES[activation], n_threads) is None
     return out
 
 
 def run_forward_with_derivative(X, W, b, activation, n_threads):
     out = np.full((X.shape[0], W.shape[1]), np.nan, dtype=X.dtype)
     derivative = np.full_like(out, np.nan)
-    forward_layer(X, W, b, out, ACTIVATIONS[activation], n_threads, derivative)
+    forward_layer(X, W, b, out, ACTIVATION_CODES[activation], n_threads, derivative)
     return out, derivative
 
 
 def run_output_activation(Z, activation, n_threads):
     Z = Z.copy()
-    output_activation(Z, ACTIVATIONS[activation], n_threads)
+    output_activation(Z, ACTIVATION_CODES[activation], n_threads)
     return Z
 
 
 def run_output_delta(A, Y, out_activation, loss, n_threads):
     delta = np.full_like(A, np.nan)
     loss_sum = output_delta(
-        A, Y, delta, ACTIVATIONS[out_activation], LOSSES[loss], n_threads
+        A, Y, delta, ACTIVATION_CODES[out_activation], LOSS_CODES[loss], n_threads
     )
     return delta, loss_sum
 
@@ -303,7 +302,7 @@ def run_hidden_delta(delta_out, W_out, A_hidden, derivative, activation, n_threa
         W_out,
         A_hidden,
         delta_hidden,
-        ACTIVATIONS[activation],
+        ACTIVATION_CODES[activation],
         n_threads,
         derivative,
     )
@@ -348,11 +347,11 @@ ADAM_HYPER = dict(lr_t=1e-3, beta_1=0.9, beta_2=0.999, eps=1e-8)
 
 
 def test_activation_table_lists_every_activation():
-    assert set(ACTIVATIONS) == set(HIDDEN_ACTIVATIONS) | {"softmax", "exp"}
-    assert len(set(ACTIVATIONS.values())) == len(ACTIVATIONS)
+    assert set(ACTIVATION_CODES) == set(HIDDEN_ACTIVATIONS) | {"softmax", "exp"}
+    assert len(set(ACTIVATION_CODES.values())) == len(ACTIVATION_CODES)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_CODES))
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -419,15 +418,15 @@ def test_forward_layer_refuses_a_softmax_derivative():
     X, W, b = layer_data((5, 4, 3), np.float64)
     out = np.empty((5, 3))
     with pytest.raises(ValueError, match="softmax"):
-        forward_layer(X, W, b, out, ACTIVATIONS["softmax"], 1, np.empty((5, 3)))
+        forward_layer(X, W, b, out, ACTIVATION_CODES["softmax"], 1, np.empty((5, 3)))
     with pytest.raises(ValueError, match="shape"):
-        forward_layer(X, W, b, out, ACTIVATIONS["gelu"], 1, np.empty((4, 3)))
+        forward_layer(X, W, b, out, ACTIVATION_CODES["gelu"], 1, np.empty((4, 3)))
 
 
 def test_forward_layer_leaves_an_empty_batch_alone():
     X, W, b = layer_data((0, 70, 45), np.float64)
     out = np.empty((0, 45))
-    forward_layer(X, W, b, out, ACTIVATIONS["tanh"], 2)
+    forward_layer(X, W, b, out, ACTIVATION_CODES["tanh"], 2)
 
 
 # ----------------------------------------------------------------------------
@@ -444,7 +443,7 @@ def test_output_activation_in_place_matches_numpy(dtype, n_threads, shape, activ
     Z = (3 * np.random.default_rng(1).standard_normal((n_rows, n_out))).astype(dtype)
     expected = np_activation(Z, activation)
     out = Z.copy()
-    assert output_activation(out, ACTIVATIONS[activation], n_threads) is None
+    assert output_activation(out, ACTIVATION_CODES[activation], n_threads) is None
     assert_matches(out, expected, dtype)
 
 
@@ -466,17 +465,17 @@ def test_output_activation_large_logits_stay_finite(dtype, n_threads, activation
 
 
 def test_loss_table_lists_every_loss():
-    assert set(LOSSES) == {
-        *CLASSIFICATION_LOSSES,
+    assert set(LOSS_CODES) == {
+        *CLASSIFIER_LOSSES,
         "poisson",
         "absolute_error",
         "huber",
         "quantile",
     }
-    assert len(set(LOSSES.values())) == len(LOSSES)
+    assert len(set(LOSS_CODES.values())) == len(LOSS_CODES)
 
 
-@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+@pytest.mark.parametrize("loss", CLASSIFIER_LOSSES)
 @pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 @pytest.mark.parametrize("n_threads", THREADS)
@@ -518,10 +517,11 @@ def test_output_delta_log_loss_clips_certain_wrong_predictions(dtype, out_activa
     assert np.array_equal(delta, A - Y)
 
 
-@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("loss", sorted(LOSS_CODES))
 def test_output_delta_of_an_empty_batch_is_zero(loss):
     A = np.empty((0, 3))
-    assert output_delta(A, A, A.copy(), ACTIVATIONS["softmax"], LOSSES[loss], 2) == 0
+    softmax = ACTIVATION_CODES["softmax"]
+    assert output_delta(A, A, A.copy(), softmax, LOSS_CODES[loss], 2) == 0
 
 
 # ----------------------------------------------------------------------------
@@ -667,7 +667,7 @@ def assert_bitwise_equal(results):
 SHAPE_200 = (200, 70, 45)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_CODES))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_forward_layer_is_bitwise_equal_across_thread_counts(dtype, activation):
     X, W, b = layer_data(SHAPE_200, dtype)
@@ -682,7 +682,7 @@ def test_output_activation_is_bitwise_equal_across_thread_counts(dtype, activati
     assert_bitwise_equal(results)
 
 
-@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+@pytest.mark.parametrize("loss", CLASSIFIER_LOSSES)
 @pytest.mark.parametrize("out_activation", OUTPUT_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_output_delta_is_bitwise_equal_across_thread_counts(
@@ -740,7 +740,7 @@ def _forward_call(n_rows=20, n_in=7, n_out=5, W_shape=None, b_len=None, out_shap
     W = np.ones(W_shape or (n_in, n_out))
     b = np.ones(b_len if b_len is not None else n_out)
     out = np.empty(out_shape or (n_rows, n_out))
-    forward_layer(X, W, b, out, ACTIVATIONS["relu"], 2)
+    forward_layer(X, W, b, out, ACTIVATION_CODES["relu"], 2)
 
 
 def _output_delta_call(Y_shape=(20, 5), delta_shape=(20, 5)):
@@ -749,8 +749,8 @@ def _output_delta_call(Y_shape=(20, 5), delta_shape=(20, 5)):
         A,
         np.zeros(Y_shape),
         np.empty(delta_shape),
-        ACTIVATIONS["softmax"],
-        LOSSES["log_loss"],
+        ACTIVATION_CODES["softmax"],
+        LOSS_CODES["log_loss"],
         2,
     )
 
@@ -761,7 +761,7 @@ def _hidden_delta_call(W_shape=(7, 5), A_shape=(20, 7), out_shape=(20, 7)):
         np.ones(W_shape),
         np.ones(A_shape),
         np.empty(out_shape),
-        ACTIVATIONS["tanh"],
+        ACTIVATION_CODES["tanh"],
         2,
     )
 
@@ -844,7 +844,7 @@ def test_non_contiguous_input_is_rejected():
     X, W, b = layer_data((20, 7, 5), np.float64)
     out = np.empty((20, 5))
     with pytest.raises(ValueError, match="contiguous"):
-        forward_layer(np.asfortranarray(X), W, b, out, ACTIVATIONS["relu"], 1)
+        forward_layer(np.asfortranarray(X), W, b, out, ACTIVATION_CODES["relu"], 1)
 
 
 def read_only(*arrays):
@@ -919,19 +919,20 @@ def test_kernels_write_nothing_past_their_outputs(dtype):
     shape = (150, 70, 45)
     X, W, b = layer_data(shape, dtype)
     out, guard = guarded((150, 45), dtype)
-    forward_layer(X, W, b, out, ACTIVATIONS["softmax"], 2)
+    forward_layer(X, W, b, out, ACTIVATION_CODES["softmax"], 2)
     assert not np.isnan(out).any() and np.isnan(guard).all()
-    output_activation(out, ACTIVATIONS["logistic"], 2)
+    output_activation(out, ACTIVATION_CODES["logistic"], 2)
     assert np.isnan(guard).all()
 
     A, Y = output_data(150, 45, "softmax", dtype)
     delta, guard = guarded((150, 45), dtype)
-    output_delta(A, Y, delta, ACTIVATIONS["softmax"], LOSSES["squared_error"], 2)
+    softmax, squared_error = ACTIVATION_CODES["softmax"], LOSS_CODES["squared_error"]
+    output_delta(A, Y, delta, softmax, squared_error, 2)
     assert not np.isnan(delta).any() and np.isnan(guard).all()
 
     delta_out, W_out, A_hidden, _ = hidden_data(shape, "tanh", dtype)
     delta_hidden, guard = guarded((150, 70), dtype)
-    hidden_delta(delta_out, W_out, A_hidden, delta_hidden, ACTIVATIONS["tanh"], 2)
+    hidden_delta(delta_out, W_out, A_hidden, delta_hidden, ACTIVATION_CODES["tanh"], 2)
     assert not np.isnan(delta_hidden).any() and np.isnan(guard).all()
 
     A_in, delta, W = gradient_data(shape, dtype)

@@ -5,9 +5,11 @@ import time
 
 import numpy as np
 import pytest
-from sklearn_twolayer._forward import ACTIVATIONS, forward_layer
+from sklearn_twolayer._forward import forward_layer
 from sklearn_twolayer._openmp_helpers import effective_n_threads, openmp_enabled
 from threadpoolctl import threadpool_limits
+
+from sklearn_twolayer._registry import ACTIVATION_CODES
 
 
 def test_extension_is_built_with_openmp():
@@ -77,7 +79,7 @@ def test_forward_layer_runs_on_several_threads():
     W = rng.standard_normal((500, 500)) / np.sqrt(500)
     b = np.zeros(500)
     out = np.empty((20000, 500))
-    tanh = ACTIVATIONS["tanh"]
+    tanh = ACTIVATION_CODES["tanh"]
     ratios, busy = [], []
     with threadpool_limits(limits=1, user_api="blas"):
         forward_layer(X[:256], W, b, out[:256], tanh, 2)  # start the thread pool

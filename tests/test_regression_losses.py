@@ -8,24 +8,22 @@ delta against central finite differences of that numpy loss in Z2.
 
 import numpy as np
 import pytest
-from sklearn_twolayer._backward import LOSSES, output_delta
-from sklearn_twolayer._forward import ACTIVATIONS
+
+from sklearn_twolayer._registry import ACTIVATION_CODES, LOSS_CODES, LOSSES
+
+# Built for the tests only (see test_installed_distribution.py).
+output_delta = pytest.importorskip("sklearn_twolayer._kernel_probes").output_delta
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
-# loss name -> (output activation, loss parameters to try)
-REGRESSION_LOSSES = {
-    "squared_error": ("identity", [0.0]),
-    "poisson": ("exp", [0.0]),
-    "absolute_error": ("identity", [0.0]),
-    "huber": ("identity", [0.3, 1.0]),
-    "quantile": ("identity", [0.1, 0.5, 0.9]),
-}
+# The loss parameters to try (Huber's threshold, the quantile).
+PARAMETERS = {"huber": [0.3, 1.0], "quantile": [0.1, 0.5, 0.9]}
 CASES = [
-    (loss, parameter)
-    for loss, (_, parameters) in REGRESSION_LOSSES.items()
-    for parameter in parameters
+    (name, parameter)
+    for name, loss in LOSSES.items()
+    if loss.regressor
+    for parameter in PARAMETERS.get(name, [0.0])
 ]
 
 
@@ -46,15 +44,15 @@ def regression_data(loss, dtype, n_rows=150, n_out=3, seed=0):
 
 
 def run_kernel(Z, Y, loss, parameter, n_threads=2, weights=None):
-    out_activation = REGRESSION_LOSSES[loss][0]
+    out_activation = LOSSES[loss].output_activation
     A = np.exp(Z) if out_activation == "exp" else Z.copy()
     delta = np.full_like(A, np.nan)
     total = output_delta(
         A,
         Y,
         delta,
-        ACTIVATIONS[out_activation],
-        LOSSES[loss],
+        ACTIVATION_CODES[out_activation],
+        LOSS_CODES[loss],
         n_threads,
         loss_parameter=parameter,
     )

@@ -9,9 +9,10 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit, ndtr
 from sklearn.exceptions import ConvergenceWarning
-from sklearn_twolayer._forward import ACTIVATIONS, forward_layer_sparse
+from sklearn_twolayer._forward import forward_layer_sparse
 
 from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer._registry import ACTIVATION_CODES
 
 
 def random_csr(n_rows, n_cols, density, dtype, seed=0):
@@ -39,7 +40,7 @@ def test_forward_layer_sparse_matches_dense_product(dtype, n_threads, activation
         W,
         b,
         out,
-        ACTIVATIONS[activation],
+        ACTIVATION_CODES[activation],
         n_threads,
         derivative,
     )

@@ -6,10 +6,11 @@ its buffers take, and bitwise equal results for any number of threads."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn_twolayer._forward import ACTIVATIONS, predict_rows
+from sklearn_twolayer._forward import predict_rows
 
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
+from sklearn_twolayer._registry import ACTIVATION_CODES
 
 THREADS = (1, 2, 3, 5)
 
@@ -323,8 +324,8 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
             W2,
             b2,
             out,
-            ACTIVATIONS["tanh"],
-            ACTIVATIONS["softmax"],
+            ACTIVATION_CODES["tanh"],
+            ACTIVATION_CODES["softmax"],
             n_threads,
             **arrays,
         )
@@ -348,8 +349,16 @@ def test_predict_rows_finds_every_value_that_is_not_finite(compiled_forward, dty
     def finite(data, n_threads):
         out = np.empty((data.shape[0], 4), dtype=dtype)
         return compiled_forward.predict_rows(
-            data, W1, b1, W2, b2, out, ACTIVATIONS["relu"], ACTIVATIONS["softmax"],
-            n_threads, check_finite=True,
+            data,
+            W1,
+            b1,
+            W2,
+            b2,
+            out,
+            ACTIVATION_CODES["relu"],
+            ACTIVATION_CODES["softmax"],
+            n_threads,
+            check_finite=True,
         )
 
     assert np.isfinite(X).all() and finite(X, 2) is True

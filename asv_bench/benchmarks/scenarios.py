@@ -19,7 +19,7 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from sklearn_twolayer import TwoLayerClassifier, TwoLayerRegressor
-from sklearn_twolayer._network import HIDDEN_ACTIVATIONS
+from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
 from .common import ESTIMATORS, REGRESSORS, Benchmark, fit_quietly
 from .datasets import load_data, split

@@ -1,27 +1,73 @@
-"""Backpropagation: output delta with the loss, hidden delta, gradients."""
+"""Python entry points to the kernels, for the test suite only.
+
+The package runs its kernels inside the compiled trainer and forward
+pass; the tests also call them one at a time, here, to compare each with
+NumPy. This module is built only with the ``kernel_probes`` build option
+(``-Csetup-args=-Dkernel_probes=true``): the wheel does not ship it.
+"""
 
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.stdlib cimport free, malloc
 
-from _activations cimport derivative_needs_input
-from _blocks cimport ROW_BLOCK, UNIT_BLOCK, n_blocks
+from _activations cimport add_bias_activate, derivative_needs_input
+from _blocks cimport FLAT_BLOCK, ROW_BLOCK, UNIT_BLOCK, n_blocks
+from _dropout cimport keeps, rate_threshold, row_key, uint64
 from _layers cimport (
-    ABSOLUTE_ERROR, HUBER, LOG_LOSS, POISSON, QUANTILE, SQUARED_ERROR,
     bias_gradient_columns, finish_gradient, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
 )
+from _updates cimport adam_step, sgd_step
+
+import numpy as np
 
 
-LOSSES = {
-    "log_loss": LOG_LOSS,
-    "squared_error": SQUARED_ERROR,
-    "poisson": POISSON,
-    "absolute_error": ABSOLUTE_ERROR,
-    "huber": HUBER,
-    "quantile": QUANTILE,
-}
+# ----------------------------------------------------------------------
+# Forward propagation
+# ----------------------------------------------------------------------
+
+
+def output_activation(floating[:, ::1] Z, int activation, int n_threads):
+    """Apply an output activation (softmax or logistic) in place, by rows."""
+    cdef Py_ssize_t n_rows = Z.shape[0]
+    cdef Py_ssize_t n_cols = Z.shape[1]
+    cdef Py_ssize_t block, start
+    if n_rows == 0 or n_cols == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            add_bias_activate(&Z[start, 0], min(ROW_BLOCK, n_rows - start),
+                              n_cols, <floating*> NULL, activation,
+                              <floating*> NULL)
+
+
+def dropout_keep_mask(unsigned long long seed, unsigned long long step,
+                      const Py_ssize_t[::1] samples, Py_ssize_t n_units,
+                      double rate):
+    """The dropout mask of the given samples at one optimizer step.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples, n_units) of uint8
+        1 where the unit is kept, as the training loop draws it.
+    """
+    cdef Py_ssize_t i, j
+    cdef uint64 key, threshold = rate_threshold(rate)
+    mask = np.zeros((samples.shape[0], n_units), dtype=np.uint8)
+    cdef unsigned char[:, ::1] out = mask
+    for i in range(samples.shape[0]):
+        key = row_key(seed, step, samples[i])
+        for j in range(n_units):
+            out[i, j] = keeps(key, j, threshold)
+    return mask
+
+
+# ----------------------------------------------------------------------
+# Backpropagation: output delta with the loss, hidden delta, gradients
+# ----------------------------------------------------------------------
 
 
 def output_delta(
@@ -45,12 +91,13 @@ def output_delta(
     delta : ndarray of shape (n_rows, n_outputs)
         Written in place.
     out_activation : int
-        A value of ``ACTIVATIONS``: "softmax", "logistic", "identity" or
-        "exp".
+        A code of ``_registry.ACTIVATION_CODES``: "softmax", "logistic",
+        "identity" or "exp".
     loss : int
-        A value of ``LOSSES``: "log_loss" or "squared_error" for softmax and
-        logistic outputs; "squared_error", "absolute_error", "huber",
-        "quantile" for an identity output, "poisson" for an exp output.
+        A code of ``_registry.LOSS_CODES``: "log_loss" or "squared_error"
+        for softmax and logistic outputs; "squared_error", "absolute_error",
+        "huber", "quantile" for an identity output, "poisson" for an exp
+        output.
     n_threads : int
     loss_parameter : float, default=0.0
         The threshold of "huber", the quantile of "quantile".
@@ -213,3 +260,71 @@ def layer_gradients(
             squares += partial[task]
     free(partial)
     return squares
+
+
+# ----------------------------------------------------------------------
+# Parameter updates on the flat vector of all weights and biases
+# ----------------------------------------------------------------------
+
+
+def sgd_update(
+    floating[::1] params,
+    const floating[::1] grads,
+    floating[::1] velocity,
+    double learning_rate,
+    double momentum,
+    bint nesterov,
+    int n_threads,
+):
+    """Gradient descent with (Nesterov) momentum, in place.
+
+    ``velocity = momentum * velocity - learning_rate * grads`` and
+    ``params += velocity`` (or, with Nesterov,
+    ``params += momentum * velocity - learning_rate * grads``). With
+    ``momentum=0`` this is plain gradient descent, eq. (20) of the
+    documentation's algorithm page.
+    """
+    cdef Py_ssize_t n = params.shape[0]
+    cdef Py_ssize_t block
+    if grads.shape[0] != n or velocity.shape[0] != n:
+        raise ValueError("sgd_update: params, grads and velocity differ in size")
+    if n == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n, FLAT_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            sgd_step(&params[0], &grads[0], &velocity[0], block * FLAT_BLOCK,
+                     min(n, (block + 1) * FLAT_BLOCK), <floating> learning_rate,
+                     <floating> momentum, nesterov)
+
+
+def adam_update(
+    floating[::1] params,
+    const floating[::1] grads,
+    floating[::1] first_moment,
+    floating[::1] second_moment,
+    double learning_rate,
+    double beta_1,
+    double beta_2,
+    double epsilon,
+    int n_threads,
+):
+    """One Adam step, in place.
+
+    ``learning_rate`` is the bias-corrected step
+    ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``.
+    """
+    cdef Py_ssize_t n = params.shape[0]
+    cdef Py_ssize_t block
+    if (grads.shape[0] != n or first_moment.shape[0] != n
+            or second_moment.shape[0] != n):
+        raise ValueError("adam_update: params, grads and moments differ in size")
+    if n == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n, FLAT_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            adam_step(&params[0], &grads[0], &first_moment[0],
+                      &second_moment[0], block * FLAT_BLOCK,
+                      min(n, (block + 1) * FLAT_BLOCK), <floating> learning_rate,
+                      <floating> beta_1, <floating> beta_2, <floating> epsilon)
