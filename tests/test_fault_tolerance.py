@@ -80,11 +80,6 @@ def assert_same(a, b, where="model"):
         assert a == b, where
 
 
-def assert_same_weights(a, b):
-    for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        np.testing.assert_array_equal(u, v)
-
-
 # ----------------------------------------------------------------------
 # Atomic calls
 # ----------------------------------------------------------------------
@@ -207,7 +202,9 @@ def test_ctrl_c_in_partial_fit_raises_and_keeps_the_model(kind, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_ctrl_c_during_lbfgs_keeps_the_finished_iterations(kind, monkeypatch):
+def test_ctrl_c_during_lbfgs_keeps_the_finished_iterations(
+    assert_same_weights, kind, monkeypatch
+):
     X, y = data(kind)
     reference = fitted(kind, solver="lbfgs", max_iter=3)
     # The first evaluation is the starting point; iterations need one or more.
@@ -239,7 +236,7 @@ def test_ctrl_c_during_lbfgs_first_iteration_raises(kind, monkeypatch):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_ctrl_c_during_early_stopping_keeps_the_best_finished_epoch(
-    kind, monkeypatch
+    assert_same_weights, kind, monkeypatch
 ):
     X, y = data(kind)
     params = dict(early_stopping=True, max_iter=4, n_hidden=8)
@@ -290,14 +287,12 @@ def _interrupt_at_line(k, call):
         ("regressor", dict(solver="adam", early_stopping=True)),
     ],
 )
-def test_ctrl_c_at_any_line_keeps_a_consistent_model(kind, params):
+def test_ctrl_c_at_any_line_keeps_a_consistent_model(assert_same_weights, kind, params):
     X, y = data(kind)
     params = dict(params, max_iter=3, n_iter_no_change=100)
     old = fitted(kind, **params, warm_start=False)
     old_state, old_prediction = copy.deepcopy(vars(old)), prediction(old, X)
-    references = {
-        n: fitted(kind, **{**params, "max_iter": n}) for n in range(1, 4)
-    }
+    references = {n: fitted(kind, **{**params, "max_iter": n}) for n in range(1, 4)}
     seen = set()
     for k in range(1, 1200, 3):
         est = copy.deepcopy(old)
@@ -347,7 +342,7 @@ def _without_state(est):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_after_lbfgs_partial_fit_starts_its_optimizer_anew(kind):
+def test_after_lbfgs_partial_fit_starts_its_optimizer_anew(assert_same_weights, kind):
     X, y = data(kind)
     est = fitted(kind, solver="sgd")
     quietly(est.partial_fit, X, y)
@@ -364,7 +359,7 @@ def test_after_lbfgs_partial_fit_starts_its_optimizer_anew(kind):
     "damage",
     ["nan-moment", "wrong-length", "negative-steps", "not-a-dict", "zero-rate"],
 )
-def test_a_damaged_optimizer_state_is_rebuilt(kind, damage):
+def test_a_damaged_optimizer_state_is_rebuilt(assert_same_weights, kind, damage):
     X, y = data(kind)
     est = fitted(kind, solver="adam")
     state = est._optimizer_state
@@ -385,7 +380,9 @@ def test_a_damaged_optimizer_state_is_rebuilt(kind, damage):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_partial_fit_continues_a_memory_mapped_model(kind, tmp_path):
+def test_partial_fit_continues_a_memory_mapped_model(
+    assert_same_weights, kind, tmp_path
+):
     X, y = data(kind)
     est = fitted(kind, solver="adam")
     quietly(est.partial_fit, X, y)
@@ -398,7 +395,9 @@ def test_partial_fit_continues_a_memory_mapped_model(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_new_learning_rate_init_applies_to_the_next_partial_fit(kind):
+def test_a_new_learning_rate_init_applies_to_the_next_partial_fit(
+    assert_same_weights, kind
+):
     # Plain sgd: the state carries nothing but the step size.
     X, y = data(kind)
     est = fitted(kind, solver="sgd", momentum=0.0, learning_rate_init=1e-3)
@@ -482,7 +481,7 @@ def test_fit_and_predict_complete_in_a_forked_child(mode):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_concurrent_fits_of_one_estimator_take_turns(kind):
+def test_concurrent_fits_of_one_estimator_take_turns(assert_same_weights, kind):
     X, y = data(kind)
     X_wide, y_wide = np.hstack([X, X[:, ::-1]]), y
     est = make(kind, max_iter=6)
@@ -570,9 +569,7 @@ def test_predict_during_fits_sees_one_whole_model():
 def test_the_fit_lock_is_invisible_to_copies_and_files(kind, tmp_path):
     X, y = data(kind)
     est = fitted(kind)
-    assert all(
-        not isinstance(v, type(threading.RLock())) for v in vars(est).values()
-    )
+    assert all(not isinstance(v, type(threading.RLock())) for v in vars(est).values())
     for copied in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
         np.testing.assert_array_equal(prediction(copied, X), prediction(est, X))
         quietly(copied.fit, X, y)
@@ -680,7 +677,7 @@ def corrupting_trainer(at_epoch):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_early_stopping_keeps_the_best_weights_of_a_run_that_diverged(
-    kind, monkeypatch
+    assert_same_weights, kind, monkeypatch
 ):
     X, y = data(kind)
     params = dict(early_stopping=True, max_iter=6, n_iter_no_change=100)

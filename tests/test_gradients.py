@@ -9,20 +9,10 @@ kind, with the L2 penalty on.
 
 import numpy as np
 import pytest
-from scipy.special import erf, expit
 
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
-
-HIDDEN = {
-    "identity": lambda z: z,
-    "relu": lambda z: np.maximum(z, 0),
-    "logistic": lambda z: 1 / (1 + np.exp(-z)),
-    "tanh": np.tanh,
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-    "gelu": lambda z: 0.5 * z * (1 + erf(z / np.sqrt(2))),
-    "silu": lambda z: z * expit(z),
-}
+from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
 N_SAMPLES, N_FEATURES, N_HIDDEN, N_CLASSES = 11, 4, 6, 3
 
@@ -40,10 +30,11 @@ def make_targets(kind, rng):
     return rng.randint(2, size=(N_SAMPLES, N_CLASSES)).astype(float)
 
 
-def numpy_loss(network, X, Y, activation, out_activation, loss, alpha):
+def numpy_loss(network, X, Y, hidden, out_activation, loss, alpha):
+    """The loss in numpy; ``hidden``: the hidden activation g."""
     W1, W2 = network.coefs
     b1, b2 = network.intercepts
-    A1 = HIDDEN[activation](X @ W1 + b1)
+    A1 = hidden(X @ W1 + b1)
     Z2 = A1 @ W2 + b2
     A2 = softmax_rows(Z2) if out_activation == "softmax" else 1 / (1 + np.exp(-Z2))
     if loss == "squared_error":
@@ -56,10 +47,13 @@ def numpy_loss(network, X, Y, activation, out_activation, loss, alpha):
     return data + penalty
 
 
-@pytest.mark.parametrize("activation", sorted(HIDDEN))
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 @pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel"])
-def test_gradients_match_central_finite_differences(activation, loss, kind):
+def test_gradients_match_central_finite_differences(
+    numpy_hidden, activation, loss, kind
+):
+    hidden = numpy_hidden[activation]
     rng = np.random.RandomState(42)
     X = rng.normal(size=(N_SAMPLES, N_FEATURES))
     Y = make_targets(kind, rng)
@@ -82,7 +76,7 @@ def test_gradients_match_central_finite_differences(activation, loss, kind):
     analytic = trainer.grads.copy()
     np.testing.assert_allclose(
         loss_value,
-        numpy_loss(network, X, Y, activation, out_activation, loss, alpha),
+        numpy_loss(network, X, Y, hidden, out_activation, loss, alpha),
         rtol=1e-12,
     )
 
@@ -91,9 +85,9 @@ def test_gradients_match_central_finite_differences(activation, loss, kind):
     for i in range(network.params.shape[0]):
         saved = network.params[i]
         network.params[i] = saved + step
-        up = numpy_loss(network, X, Y, activation, out_activation, loss, alpha)
+        up = numpy_loss(network, X, Y, hidden, out_activation, loss, alpha)
         network.params[i] = saved - step
-        down = numpy_loss(network, X, Y, activation, out_activation, loss, alpha)
+        down = numpy_loss(network, X, Y, hidden, out_activation, loss, alpha)
         network.params[i] = saved
         numeric[i] = (up - down) / (2 * step)
 

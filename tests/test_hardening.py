@@ -34,12 +34,6 @@ def fitted(data):
         return TwoLayerClassifier(n_hidden=8, max_iter=20, random_state=0).fit(X, y)
 
 
-def fit_quietly(estimator, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(*args, **kwargs)
-
-
 def with_value(X, value):
     X = X.copy()
     X[3, 1] = value
@@ -121,7 +115,7 @@ def test_bad_shapes_and_targets_get_clear_errors(X_shape, y, error, message):
         TwoLayerClassifier(max_iter=2).fit(X, np.asarray(y))
 
 
-def test_wrong_width_or_names_at_prediction(data):
+def test_wrong_width_or_names_at_prediction(fit_quietly, data):
     pd = pytest.importorskip("pandas")
     X, y = data
     frame = pd.DataFrame(X, columns=list("abcde"))
@@ -179,7 +173,9 @@ def test_every_invalid_parameter_is_named(data, params):
     "layout",
     ["fortran", "non-contiguous", "read-only", "memmap"],
 )
-def test_every_memory_layout_gives_the_c_contiguous_model(data, layout, tmp_path):
+def test_every_memory_layout_gives_the_c_contiguous_model(
+    fit_quietly, data, layout, tmp_path
+):
     X, y = data
     if layout == "fortran":
         X_other = np.asfortranarray(X)
@@ -210,7 +206,7 @@ def test_every_memory_layout_gives_the_c_contiguous_model(data, layout, tmp_path
 @pytest.mark.parametrize(
     "case", ["inputs-1e6", "constant-features", "learning-rate-1e3"]
 )
-def test_numeric_extremes_keep_probabilities_valid(data, solver, case):
+def test_numeric_extremes_keep_probabilities_valid(fit_quietly, data, solver, case):
     X, y = data
     params = dict(n_hidden=8, max_iter=20, random_state=0, solver=solver)
     if case == "inputs-1e6":
@@ -244,7 +240,7 @@ def test_huge_logits_give_finite_probabilities(fitted, data, dtype):
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
 
 
-def test_a_diverging_run_stops_with_mlpclassifiers_error(data):
+def test_a_diverging_run_stops_with_mlpclassifiers_error(fit_quietly, data):
     X, y = data
     # Whether the loss overflows or first grows by orders of magnitude, the
     # error names the divergence and the remedy.
@@ -281,7 +277,7 @@ def test_predict_proba_from_eight_threads_equals_serial(fitted, data):
         np.testing.assert_array_equal(result, expected)
 
 
-def test_four_fits_in_four_threads_equal_their_serial_fits(data):
+def test_four_fits_in_four_threads_equal_their_serial_fits(fit_quietly, data):
     X, y = data
     seeds = [0, 1, 2, 3]
     serial = [
@@ -313,7 +309,7 @@ def resident_bytes():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_five_hundred_fit_predict_cycles_do_not_grow_memory(data):
+def test_five_hundred_fit_predict_cycles_do_not_grow_memory(fit_quietly, data):
     X, y = data
     X_small, y_small = X[:60], y[:60]
 
@@ -331,7 +327,7 @@ def test_five_hundred_fit_predict_cycles_do_not_grow_memory(data):
 
 @pytest.mark.parametrize("kind", ["unfitted", "float64", "float32", "sparse"])
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
-def test_round_trips_keep_predictions(data, kind, dump, tmp_path):
+def test_round_trips_keep_predictions(fit_quietly, data, kind, dump, tmp_path):
     X, y = data
     clf = TwoLayerClassifier(n_hidden=6, max_iter=5, random_state=0)
     X_fit = {"float32": X.astype(np.float32), "sparse": sp.csr_matrix(X)}.get(kind, X)

@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import erf, expit
 from sklearn.datasets import (
     load_iris,
     make_classification,
@@ -19,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_twolayer import TwoLayerClassifier
+from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
 skl2onnx = pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
@@ -28,7 +28,6 @@ from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
 
 from sklearn_twolayer.onnx import register_converter  # noqa: E402
 
-ACTIVATIONS = ["identity", "relu", "logistic", "tanh", "leaky_relu", "gelu", "silu"]
 TARGETS = ["binary", "multiclass", "multilabel-indicator"]
 
 
@@ -48,7 +47,7 @@ def make_data(target, dtype=np.float64):
     return X.astype(dtype), y
 
 
-def fit_quietly(X, y, **params):
+def fitted(X, y, **params):
     params = {
         "n_hidden": 12,
         "max_iter": 20,
@@ -65,35 +64,12 @@ def convert(model, X, **options):
     return skl2onnx.to_onnx(model, X[:1], options=options or None)
 
 
-def run(onx, X):
-    """The graph's outputs for X, by output name."""
-    session = onnxruntime.InferenceSession(
-        onx.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-    names = [output.name for output in session.get_outputs()]
-    values = session.run(None, {session.get_inputs()[0].name: X})
-    return dict(zip(names, values))
-
-
-def numpy_forward(clf, X):
+def numpy_probabilities(numpy_output, clf, X):
     """The probabilities of ``predict_proba``, computed in float64 numpy
     from the fitted weights."""
-    (W1, W2), (b1, b2) = clf.coefs_, clf.intercepts_
-    hidden = X.astype(np.float64) @ W1 + b1
-    hidden = {
-        "identity": lambda z: z,
-        "relu": lambda z: np.maximum(z, 0),
-        "logistic": lambda z: 1 / (1 + np.exp(-z)),
-        "tanh": np.tanh,
-        "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
-        "gelu": lambda z: 0.5 * z * (1 + erf(z / np.sqrt(2))),
-        "silu": lambda z: z * expit(z),
-    }[clf.activation](hidden)
-    logits = hidden @ W2 + b2
+    output = numpy_output(clf, X)
     if clf.out_activation_ == "softmax":
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return exp / exp.sum(axis=1, keepdims=True)
-    output = 1 / (1 + np.exp(-logits))
+        return output
     if output.shape[1] == 1 and clf.classes_.shape[0] == 2:
         return np.hstack([1 - output, output])
     eps = np.finfo(np.float64).eps
@@ -101,14 +77,14 @@ def numpy_forward(clf, X):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("target", TARGETS)
-def test_onnx_matches_estimator(target, activation, dtype):
+def test_onnx_matches_estimator(onnx_outputs, target, activation, dtype):
     X, y = make_data(target, dtype)
-    clf = fit_quietly(X, y, activation=activation)
+    clf = fitted(X, y, activation=activation)
 
     onx = convert(clf, X, zipmap=False)
-    outputs = run(onx, X)
+    outputs = onnx_outputs(onx, X)
 
     expected_type = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     assert onx.graph.input[0].type.tensor_type.elem_type == expected_type
@@ -120,33 +96,40 @@ def test_onnx_matches_estimator(target, activation, dtype):
     np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 
 
-@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("target", TARGETS)
-def test_onnx_matches_numpy_forward_pass(target, activation):
+def test_onnx_matches_numpy_forward_pass(
+    numpy_output, onnx_outputs, target, activation
+):
     X, y = make_data(target)
-    clf = fit_quietly(X, y, activation=activation)
+    clf = fitted(X, y, activation=activation)
 
-    outputs = run(convert(clf, X, zipmap=False), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False), X)
 
     # onnxruntime has no float64 Erf: a float64 gelu graph takes erf in
     # float32.
     rtol = 1e-6 if activation == "gelu" else 1e-10
     np.testing.assert_allclose(
-        outputs["probabilities"], numpy_forward(clf, X), rtol=rtol, atol=1e-12
+        outputs["probabilities"],
+        numpy_probabilities(numpy_output, clf, X),
+        rtol=rtol,
+        atol=1e-12,
     )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("target_opset", [18, 20])
-def test_gelu_uses_onnx_gelu_from_opset_20_and_erf_before(target_opset, dtype):
+def test_gelu_uses_onnx_gelu_from_opset_20_and_erf_before(
+    onnx_outputs, target_opset, dtype
+):
     X, y = make_data("multiclass", dtype)
-    clf = fit_quietly(X, y, activation="gelu")
+    clf = fitted(X, y, activation="gelu")
 
     onx = skl2onnx.to_onnx(
         clf, X[:1], options={"zipmap": False}, target_opset=target_opset
     )
     operators = {node.op_type for node in onx.graph.node}
-    outputs = run(onx, X)
+    outputs = onnx_outputs(onx, X)
 
     # Gelu in float32 from opset 20; Erf otherwise (onnxruntime runs neither
     # Gelu nor Erf in float64).
@@ -161,12 +144,12 @@ def test_gelu_uses_onnx_gelu_from_opset_20_and_erf_before(target_opset, dtype):
 
 @pytest.mark.parametrize("zipmap", [False, True])
 @pytest.mark.parametrize("target", ["binary", "multiclass"])
-def test_string_labels(target, zipmap):
+def test_string_labels(onnx_outputs, target, zipmap):
     X, y = make_data(target, np.float32)
     names = np.array(["setosa", "versicolor", "virginica"])
-    clf = fit_quietly(X, names[y])
+    clf = fitted(X, names[y])
 
-    outputs = run(convert(clf, X, zipmap=zipmap), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=zipmap), X)
 
     labels = outputs["output_label" if zipmap else "label"]
     assert labels.dtype == object
@@ -176,11 +159,11 @@ def test_string_labels(target, zipmap):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_zipmap_default_gives_one_dict_per_sample(target):
+def test_zipmap_default_gives_one_dict_per_sample(onnx_outputs, target):
     X, y = make_data(target, np.float32)
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
 
-    outputs = run(convert(clf, X), X)
+    outputs = onnx_outputs(convert(clf, X), X)
 
     expected = clf.predict_proba(X)
     dicts = outputs["output_probability"]
@@ -192,11 +175,11 @@ def test_zipmap_default_gives_one_dict_per_sample(target):
     np.testing.assert_array_equal(outputs["output_label"], clf.predict(X))
 
 
-def test_zipmap_columns_gives_one_output_per_class():
+def test_zipmap_columns_gives_one_output_per_class(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
 
-    outputs = run(convert(clf, X, zipmap="columns"), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap="columns"), X)
 
     expected = clf.predict_proba(X)
     for index, label in enumerate(clf.classes_):
@@ -205,12 +188,12 @@ def test_zipmap_columns_gives_one_output_per_class():
         )
 
 
-def test_zipmap_false_gives_plain_tensors():
+def test_zipmap_false_gives_plain_tensors(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
 
     onx = convert(clf, X, zipmap=False)
-    outputs = run(onx, X)
+    outputs = onnx_outputs(onx, X)
 
     assert [output.name for output in onx.graph.output] == ["label", "probabilities"]
     assert all(output.type.HasField("tensor_type") for output in onx.graph.output)
@@ -219,54 +202,54 @@ def test_zipmap_false_gives_plain_tensors():
     assert outputs["label"].shape == (X.shape[0],)
 
 
-def test_nocl_gives_class_indices():
+def test_nocl_gives_class_indices(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
-    clf = fit_quietly(X, np.array(["a", "b", "c"])[y])
+    clf = fitted(X, np.array(["a", "b", "c"])[y])
 
-    outputs = run(convert(clf, X, zipmap=False, nocl=True), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False, nocl=True), X)
 
     assert outputs["label"].dtype == np.int64
     np.testing.assert_array_equal(clf.classes_[outputs["label"]], clf.predict(X))
 
 
-def test_output_class_labels():
+def test_output_class_labels(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
-    clf = fit_quietly(X, y + 10)
+    clf = fitted(X, y + 10)
 
-    outputs = run(convert(clf, X, zipmap=False, output_class_labels=True), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False, output_class_labels=True), X)
 
     np.testing.assert_array_equal(outputs["class_labels"], clf.classes_)
     np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 
 
-def test_integral_float_labels_become_int64():
+def test_integral_float_labels_become_int64(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
-    clf = fit_quietly(X, y.astype(np.float64))
+    clf = fitted(X, y.astype(np.float64))
 
-    outputs = run(convert(clf, X, zipmap=False), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False), X)
 
     assert outputs["label"].dtype == np.int64
     np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 
 
-def test_object_labels_of_mixed_types_need_nocl():
+def test_object_labels_of_mixed_types_need_nocl(onnx_outputs):
     X, y = make_data("binary", np.float32)
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
     clf.classes_ = np.array([0, "one"], dtype=object)
 
     with pytest.raises(ValueError, match="nocl=True"):
         convert(clf, X, zipmap=False)
-    outputs = run(convert(clf, X, zipmap=False, nocl=True), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False, nocl=True), X)
     np.testing.assert_array_equal(clf.classes_[outputs["label"]], clf.predict(X))
 
 
-def test_model_fitted_on_sparse_input_converts():
+def test_model_fitted_on_sparse_input_converts(onnx_outputs):
     X, y = make_data("multiclass", np.float32)
     X[np.abs(X) < 0.5] = 0
-    clf = fit_quietly(sp.csr_matrix(X), y)
+    clf = fitted(sp.csr_matrix(X), y)
 
     onx = convert(clf, X, zipmap=False)
-    outputs = run(onx, X)
+    outputs = onnx_outputs(onx, X)
 
     assert onx.graph.input[0].type.HasField("tensor_type")
     np.testing.assert_allclose(
@@ -275,11 +258,13 @@ def test_model_fitted_on_sparse_input_converts():
     np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 
 
-def test_float32_graph_of_float64_model():
+def test_float32_graph_of_float64_model(onnx_outputs):
     X, y = make_data("multiclass")
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
 
-    outputs = run(convert(clf, X.astype(np.float32), zipmap=False), X.astype("f4"))
+    outputs = onnx_outputs(
+        convert(clf, X.astype(np.float32), zipmap=False), X.astype("f4")
+    )
 
     assert outputs["probabilities"].dtype == np.float32
     np.testing.assert_allclose(
@@ -287,7 +272,7 @@ def test_float32_graph_of_float64_model():
     )
 
 
-def test_pipeline_converts():
+def test_pipeline_converts(onnx_outputs):
     X, y = load_iris(return_X_y=True)
     X = X.astype(np.float32)
     with warnings.catch_warnings():
@@ -297,7 +282,7 @@ def test_pipeline_converts():
             TwoLayerClassifier(n_hidden=8, max_iter=20, random_state=0),
         ).fit(X, y)
 
-    outputs = run(convert(pipe, X, zipmap=False), X)
+    outputs = onnx_outputs(convert(pipe, X, zipmap=False), X)
 
     np.testing.assert_allclose(
         outputs["probabilities"], pipe.predict_proba(X), rtol=0, atol=1e-5
@@ -314,14 +299,14 @@ def test_unfitted_model_raises_not_fitted_error(zipmap):
 
 def test_float64_input_with_zipmap_raises_clear_error():
     X, y = make_data("multiclass")
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
     with pytest.raises(ValueError, match="zipmap"):
         convert(clf, X)
 
 
 def test_integer_input_raises_clear_error():
     X, y = make_data("multiclass")
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
     with pytest.raises(TypeError, match="float32 or float64"):
         skl2onnx.convert_sklearn(
             clf,
@@ -330,15 +315,15 @@ def test_integer_input_raises_clear_error():
         )
 
 
-def test_registering_again_is_harmless():
+def test_registering_again_is_harmless(onnx_outputs):
     X, y = make_data("binary", np.float32)
-    clf = fit_quietly(X, y)
+    clf = fitted(X, y)
 
     register_converter()
     register_converter()
     importlib.import_module("sklearn_twolayer.onnx")
     importlib.reload(sys.modules["sklearn_twolayer.onnx"])
-    outputs = run(convert(clf, X, zipmap=False), X)
+    outputs = onnx_outputs(convert(clf, X, zipmap=False), X)
 
     np.testing.assert_array_equal(outputs["label"], clf.predict(X))
 

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from sklearn_twolayer import TwoLayerRegressor
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
+from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
 PARITY_SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=0.01),
@@ -29,18 +30,6 @@ PARITY_SOLVERS = {
     ),
     "lbfgs": dict(solver="lbfgs"),
 }
-HIDDEN = {
-    "identity": lambda z: z,
-    "relu": lambda z: np.maximum(z, 0),
-    "logistic": lambda z: 1 / (1 + np.exp(-z)),
-    "tanh": np.tanh,
-}
-
-
-@pytest.fixture(scope="module")
-def regression_data():
-    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
-    return StandardScaler().fit_transform(X), y / 100
 
 
 def counts_of(X, seed=0):
@@ -49,16 +38,11 @@ def counts_of(X, seed=0):
     return rng.poisson(np.exp(X[:, 0] / 2 + 0.3 * X[:, 1])).astype(float)
 
 
-def assert_same_weights(ours, theirs, tol=1e-9):
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
-
-
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])
 @pytest.mark.parametrize("solver", sorted(PARITY_SOLVERS))
 def test_fits_equal_mlpregressor_from_the_same_start(
-    regression_data, fit_quietly, solver, loss, weighted
+    assert_same_weights, regression_data, fit_quietly, solver, loss, weighted
 ):
     X, y = regression_data
     if loss == "poisson":
@@ -85,11 +69,13 @@ def test_fits_equal_mlpregressor_from_the_same_start(
         assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
     else:
         np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-9)
 
 
-def test_early_stopping_follows_mlpregressor(regression_data, fit_quietly):
+def test_early_stopping_follows_mlpregressor(
+    assert_same_weights, regression_data, fit_quietly
+):
     X, y = regression_data
     params = dict(
         random_state=0,
@@ -106,11 +92,11 @@ def test_early_stopping_follows_mlpregressor(regression_data, fit_quietly):
         ours.validation_scores_, theirs.validation_scores_, rtol=1e-9
     )
     assert ours.best_validation_score_ == pytest.approx(theirs.best_validation_score_)
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-9)
     assert len(ours.validation_loss_curve_) == ours.n_iter_
 
 
-def test_partial_fit_follows_mlpregressor(regression_data):
+def test_partial_fit_follows_mlpregressor(assert_same_weights, regression_data):
     X, y = regression_data
     ours = TwoLayerRegressor(n_hidden=10, random_state=0, learning_rate_init=0.01)
     theirs = MLPRegressor(
@@ -120,10 +106,10 @@ def test_partial_fit_follows_mlpregressor(regression_data):
         ours.partial_fit(X, y)
         theirs.partial_fit(X, y)
     assert ours.t_ == theirs.t_
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("activation", sorted(HIDDEN))
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize(
     ("loss", "parameter"),
     [
@@ -135,7 +121,7 @@ def test_partial_fit_follows_mlpregressor(regression_data):
     ],
 )
 def test_loss_gradient_matches_finite_differences(
-    activation, loss, parameter, regression_loss
+    activation, loss, parameter, regression_loss, numpy_hidden
 ):
     # The compiled loss and gradient of a small network, multi-output, with
     # the L2 penalty, against central differences of a numpy forward pass.
@@ -163,7 +149,7 @@ def test_loss_gradient_matches_finite_differences(
 
     def numpy_objective():
         (W1, W2), (b1, b2) = network.coefs, network.intercepts
-        Z2 = HIDDEN[activation](X @ W1 + b1) @ W2 + b2
+        Z2 = numpy_hidden[activation](X @ W1 + b1) @ W2 + b2
         prediction = np.exp(Z2) if loss == "poisson" else Z2
         data = regression_loss(prediction, Y, loss, parameter).sum() / n_samples
         return data + 0.5 * alpha * sum((W**2).sum() for W in network.coefs) / (
@@ -255,13 +241,15 @@ def test_prediction_shape_and_dtype_follow_the_training_data(
     assert column.predict(X).shape == (X.shape[0], 1)
 
 
-def test_multi_output_fit_equals_mlpregressor_weights(regression_data, fit_quietly):
+def test_multi_output_fit_equals_mlpregressor_weights(
+    assert_same_weights, regression_data, fit_quietly
+):
     X, y = regression_data
     Y = np.column_stack([y, np.sin(3 * y)])
     params = dict(random_state=0, max_iter=10, learning_rate_init=0.01)
     ours = fit_quietly(TwoLayerRegressor(n_hidden=7, **params), X, Y)
     theirs = fit_quietly(MLPRegressor(hidden_layer_sizes=(7,), **params), X, Y)
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-9)
 
 
 def test_poisson_refuses_negative_targets(regression_data):
@@ -293,14 +281,14 @@ def test_a_warm_start_with_another_number_of_outputs_is_refused(
         reg.fit(X, np.column_stack([y, y]))
 
 
-def test_sparse_fit_equals_dense_fit(regression_data, fit_quietly):
+def test_sparse_fit_equals_dense_fit(assert_same_weights, regression_data, fit_quietly):
     X, y = regression_data
     X = np.where(np.abs(X) > 0.8, X, 0)
     params = dict(n_hidden=6, max_iter=8, random_state=0, loss="huber")
     dense = fit_quietly(TwoLayerRegressor(**params), X, y)
     for matrix in (sp.csr_matrix(X), sp.csc_matrix(X)):
         sparse = fit_quietly(TwoLayerRegressor(**params), matrix, y)
-        assert_same_weights(sparse, dense, tol=1e-12)
+        assert_same_weights(sparse, dense, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "quantile"])

@@ -4,7 +4,7 @@ and MLPClassifier's and MLPRegressor's own sample_weight."""
 import numpy as np
 import pytest
 from sklearn import config_context
-from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.datasets import load_digits, make_classification
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
@@ -140,10 +140,10 @@ def test_negative_weights_are_rejected(data):
 
 
 @pytest.fixture(scope="module")
-def regression_data():
-    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
+def weighted_regression(regression_data):
+    X, y = regression_data
     weights = np.random.RandomState(1).randint(0, 4, size=X.shape[0])
-    return X, y / y.std(), weights
+    return X, y, weights
 
 
 @pytest.mark.parametrize(
@@ -156,9 +156,9 @@ def regression_data():
 )
 @pytest.mark.parametrize("loss", ["squared_error", "huber", "quantile"])
 def test_regressor_integer_weights_equal_repeated_rows(
-    fit_quietly, regression_data, params, loss
+    fit_quietly, weighted_regression, params, loss
 ):
-    X, y, weights = regression_data
+    X, y, weights = weighted_regression
     common = dict(
         n_hidden=10, max_iter=25, shuffle=False, random_state=0, alpha=1e-2, loss=loss
     )
@@ -195,9 +195,9 @@ def _weighted_search(fit_quietly, estimator, step, X, y, weights):
 
 def test_regressor_weights_are_routed_through_pipeline_and_grid_search(
     fit_quietly,
-    regression_data,
+    weighted_regression,
 ):
-    X, y, weights = regression_data
+    X, y, weights = weighted_regression
     weights = weights + 0.5
     params = dict(max_iter=8, batch_size=64, learning_rate_init=0.01, random_state=0)
     with config_context(enable_metadata_routing=True):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_digits, make_regression
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
@@ -30,11 +30,6 @@ def fit_both(X, y, n_hidden=20, **params):
     return ours, theirs
 
 
-def assert_same_weights(ours, theirs, rtol=1e-9):
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
-
-
 @pytest.mark.parametrize(
     "params",
     [
@@ -49,12 +44,12 @@ def assert_same_weights(ours, theirs, rtol=1e-9):
     ],
     ids=["invscaling", "adaptive", "plain-momentum"],
 )
-def test_sgd_schedules_follow_mlpclassifier(digits, params):
+def test_sgd_schedules_follow_mlpclassifier(assert_same_weights, digits, params):
     X, y = digits
     ours, theirs = fit_both(X, y, solver="sgd", max_iter=40, **params)
     assert ours.n_iter_ == theirs.n_iter_
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-12)
 
 
 def test_adaptive_schedule_divides_the_step_and_reports_it(digits, capsys):
@@ -75,7 +70,9 @@ def test_adaptive_schedule_divides_the_step_and_reports_it(digits, capsys):
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_early_stopping_restores_mlpclassifiers_best_epoch(breast_cancer, solver):
+def test_early_stopping_restores_mlpclassifiers_best_epoch(
+    assert_same_weights, breast_cancer, solver
+):
     # Binary targets: both estimators draw the same stratified split.
     X, y = breast_cancer
     ours, theirs = fit_both(
@@ -85,7 +82,7 @@ def test_early_stopping_restores_mlpclassifiers_best_epoch(breast_cancer, solver
     assert ours.validation_scores_ == theirs.validation_scores_
     assert ours.best_validation_score_ == theirs.best_validation_score_
     assert ours.best_loss_ is None
-    assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-12)
     # The weights kept are those of the best epoch, not of the last.
     best = int(np.argmax(ours.validation_scores_))
     assert best < ours.n_iter_ - 1
@@ -113,7 +110,9 @@ def test_early_stopping_needs_a_validation_set():
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_partial_fit_calls_equal_fit_epochs_and_mlpclassifier(digits, solver):
+def test_partial_fit_calls_equal_fit_epochs_and_mlpclassifier(
+    assert_same_weights, digits, solver
+):
     X, y = digits
     params = dict(n_hidden=20, random_state=0, solver=solver, shuffle=False)
     stepped = TwoLayerClassifier(**params)
@@ -130,7 +129,7 @@ def test_partial_fit_calls_equal_fit_epochs_and_mlpclassifier(digits, solver):
         stepped.coefs_ + stepped.intercepts_, whole.coefs_ + whole.intercepts_
     ):
         np.testing.assert_array_equal(a, b)
-    assert_same_weights(stepped, reference)
+    assert_same_weights(stepped, reference, rtol=1e-9, atol=1e-12)
     assert stepped.t_ == 4 * X.shape[0]
     assert stepped.loss_curve_ == whole.loss_curve_
 
@@ -162,11 +161,20 @@ def test_partial_fit_is_not_offered_by_lbfgs():
     assert hasattr(TwoLayerClassifier(solver="sgd"), "partial_fit")
 
 
-def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
+@pytest.mark.parametrize(
+    "estimator, data, params",
+    [
+        (TwoLayerClassifier, "digits", {}),
+        (TwoLayerRegressor, "regression_data", {"loss": "huber"}),
+    ],
+)
+def test_keyboard_interrupt_keeps_the_finished_epochs(
+    request, fit_quietly, assert_same_weights, monkeypatch, estimator, data, params
+):
     from sklearn_twolayer import _fitting
     from sklearn_twolayer._fitting import Trainer
 
-    X, y = digits
+    X, y = request.getfixturevalue(data)
     calls = []
 
     class InterruptedAfterTwoEpochs(Trainer):
@@ -177,31 +185,15 @@ def test_keyboard_interrupt_keeps_the_finished_epochs(digits, monkeypatch):
             return super().run_epoch(*args, **kwargs)
 
     monkeypatch.setattr(_fitting, "Trainer", InterruptedAfterTwoEpochs)
-    params = dict(n_hidden=10, random_state=0, max_iter=10)
+    params = dict(n_hidden=10, random_state=0, max_iter=10, **params)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
-        interrupted = TwoLayerClassifier(**params).fit(X, y)
+        interrupted = estimator(**params).fit(X, y)
     monkeypatch.undo()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        two_epochs = TwoLayerClassifier(**{**params, "max_iter": 2}).fit(X, y)
+    two_epochs = fit_quietly(estimator(**{**params, "max_iter": 2}), X, y)
     assert interrupted.n_iter_ == 2
-    for a, b in zip(
-        interrupted.coefs_ + interrupted.intercepts_,
-        two_epochs.coefs_ + two_epochs.intercepts_,
-    ):
-        np.testing.assert_array_equal(a, b)
-    assert interrupted.score(X, y) == two_epochs.score(X, y)
-
-
-@pytest.fixture(scope="module")
-def regression():
-    X, y = make_regression(n_samples=300, n_features=8, noise=5.0, random_state=0)
-    return StandardScaler().fit_transform(X), y / y.std()
-
-
-def assert_same_regressor_weights(ours, theirs, rtol=1e-9):
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
+    assert interrupted.loss_curve_ == two_epochs.loss_curve_
+    assert_same_weights(interrupted, two_epochs)
+    np.testing.assert_array_equal(interrupted.predict(X), two_epochs.predict(X))
 
 
 @pytest.mark.parametrize(
@@ -213,8 +205,10 @@ def assert_same_regressor_weights(ours, theirs, rtol=1e-9):
     ],
     ids=["adam", "sgd-momentum", "lbfgs"],
 )
-def test_regressor_warm_start_follows_mlpregressor(regression, fit_quietly, params):
-    X, y = regression
+def test_regressor_warm_start_follows_mlpregressor(
+    assert_same_weights, regression_data, fit_quietly, params
+):
+    X, y = regression_data
     common = dict(random_state=0, learning_rate_init=0.01, max_iter=4, **params)
     ours = TwoLayerRegressor(n_hidden=12, **common)
     theirs = MLPRegressor(hidden_layer_sizes=(12,), **common)
@@ -222,7 +216,7 @@ def test_regressor_warm_start_follows_mlpregressor(regression, fit_quietly, para
         fit_quietly(model, X, y)
         fit_quietly(model.set_params(warm_start=True, max_iter=6), X, y)
     assert ours.n_iter_ == theirs.n_iter_
-    assert_same_regressor_weights(ours, theirs)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-12)
     if params["solver"] != "lbfgs":
         # MLPRegressor keeps no loss curve for L-BFGS.
         np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
@@ -233,9 +227,9 @@ def test_regressor_warm_start_follows_mlpregressor(regression, fit_quietly, para
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_regressor_partial_fit_equals_fit_epochs_and_mlpregressor(
-    regression, fit_quietly, solver, weighted
+    assert_same_weights, regression_data, fit_quietly, solver, weighted
 ):
-    X, y = regression
+    X, y = regression_data
     sample_weight = (
         np.random.default_rng(2).uniform(0.2, 3, X.shape[0]) if weighted else None
     )
@@ -256,38 +250,6 @@ def test_regressor_partial_fit_equals_fit_epochs_and_mlpregressor(
     ):
         np.testing.assert_array_equal(a, b)
     assert stepped.loss_curve_ == whole.loss_curve_
-    assert_same_regressor_weights(stepped, reference)
+    assert_same_weights(stepped, reference, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(stepped.loss_curve_, reference.loss_curve_, rtol=1e-9)
     assert stepped.t_ == reference.t_ == 4 * X.shape[0]
-
-
-def test_regressor_keyboard_interrupt_keeps_the_finished_epochs(
-    regression, fit_quietly, monkeypatch
-):
-    from sklearn_twolayer import _fitting
-    from sklearn_twolayer._fitting import Trainer
-
-    X, y = regression
-    calls = []
-
-    class InterruptedAfterTwoEpochs(Trainer):
-        def run_epoch(self, *args, **kwargs):
-            calls.append(1)
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-            return super().run_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(_fitting, "Trainer", InterruptedAfterTwoEpochs)
-    params = dict(n_hidden=10, random_state=0, max_iter=10, loss="huber")
-    with pytest.warns(UserWarning, match="Training interrupted by user"):
-        interrupted = TwoLayerRegressor(**params).fit(X, y)
-    monkeypatch.undo()
-    two_epochs = fit_quietly(TwoLayerRegressor(**{**params, "max_iter": 2}), X, y)
-    assert interrupted.n_iter_ == 2
-    assert interrupted.loss_curve_ == two_epochs.loss_curve_
-    for a, b in zip(
-        interrupted.coefs_ + interrupted.intercepts_,
-        two_epochs.coefs_ + two_epochs.intercepts_,
-    ):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(interrupted.predict(X), two_epochs.predict(X))
