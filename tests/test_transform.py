@@ -2,7 +2,9 @@
 forward pass of the fitted weights; feature names, pandas output, and the
 estimators as steps of pipelines."""
 
+import runpy
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -445,3 +447,29 @@ def test_scikit_learn_output_checks(kind, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         getattr(estimator_checks, check)(type(model).__name__, model)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+
+
+def test_autoencoder_example_runs_and_its_codes_are_the_hidden_layer():
+    matplotlib = pytest.importorskip("matplotlib")
+    example = EXAMPLES / "plot_autoencoder.py"
+    if not example.exists():
+        pytest.skip("the documentation's examples are not in this tree")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            namespace = runpy.run_path(str(example))
+    finally:
+        plt.close("all")
+
+    X, codes, autoencoder = (namespace[k] for k in ("X", "codes", "autoencoder"))
+    assert codes.shape == (X.shape[0], 2)
+    np.testing.assert_allclose(codes, reference(autoencoder, X), rtol=1e-12, atol=1e-12)
+    # Fitted on (X, X): it rebuilds its input, no worse than the mean image.
+    baseline = np.mean((X - X.mean(axis=0)) ** 2)
+    assert namespace["error"] < baseline
