@@ -23,6 +23,11 @@ scenario, thread count and implementation, with ``unit`` ("s/epoch", or
 "s/call" for the scenarios "predict 1 row" and "predict 20000 rows"),
 ``median_s`` and all ``times_s`` (with ``--activations``, also
 ``activation``).
+
+The scenario "transform" times ``transform`` (the hidden activations) and
+``predict_proba`` of the medium model on the same 20000 rows, repeats
+interleaved, and prints their ratio (unit "s/call", scenario "transform
+20000 rows", implementations "transform" and "predict_proba").
 """
 
 import argparse
@@ -256,6 +261,22 @@ def time_predict(clf, X, mlp_clf, repeats):
     return rows
 
 
+def time_transform(clf, X, repeats):
+    """Seconds per call of ``transform`` and of ``predict_proba`` on the same
+    20000 rows, interleaved."""
+    many = np.ascontiguousarray(X[:20000])
+    methods = {"transform": clf.transform, "predict_proba": clf.predict_proba}
+    times = {name: [] for name in methods}
+    for _ in range(repeats):
+        for name, method in methods.items():
+            settle()
+            start = time.perf_counter()
+            for _ in range(5):
+                method(many)
+            times[name].append((time.perf_counter() - start) / 5)
+    return times
+
+
 def machine_info():
     """The machine and libraries the figures were taken with."""
     cpu = platform.processor() or "unknown"
@@ -309,7 +330,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scenarios", nargs="+", default=[*SCENARIOS, "predict"])
+    parser.add_argument(
+        "--scenarios", nargs="+", default=[*SCENARIOS, "predict", "transform"]
+    )
     parser.add_argument("--small", action="store_true", help="smaller data sets")
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
     parser.add_argument(
@@ -348,7 +371,7 @@ def main():
         """(scenario, data name, settings, X, y) of each training scenario
         asked for."""
         for scenario in args.scenarios:
-            if scenario != "predict":
+            if scenario not in ("predict", "transform"):
                 data, settings = SCENARIOS[scenario]
                 yield (scenario, data, settings, *loaded(data))
 
@@ -384,7 +407,7 @@ def main():
                     X.shape[0], X.shape[1], settings["n_hidden"], n_outputs_of(y)
                 )
                 report(scenario, n_threads, median, flops)
-            if "predict" in args.scenarios:
+            if "predict" in args.scenarios or "transform" in args.scenarios:
                 X, y = loaded("medium")
                 clf = medium_models.get((n_threads, "TwoLayerClassifier"))
                 mlp_clf = medium_models.get((n_threads, "MLPClassifier"))
@@ -392,6 +415,16 @@ def main():
                     settings = SCENARIOS["medium"][1]
                     _, clf = runners["TwoLayerClassifier"](X, y, **settings)
                     _, mlp_clf = runners["MLPClassifier"](X, y, **settings)
+                    medium_models[n_threads, "TwoLayerClassifier"] = clf
+                    medium_models[n_threads, "MLPClassifier"] = mlp_clf
+            if "transform" in args.scenarios:
+                timings = time_transform(clf, X, args.repeats)
+                scenario = f"transform {min(20000, X.shape[0])} rows"
+                for name, t in timings.items():
+                    results.append(result(scenario, n_threads, name, "s/call", t))
+                medians = {name: statistics.median(t) for name, t in timings.items()}
+                report_transform(n_threads, medians)
+            if "predict" in args.scenarios:
                 timings = time_predict(clf, X, mlp_clf, args.repeats)
                 for name, kinds in timings.items():
                     for kind, scenario in (
@@ -480,6 +513,19 @@ def report_predict(n_threads, result):
         print(
             f"  {name:20s} {one:42s} 20000 rows {kinds['many'] * 1e3:8.2f} ms "
             f"({kinds['many'] / base['many']:5.2f}x ours)"
+        )
+
+
+def report_transform(n_threads, median):
+    base = median["predict_proba"]
+    print(
+        f"\ntransform and predict_proba (medium model, 20000 rows), "
+        f"{n_threads} thread(s): median seconds"
+    )
+    for name, seconds in median.items():
+        print(
+            f"  {name:20s} {seconds * 1e3:8.2f} ms  ({seconds / base:5.2f}x "
+            "predict_proba)"
         )
 
 

@@ -76,6 +76,8 @@ sphinx_gallery_conf = {
             "plot_training_curves.py",
             "plot_grid_search.py",
             "plot_regressor_losses.py",
+            "plot_hidden_features.py",
+            "plot_autoencoder.py",
             "plot_compare_mlpclassifier.py",
             "plot_thread_scaling.py",
             "*",

@@ -16,7 +16,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.exceptions import (
     InconsistentVersionWarning,
     NotFittedError,
@@ -41,7 +46,7 @@ from ._fitting import DIVERGENCE_REMEDY, Fit, TrainingData, start_stopping_recor
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
-from ._network import Network, forward_flops, predict_output
+from ._network import Network, forward_flops, hidden_output, predict_output
 from ._registry import HIDDEN_ACTIVATIONS
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
 from ._version import __version__
@@ -62,8 +67,18 @@ def predicts(method):
     return on_fitted_model
 
 
-class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
+class BaseTwoLayer(
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Two-layer network estimator core. Do not use directly.
+
+    Besides predicting, a fitted network transforms: ``transform`` gives the
+    hidden layer's activations, as new features (``TransformerMixin`` adds
+    ``fit_transform`` and ``set_output``, ``ClassNamePrefixFeaturesOutMixin``
+    their names).
 
     Subclasses set ``out_activation_`` and encode the targets in
     ``_encode_targets``, and define ``_loss_parameter``,
@@ -447,8 +462,18 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         Anything else, and an X with a value that is not finite, is
         validated in full (which raises the error).
         """
+        if self._needs_no_validation(X):
+            output = self._output(X, check_finite=True)
+            if output is not None:
+                return output
+        return self._output(self._validated_input(X))
+
+    def _needs_no_validation(self, X):
+        """Whether X is a C-contiguous ndarray of the model's dtype and
+        width, without feature names on either side: what the compiled
+        passes take as it is, once its values are checked."""
         coefs = getattr(self, "coefs_", None)
-        if (
+        return (
             type(X) is np.ndarray
             and coefs is not None
             and X.ndim == 2
@@ -457,11 +482,60 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
-        ):
-            output = self._output(X, check_finite=True)
-            if output is not None:
-                return output
-        return self._output(self._validated_input(X))
+        )
+
+    def _hidden(self, X, check_finite=False):
+        """Hidden-layer activations for X, validated or (``check_finite``)
+        checked in the same pass, as ``_output`` computes the output
+        layer's; the thread count follows the first layer's work."""
+        serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
+        n_threads = 1
+        if not serial:
+            n_threads = threads_for_work(
+                effective_n_threads(), forward_flops(X.shape[0], self.coefs_[:1])
+            )
+        with nullcontext() if serial else single_threaded_blas():
+            return hidden_output(
+                X,
+                self.coefs_,
+                self.intercepts_,
+                self.hidden_activation_,
+                n_threads,
+                check_finite,
+            )
+
+    @predicts
+    def transform(self, X):
+        """Hidden-layer activations: the features the network learned.
+
+        ``g(X @ coefs_[0] + intercepts_[0])``, with ``g`` the activation of
+        the fitted model (``hidden_activation_``), computed by the compiled
+        forward pass without dropout (which acts only while training). A
+        ``TwoLayerRegressor`` fitted on ``(X, X)`` is an autoencoder, and
+        this gives the codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dense, or sparse CSR or CSC.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_hidden)
+            The hidden activations, in the dtype of the weights (float32
+            stays float32).
+        """
+        if self._needs_no_validation(X):
+            hidden = self._hidden(X, check_finite=True)
+            if hidden is not None:
+                return hidden
+        return self._hidden(self._validated_input(X))
+
+    @property
+    def _n_features_out(self):
+        """Features ``transform`` outputs: the hidden units of the fitted
+        model (read by ``get_feature_names_out``)."""
+        return self.coefs_[0].shape[1]
 
     def _validated_input(self, X):
         """X validated for prediction, as scikit-learn validates it."""
@@ -521,6 +595,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # transform computes in the dtype of the weights, which is X's.
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 

@@ -32,7 +32,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     algorithm page. The numeric work runs
     in compiled OpenMP kernels that use every core OpenMP allows; limit them
     with ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` or
-    ``OMP_NUM_THREADS``.
+    ``OMP_NUM_THREADS``. ``transform`` gives the hidden activations ``A1``
+    as features (e.g. for a pipeline's next step).
 
     With ``solver="sgd", momentum=0, batch_size="full", alpha=0,
     shuffle=False, init="uniform"`` it is plain batch gradient descent from

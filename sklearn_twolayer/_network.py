@@ -16,6 +16,7 @@ __all__ = [
     "LEAKY_RELU_SLOPE",
     "Network",
     "forward_flops",
+    "hidden_output",
     "predict_output",
 ]
 
@@ -119,14 +120,7 @@ def predict_output(
     W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in coefs)
     b1, b2 = (np.ascontiguousarray(b, dtype=dtype) for b in intercepts)
     output = np.empty((X.shape[0], W2.shape[1]), dtype=dtype)
-    sparse = {}
-    if sp.issparse(X):
-        sparse = {
-            "X_data": X.data,
-            "X_indices": X.indices.astype(np.intp, copy=False),
-            "X_indptr": X.indptr.astype(np.intp, copy=False),
-        }
-        X = np.empty((0, W1.shape[0]), dtype=dtype)
+    X, sparse = _kernel_input(X)
     finite = _compiled_forward.predict_rows(
         X,
         W1,
@@ -141,6 +135,51 @@ def predict_output(
         **sparse,
     )
     return output if finite else None
+
+
+def hidden_output(X, coefs, intercepts, activation, n_threads, check_finite=False):
+    """Hidden activations ``g(X @ coefs[0] + intercepts[0])`` for all rows
+    of ``X`` (dense, or CSR), computed in one compiled call over the row
+    blocks of ``predict_output``; the output layer is not computed.
+
+    With ``check_finite``, a dense X's values are checked for NaN and
+    infinity in the same call.
+
+    Returns
+    -------
+    hidden : ndarray of shape (n_samples, n_hidden), dtype of ``X``
+        None when ``check_finite`` found a value that is not finite.
+    """
+    dtype = X.dtype
+    W1 = np.ascontiguousarray(coefs[0], dtype=dtype)
+    b1 = np.ascontiguousarray(intercepts[0], dtype=dtype)
+    hidden = np.empty((X.shape[0], W1.shape[1]), dtype=dtype)
+    X, sparse = _kernel_input(X)
+    finite = _compiled_forward.transform_rows(
+        X,
+        W1,
+        b1,
+        hidden,
+        ACTIVATION_CODES[activation],
+        n_threads,
+        check_finite=check_finite,
+        **sparse,
+    )
+    return hidden if finite else None
+
+
+def _kernel_input(X):
+    """``(X, sparse)`` as the compiled passes take them: a dense X as it
+    is; a CSR X as an empty placeholder of its dtype and width, with its
+    arrays (indices of dtype intp) in ``sparse``."""
+    if not sp.issparse(X):
+        return X, {}
+    sparse = {
+        "X_data": X.data,
+        "X_indices": X.indices.astype(np.intp, copy=False),
+        "X_indptr": X.indptr.astype(np.intp, copy=False),
+    }
+    return np.empty((0, X.shape[1]), dtype=X.dtype), sparse
 
 
 def forward_flops(n_rows, coefs):

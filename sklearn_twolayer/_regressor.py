@@ -28,6 +28,9 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
     ``MLPRegressor(hidden_layer_sizes=(n_hidden,))``, with robust and
     quantile losses besides.
 
+    ``transform`` gives the hidden activations ``A1`` as features; fitted
+    on ``(X, X)``, the network is an autoencoder and ``A1`` its codes.
+
     Parameters
     ----------
     n_hidden : int, default=100

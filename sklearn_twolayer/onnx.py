@@ -21,6 +21,14 @@ probabilities only, so a float64 graph needs ``options={"zipmap": False}``.
 A regressor's graph has one output, ``variable``, of shape
 ``(n_samples, n_outputs)`` as skl2onnx's MLPRegressor graph: the predictions
 of ``predict`` (a single column also for one-dimensional targets).
+
+With the option ``transform=True`` (both estimators), the graph computes
+``transform`` instead: one output, ``variable``, the hidden activations of
+shape ``(n_samples, n_hidden)``. That is how a network converts as a step
+whose hidden features feed the next one (in a ``Pipeline``, a
+``FeatureUnion`` or a ``ColumnTransformer``)::
+
+    onx = to_onnx(pipe, X[:1], options={id(pipe[1]): {"transform": True}})
 """
 
 import numpy as np
@@ -34,6 +42,7 @@ try:
         FloatTensorType,
         Int64TensorType,
         StringTensorType,
+        guess_tensor_type,
     )
 except ImportError as exc:
     raise ImportError(
@@ -64,7 +73,9 @@ _OPTIONS = {
     "zipmap": [True, False, "columns"],
     "nocl": [False, True],
     "output_class_labels": [False, True],
+    "transform": [False, True],
 }
+_REGRESSOR_OPTIONS = {"transform": [False, True]}
 
 # The first opset with a Gelu operator; earlier graphs write it with Erf.
 _GELU_OPSET = 20
@@ -88,7 +99,9 @@ def register_converter():
     Once registered, ``skl2onnx.to_onnx(model, X[:1])`` (or
     ``skl2onnx.convert_sklearn``) converts a fitted ``TwoLayerClassifier``,
     with the classifier options ``zipmap``, ``nocl`` and
-    ``output_class_labels``, or a fitted ``TwoLayerRegressor``.
+    ``output_class_labels``, or a fitted ``TwoLayerRegressor``; the option
+    ``transform=True`` of either converts ``transform`` (the hidden
+    activations) instead of the predictions.
 
     Returns
     -------
@@ -118,13 +131,29 @@ def register_converter():
         _REGRESSOR_ALIAS,
         _calculate_regressor_output_shapes,
         _convert_regressor,
+        options=_REGRESSOR_OPTIONS,
     )
+
+
+def _transforms(scope_or_container, model):
+    """Whether the graph is to compute ``transform`` (option ``transform``)."""
+    options = scope_or_container.get_options(model, dict(transform=False))
+    return bool(options["transform"])
 
 
 def _parse(scope, model, inputs, custom_parsers=None):
     """skl2onnx's classifier parser, after checking that the model is fitted
-    and that a ZipMap (float32 only) gets float32 probabilities."""
+    and that a ZipMap (float32 only) gets float32 probabilities; with
+    ``transform=True``, one output of hidden activations instead."""
     check_is_fitted(model)
+    if _transforms(scope, model):
+        operator = scope.declare_local_operator(_ALIAS, model)
+        operator.inputs = inputs
+        variable = scope.declare_local_variable(
+            "variable", guess_tensor_type(inputs[0].type)
+        )
+        operator.outputs.append(variable)
+        return operator.outputs
     zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
     if zipmap and isinstance(inputs[0].type, DoubleTensorType):
         raise ValueError(
@@ -180,11 +209,15 @@ def _onnx_labels(model, nocl):
 
 
 def _calculate_output_shapes(operator):
-    """Set the types and shapes of the labels and probabilities outputs."""
+    """Set the types and shapes of the labels and probabilities outputs (of
+    the hidden activations, with ``transform=True``)."""
     model = operator.raw_operator
     _check_one_input(operator)
     _input_dtype(operator)
     n_samples = operator.inputs[0].get_first_dimension()
+    if _transforms(operator.scope_inst, model):
+        _set_hidden_shape(operator, model, n_samples)
+        return
     options = operator.scope_inst.get_options(model, dict(nocl=False))
     labels = _onnx_labels(model, options["nocl"])
     if model._y_type == "multilabel-indicator":
@@ -200,14 +233,26 @@ def _calculate_output_shapes(operator):
 
 def _calculate_regressor_output_shapes(operator):
     """Set the type and shape of the predictions, (n_samples, n_outputs) in
-    the dtype of the input."""
+    the dtype of the input (of the hidden activations, with
+    ``transform=True``)."""
     model = operator.raw_operator
     check_is_fitted(model)
     _check_one_input(operator)
     _input_dtype(operator)
     n_samples = operator.inputs[0].get_first_dimension()
+    if _transforms(operator.scope_inst, model):
+        _set_hidden_shape(operator, model, n_samples)
+        return
     operator.outputs[0].type = type(operator.inputs[0].type)(
         shape=[n_samples, model.n_outputs_]
+    )
+
+
+def _set_hidden_shape(operator, model, n_samples):
+    """The one output of ``transform``: (n_samples, n_hidden) in the dtype
+    of the input."""
+    operator.outputs[0].type = type(operator.inputs[0].type)(
+        shape=[n_samples, model.coefs_[0].shape[1]]
     )
 
 
@@ -266,24 +311,43 @@ def _dense_layer(scope, container, inputs, weights, bias, activation, dtype):
     return _activation(scope, container, logits, activation, dtype)
 
 
+def _hidden(scope, container, operator, dtype):
+    """The hidden layer ``g(X @ W1 + b1)`` of the operator's fitted model,
+    from its input (what ``transform`` computes); return its name."""
+    model = operator.raw_operator
+    return _dense_layer(
+        scope,
+        container,
+        operator.inputs[0].full_name,
+        model.coefs_[0],
+        model.intercepts_[0],
+        model.hidden_activation_,
+        dtype,
+    )
+
+
 def _forward(scope, container, operator, dtype):
     """The forward pass of the operator's fitted model, from its input: the
     hidden layer ``g(X @ W1 + b1)``, then the output layer with the model's
     output activation; return the name of the output activations."""
     model = operator.raw_operator
-    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
-    hidden = _dense_layer(
+    hidden = _hidden(scope, container, operator, dtype)
+    return _dense_layer(
         scope,
         container,
-        operator.inputs[0].full_name,
-        W1,
-        b1,
-        model.hidden_activation_,
+        hidden,
+        model.coefs_[1],
+        model.intercepts_[1],
+        model.out_activation_,
         dtype,
     )
-    return _dense_layer(
-        scope, container, hidden, W2, b2, model.out_activation_, dtype
-    )
+
+
+def _convert_transform(scope, operator, container, dtype):
+    """The graph of ``transform``: the hidden activations into the one
+    output."""
+    hidden = _hidden(scope, container, operator, dtype)
+    _add_node(scope, container, "Identity", [hidden], operator.outputs[0].full_name)
 
 
 def _leaky_relu(scope, container, logits, dtype):
@@ -376,10 +440,14 @@ def _multilabel_outputs(scope, container, output, outputs, dtype):
 
 def _convert(scope, operator, container):
     """Write the graph of a fitted TwoLayerClassifier: the forward pass of
-    ``predict_output`` and the label rules of ``predict``."""
+    ``predict_output`` and the label rules of ``predict`` (or, with
+    ``transform=True``, the hidden layer of ``transform``)."""
     model = operator.raw_operator
     check_is_fitted(model)
     dtype = _input_dtype(operator)
+    if _transforms(container, model):
+        _convert_transform(scope, operator, container, dtype)
+        return
     output = _forward(scope, container, operator, dtype)
     outputs = [variable.full_name for variable in operator.outputs]
     options = container.get_options(model, dict(nocl=False))
@@ -394,10 +462,14 @@ def _convert(scope, operator, container):
 
 def _convert_regressor(scope, operator, container):
     """Write the graph of a fitted TwoLayerRegressor: the forward pass of
-    ``predict``, the identity or the exponential on the output layer."""
+    ``predict``, the identity or the exponential on the output layer (or,
+    with ``transform=True``, the hidden layer of ``transform``)."""
     model = operator.raw_operator
     check_is_fitted(model)
     dtype = _input_dtype(operator)
+    if _transforms(container, model):
+        _convert_transform(scope, operator, container, dtype)
+        return
     output = _forward(scope, container, operator, dtype)
     _add_node(scope, container, "Identity", [output], operator.outputs[0].full_name)
 

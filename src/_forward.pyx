@@ -1,5 +1,6 @@
 """Forward propagation: a dense layer with its activation, by row blocks;
-and the whole network's output (prediction), block by block of rows."""
+the whole network's output (prediction) and its hidden layer alone
+(transform), block by block of rows."""
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
@@ -250,4 +251,90 @@ def predict_rows(
         free(hidden)
     if failure:
         raise MemoryError("predict_rows: cannot allocate the hidden buffers")
+    return not not_finite
+
+
+def transform_rows(
+    const floating[:, ::1] X,
+    const floating[:, ::1] W1,
+    const floating[::1] b1,
+    floating[:, ::1] out,
+    int activation,
+    int n_threads,
+    const floating[::1] X_data=None,
+    const Py_ssize_t[::1] X_indices=None,
+    const Py_ssize_t[::1] X_indptr=None,
+    bint check_finite=False,
+):
+    """out = g(X @ W1 + b1), the hidden activations of all rows of X, in one
+    parallel loop over the fixed blocks of rows of ``predict_rows`` (the
+    same products, written straight into ``out``; never any dropout).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        Dense data; for a CSR X given by ``X_data``, ``X_indices`` and
+        ``X_indptr`` (indices of dtype intp), any array of its dtype.
+    W1 : ndarray of shape (n_features, n_hidden)
+    b1 : ndarray of shape (n_hidden,)
+    out : ndarray of shape (n_rows, n_hidden)
+        Written in place.
+    activation : int
+        A code of ``_registry.ACTIVATION_CODES`` (not softmax).
+    n_threads : int
+    check_finite : bool, default=False
+        Check a dense X for NaN and infinity, each block while it is in
+        cache (no pass over X of its own).
+
+    Returns
+    -------
+    finite : bool
+        False when ``check_finite`` found a value of X that is not finite;
+        ``out`` is then unspecified.
+    """
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t n_features = W1.shape[0]
+    cdef Py_ssize_t n_hidden = W1.shape[1]
+    cdef Py_ssize_t block, start, rows
+    cdef bint sparse = X_data is not None
+    cdef const floating* data = NULL
+    cdef const Py_ssize_t* indices = NULL
+    # Set, through a pointer, by any thread that meets a non-finite value.
+    cdef int not_finite = 0
+    cdef int* seen_not_finite = &not_finite
+    if b1.shape[0] != n_hidden or out.shape[1] != n_hidden:
+        raise ValueError("transform_rows: W1, b1 and out do not match")
+    if n_features == 0 or n_hidden == 0:
+        raise ValueError("transform_rows: a layer needs at least one unit")
+    if activation == SOFTMAX:
+        raise ValueError("transform_rows: softmax is not a hidden activation")
+    if sparse:
+        if X_indices is None or X_indptr is None:
+            raise ValueError("transform_rows: a sparse X needs its three arrays")
+        check_csr(X_indices, X_indptr, X_data.shape[0], n_rows, n_features)
+        if X_data.shape[0] > 0:
+            data = &X_data[0]
+            indices = &X_indices[0]
+    elif X.shape[0] != n_rows or X.shape[1] != n_features:
+        raise ValueError("transform_rows: X does not match W1 and out")
+    check_finite = check_finite and not sparse
+    if n_rows == 0:
+        return True
+    n_threads = max(1, min(n_threads, n_blocks(n_rows, PREDICT_ROWS)))
+    with nogil:
+        for block in prange(n_blocks(n_rows, PREDICT_ROWS), schedule="static",
+                            num_threads=n_threads):
+            start = block * PREDICT_ROWS
+            rows = min(PREDICT_ROWS, n_rows - start)
+            if check_finite and not _all_finite(&X[start, 0],
+                                                rows * n_features):
+                seen_not_finite[0] = 1
+                continue
+            if sparse:
+                sparse_forward_rows(data, indices, &X_indptr[0], NULL, start,
+                                    rows, &W1[0, 0], &b1[0], &out[start, 0],
+                                    n_hidden, activation, NULL)
+            else:
+                forward_rows(&X[start, 0], &W1[0, 0], &b1[0], &out[start, 0],
+                             rows, n_features, n_hidden, activation, NULL)
     return not not_finite

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.special import expit, ndtr, xlogy
 from sklearn.datasets import load_digits, make_regression
 from sklearn.exceptions import ConvergenceWarning
@@ -141,12 +142,27 @@ _NUMPY_OUTPUT = {
 }
 
 
+def _numpy_transform(model, X):
+    """The hidden activations of a fitted model on X (dense or sparse),
+    computed in float64 numpy from its weights and fitted activation."""
+    X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    W1, b1 = model.coefs_[0], model.intercepts_[0]
+    z = X.astype(np.float64) @ W1.astype(np.float64) + b1.astype(np.float64)
+    return NUMPY_HIDDEN[model.hidden_activation_](z)
+
+
+@pytest.fixture(scope="session")
+def numpy_transform():
+    """``numpy_transform(model, X)``: a fitted model's hidden activations
+    on X in float64 numpy."""
+    return _numpy_transform
+
+
 def _numpy_output(model, X):
     """The output activations of a fitted model on X, computed in float64
     numpy from its weights and fitted activations."""
-    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
-    hidden = NUMPY_HIDDEN[model.hidden_activation_](X.astype(np.float64) @ W1 + b1)
-    return _NUMPY_OUTPUT[model.out_activation_](hidden @ W2 + b2)
+    W2, b2 = model.coefs_[1], model.intercepts_[1]
+    return _NUMPY_OUTPUT[model.out_activation_](_numpy_transform(model, X) @ W2 + b2)
 
 
 @pytest.fixture(scope="session")

@@ -376,6 +376,44 @@ class PredictScenario(Benchmark):
     track_test_accuracy.unit = "accuracy"
 
 
+class TransformScenario(Benchmark):
+    """``transform`` (the hidden activations) of the medium-scenario model
+    beside its ``predict_proba``, on the same ``PREDICT_ROWS`` = 20000 rows
+    as :class:`PredictScenario` (``compare.py --scenarios transform`` times
+    both on the full data). MLPClassifier has no ``transform``: only
+    ``TwoLayerClassifier`` runs."""
+
+    param_names = ["method"]
+    params = [["transform", "predict_proba"]]
+
+    # Milliseconds per call: let asv choose the number of calls per sample.
+    number = 0
+
+    def setup_cache(self):
+        """Fit TwoLayerClassifier once on the medium training split."""
+        X_train, _, y_train, _ = load_scenario_data("medium")
+        estimator = make_scenario_estimator(
+            "TwoLayerClassifier", X_train.shape[0], **SCENARIOS["medium"][1]
+        )
+        return fit_quietly(estimator, X_train, y_train)
+
+    def setup(self, fitted, method):
+        """Load the fitted model's method and ``PREDICT_ROWS`` rows."""
+        X_train, X_test, _, _ = load_scenario_data("medium")
+        self.method = getattr(fitted, method)
+        rows = np.concatenate([X_train, X_test])
+        reps = -(-PREDICT_ROWS // rows.shape[0])
+        self.many_rows = np.ascontiguousarray(np.tile(rows, (reps, 1))[:PREDICT_ROWS])
+
+    def time_many_rows(self, fitted, method):
+        """Wall time of the method on 20000 rows (5000 tiled 4 times)."""
+        self.method(self.many_rows)
+
+    def peakmem_many_rows(self, fitted, method):
+        """Peak resident memory of the process during the 20000-row call."""
+        self.method(self.many_rows)
+
+
 class HiddenActivations(Benchmark):
     """Fit time of ``TwoLayerClassifier`` on the medium scenario (5000
     samples) with each hidden activation, as ``compare.py --activations``
