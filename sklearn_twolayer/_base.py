@@ -430,17 +430,30 @@ class BaseTwoLayer(
         than ``n_outputs_`` says it (checked against the weights)."""
         return None
 
-    def _output(self, X, check_finite=False):
-        """Output-layer activations for X: validated, or with
-        ``check_finite`` of the right dtype, layout and width with its values
-        checked in the same pass (see ``predict_output``)."""
+    def _forward_pass(self, X, hidden_only, check_finite=False):
+        """The compiled forward pass of the fitted model over X: the output
+        layer's activations, or with ``hidden_only`` the hidden layer's.
+        X is validated, or with ``check_finite`` of the right dtype, layout
+        and width with its values checked in the same pass (None then says
+        a value is not finite; see ``predict_output``). The thread count
+        follows the work of the layers computed."""
+        layers = self.coefs_[:1] if hidden_only else self.coefs_
         serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
         n_threads = 1
         if not serial:
             n_threads = threads_for_work(
-                effective_n_threads(), forward_flops(X.shape[0], self.coefs_)
+                effective_n_threads(), forward_flops(X.shape[0], layers)
             )
         with nullcontext() if serial else single_threaded_blas():
+            if hidden_only:
+                return hidden_output(
+                    X,
+                    self.coefs_,
+                    self.intercepts_,
+                    self.hidden_activation_,
+                    n_threads,
+                    check_finite,
+                )
             return predict_output(
                 X,
                 self.coefs_,
@@ -451,8 +464,9 @@ class BaseTwoLayer(
                 check_finite,
             )
 
-    def _predict_output(self, X):
-        """Output-layer activations for X as given to a predict method.
+    def _predict_output(self, X, hidden_only=False):
+        """Output-layer activations (with ``hidden_only``, the hidden
+        layer's) for X as given to a predict or transform method.
 
         A C-contiguous ndarray of the model's dtype and width, without
         feature names on either side, goes straight to the compiled pass,
@@ -463,10 +477,10 @@ class BaseTwoLayer(
         validated in full (which raises the error).
         """
         if self._needs_no_validation(X):
-            output = self._output(X, check_finite=True)
+            output = self._forward_pass(X, hidden_only, check_finite=True)
             if output is not None:
                 return output
-        return self._output(self._validated_input(X))
+        return self._forward_pass(self._validated_input(X), hidden_only)
 
     def _needs_no_validation(self, X):
         """Whether X is a C-contiguous ndarray of the model's dtype and
@@ -483,26 +497,6 @@ class BaseTwoLayer(
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
         )
-
-    def _hidden(self, X, check_finite=False):
-        """Hidden-layer activations for X, validated or (``check_finite``)
-        checked in the same pass, as ``_output`` computes the output
-        layer's; the thread count follows the first layer's work."""
-        serial = X.shape[0] <= _SERIAL_PREDICT_ROWS
-        n_threads = 1
-        if not serial:
-            n_threads = threads_for_work(
-                effective_n_threads(), forward_flops(X.shape[0], self.coefs_[:1])
-            )
-        with nullcontext() if serial else single_threaded_blas():
-            return hidden_output(
-                X,
-                self.coefs_,
-                self.intercepts_,
-                self.hidden_activation_,
-                n_threads,
-                check_finite,
-            )
 
     @predicts
     def transform(self, X):
@@ -525,11 +519,7 @@ class BaseTwoLayer(
             The hidden activations, in the dtype of the weights (float32
             stays float32).
         """
-        if self._needs_no_validation(X):
-            hidden = self._hidden(X, check_finite=True)
-            if hidden is not None:
-                return hidden
-        return self._hidden(self._validated_input(X))
+        return self._predict_output(X, hidden_only=True)
 
     @property
     def _n_features_out(self):
