@@ -1,13 +1,12 @@
-"""Forward propagation: a dense layer with its activation, by row blocks;
-the whole network's output (prediction) and its hidden layer alone
-(transform), block by block of rows."""
+"""Forward propagation: the whole network's output (prediction) and its
+hidden layer alone (transform), block by block of rows."""
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
 
 from _activations cimport LEAKY_SLOPE, SOFTMAX
-from _blocks cimport ROW_BLOCK, n_blocks
+from _blocks cimport n_blocks
 from _layers cimport forward_rows
 from _sparse cimport check_csr, sparse_forward_rows
 
@@ -20,124 +19,6 @@ cdef enum:
 
 #: Slope of "leaky_relu" for negative inputs.
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
-
-
-cdef floating* _derivative_buffer(
-    floating[:, ::1] derivative, Py_ssize_t n_rows, Py_ssize_t n_out,
-    int activation,
-) except? NULL:
-    """The start of ``derivative`` (NULL for None), after checking it."""
-    if derivative is None:
-        return NULL
-    if activation == SOFTMAX:
-        raise ValueError("softmax has no elementwise derivative")
-    if derivative.shape[0] != n_rows or derivative.shape[1] != n_out:
-        raise ValueError("derivative must have the shape of out")
-    if n_rows == 0:
-        return NULL
-    return &derivative[0, 0]
-
-
-def forward_layer(
-    const floating[:, ::1] X,
-    const floating[:, ::1] W,
-    const floating[::1] b,
-    floating[:, ::1] out,
-    int activation,
-    int n_threads,
-    floating[:, ::1] derivative=None,
-):
-    """out = g(X @ W + b), in parallel over fixed blocks of rows.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_rows, n_in)
-    W : ndarray of shape (n_in, n_out)
-    b : ndarray of shape (n_out,)
-    out : ndarray of shape (n_rows, n_out)
-        Written in place.
-    activation : int
-        A code of ``_registry.ACTIVATION_CODES``; softmax normalises each row.
-    n_threads : int
-        OpenMP threads to use (BLAS must be single-threaded around the call).
-    derivative : ndarray of shape (n_rows, n_out) or None
-        If given, receives g'(X @ W + b) (not for softmax).
-    """
-    cdef Py_ssize_t n_rows = X.shape[0]
-    cdef Py_ssize_t n_in = X.shape[1]
-    cdef Py_ssize_t n_out = W.shape[1]
-    cdef Py_ssize_t block, start
-    cdef floating* slopes
-    if W.shape[0] != n_in or b.shape[0] != n_out:
-        raise ValueError("forward_layer: W and b do not match X's shape")
-    if out.shape[0] != n_rows or out.shape[1] != n_out:
-        raise ValueError("forward_layer: out has the wrong shape")
-    if n_in == 0 or n_out == 0:
-        raise ValueError("forward_layer: a layer needs at least one unit")
-    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
-    if n_rows == 0:
-        return
-    with nogil:
-        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
-                            num_threads=max(n_threads, 1)):
-            start = block * ROW_BLOCK
-            forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
-                         min(ROW_BLOCK, n_rows - start), n_in, n_out,
-                         activation,
-                         NULL if slopes == NULL else slopes + start * n_out)
-
-
-def forward_layer_sparse(
-    const floating[::1] data,
-    const Py_ssize_t[::1] indices,
-    const Py_ssize_t[::1] indptr,
-    const floating[:, ::1] W,
-    const floating[::1] b,
-    floating[:, ::1] out,
-    int activation,
-    int n_threads,
-    floating[:, ::1] derivative=None,
-):
-    """out = g(X @ W + b) for a CSR matrix X given by its arrays, in parallel
-    over fixed blocks of rows; X is never densified.
-
-    Parameters
-    ----------
-    data, indices, indptr : ndarray
-        X in CSR form (indices and indptr of dtype intp).
-    W : ndarray of shape (n_in, n_out)
-    b : ndarray of shape (n_out,)
-    out : ndarray of shape (n_rows, n_out)
-        Written in place.
-    activation : int
-        A code of ``_registry.ACTIVATION_CODES``.
-    n_threads : int
-    derivative : ndarray of shape (n_rows, n_out) or None
-        If given, receives g'(X @ W + b) (not for softmax).
-    """
-    cdef Py_ssize_t n_rows = out.shape[0]
-    cdef Py_ssize_t n_in = W.shape[0]
-    cdef Py_ssize_t n_out = W.shape[1]
-    cdef Py_ssize_t block, start
-    cdef floating* slopes
-    if b.shape[0] != n_out or out.shape[1] != n_out:
-        raise ValueError("forward_layer_sparse: W, b and out do not match")
-    if n_in == 0 or n_out == 0:
-        raise ValueError("forward_layer_sparse: a layer needs at least one unit")
-    check_csr(indices, indptr, data.shape[0], n_rows, n_in)
-    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
-    if n_rows == 0:
-        return
-    with nogil:
-        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
-                            num_threads=max(n_threads, 1)):
-            start = block * ROW_BLOCK
-            sparse_forward_rows(
-                NULL if data.shape[0] == 0 else &data[0],
-                NULL if indices.shape[0] == 0 else &indices[0], &indptr[0],
-                NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
-                &out[start, 0], n_out, activation,
-                NULL if slopes == NULL else slopes + start * n_out)
 
 
 cdef inline bint _all_finite(const floating* values,

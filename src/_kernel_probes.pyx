@@ -4,6 +4,9 @@ The package runs its kernels inside the compiled trainer and forward
 pass; the tests also call them one at a time, here, to compare each with
 NumPy. This module is built only with the ``kernel_probes`` build option
 (``-Csetup-args=-Dkernel_probes=true``): the wheel does not ship it.
+Like the forward pass and the trainer, it is built for each CPU level
+(``_kernel_probes_avx2``, ``_kernel_probes_avx512``), so that the tests
+check the kernels of every build.
 """
 
 from cython cimport floating
@@ -11,13 +14,14 @@ from cython.parallel cimport prange
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.stdlib cimport free, malloc
 
-from _activations cimport add_bias_activate, derivative_needs_input
+from _activations cimport SOFTMAX, add_bias_activate, derivative_needs_input
 from _blocks cimport FLAT_BLOCK, ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _dropout cimport keeps, rate_threshold, row_key, uint64
 from _layers cimport (
-    bias_gradient_columns, finish_gradient, hidden_delta_rows,
+    bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
 )
+from _sparse cimport check_csr, sparse_forward_rows
 from _updates cimport adam_step, sgd_step
 
 import numpy as np
@@ -26,6 +30,124 @@ import numpy as np
 # ----------------------------------------------------------------------
 # Forward propagation
 # ----------------------------------------------------------------------
+
+
+cdef floating* _derivative_buffer(
+    floating[:, ::1] derivative, Py_ssize_t n_rows, Py_ssize_t n_out,
+    int activation,
+) except? NULL:
+    """The start of ``derivative`` (NULL for None), after checking it."""
+    if derivative is None:
+        return NULL
+    if activation == SOFTMAX:
+        raise ValueError("softmax has no elementwise derivative")
+    if derivative.shape[0] != n_rows or derivative.shape[1] != n_out:
+        raise ValueError("derivative must have the shape of out")
+    if n_rows == 0:
+        return NULL
+    return &derivative[0, 0]
+
+
+def forward_layer(
+    const floating[:, ::1] X,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    floating[:, ::1] out,
+    int activation,
+    int n_threads,
+    floating[:, ::1] derivative=None,
+):
+    """out = g(X @ W + b), in parallel over fixed blocks of rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_in)
+    W : ndarray of shape (n_in, n_out)
+    b : ndarray of shape (n_out,)
+    out : ndarray of shape (n_rows, n_out)
+        Written in place.
+    activation : int
+        A code of ``_registry.ACTIVATION_CODES``; softmax normalises each row.
+    n_threads : int
+        OpenMP threads to use (BLAS must be single-threaded around the call).
+    derivative : ndarray of shape (n_rows, n_out) or None
+        If given, receives g'(X @ W + b) (not for softmax).
+    """
+    cdef Py_ssize_t n_rows = X.shape[0]
+    cdef Py_ssize_t n_in = X.shape[1]
+    cdef Py_ssize_t n_out = W.shape[1]
+    cdef Py_ssize_t block, start
+    cdef floating* slopes
+    if W.shape[0] != n_in or b.shape[0] != n_out:
+        raise ValueError("forward_layer: W and b do not match X's shape")
+    if out.shape[0] != n_rows or out.shape[1] != n_out:
+        raise ValueError("forward_layer: out has the wrong shape")
+    if n_in == 0 or n_out == 0:
+        raise ValueError("forward_layer: a layer needs at least one unit")
+    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
+    if n_rows == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
+                         min(ROW_BLOCK, n_rows - start), n_in, n_out,
+                         activation,
+                         NULL if slopes == NULL else slopes + start * n_out)
+
+
+def forward_layer_sparse(
+    const floating[::1] data,
+    const Py_ssize_t[::1] indices,
+    const Py_ssize_t[::1] indptr,
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    floating[:, ::1] out,
+    int activation,
+    int n_threads,
+    floating[:, ::1] derivative=None,
+):
+    """out = g(X @ W + b) for a CSR matrix X given by its arrays, in parallel
+    over fixed blocks of rows; X is never densified.
+
+    Parameters
+    ----------
+    data, indices, indptr : ndarray
+        X in CSR form (indices and indptr of dtype intp).
+    W : ndarray of shape (n_in, n_out)
+    b : ndarray of shape (n_out,)
+    out : ndarray of shape (n_rows, n_out)
+        Written in place.
+    activation : int
+        A code of ``_registry.ACTIVATION_CODES``.
+    n_threads : int
+    derivative : ndarray of shape (n_rows, n_out) or None
+        If given, receives g'(X @ W + b) (not for softmax).
+    """
+    cdef Py_ssize_t n_rows = out.shape[0]
+    cdef Py_ssize_t n_in = W.shape[0]
+    cdef Py_ssize_t n_out = W.shape[1]
+    cdef Py_ssize_t block, start
+    cdef floating* slopes
+    if b.shape[0] != n_out or out.shape[1] != n_out:
+        raise ValueError("forward_layer_sparse: W, b and out do not match")
+    if n_in == 0 or n_out == 0:
+        raise ValueError("forward_layer_sparse: a layer needs at least one unit")
+    check_csr(indices, indptr, data.shape[0], n_rows, n_in)
+    slopes = _derivative_buffer(derivative, n_rows, n_out, activation)
+    if n_rows == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
+                            num_threads=max(n_threads, 1)):
+            start = block * ROW_BLOCK
+            sparse_forward_rows(
+                NULL if data.shape[0] == 0 else &data[0],
+                NULL if indices.shape[0] == 0 else &indices[0], &indptr[0],
+                NULL, start, min(ROW_BLOCK, n_rows - start), &W[0, 0], &b[0],
+                &out[start, 0], n_out, activation,
+                NULL if slopes == NULL else slopes + start * n_out)
 
 
 def output_activation(floating[:, ::1] Z, int activation, int n_threads):

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_twolayer._dispatch import modules_of, runnable_builds
+from sklearn_twolayer._dispatch import BUILDS, modules_of, runnable_builds
 from sklearn_twolayer._registry import ACTIVATION_CODES
 
 
@@ -76,9 +76,27 @@ def compiled_forward(request):
     return modules_of(request.param)[0]
 
 
-def _identity_layer(forward, z, name, width=64, n_threads=2, derivative=True):
-    """g(z) and g'(z) from the layer kernel of the build ``forward`` (a
-    ``_forward`` module), with W = I and b = 0 so that the pre-activations
+def _kernel_probes(build):
+    """The test-only kernel entry points of a build; the test is skipped
+    where they were not built (see test_installed_distribution.py)."""
+    return pytest.importorskip(f"sklearn_twolayer._kernel_probes{BUILDS[build][0]}")
+
+
+@pytest.fixture(scope="session", params=runnable_builds())
+def compiled_probes(request):
+    """The kernel probes of each compiled build this CPU runs."""
+    return _kernel_probes(request.param)
+
+
+@pytest.fixture(scope="session")
+def baseline_probes():
+    """The kernel probes of the baseline build."""
+    return _kernel_probes("baseline")
+
+
+def _identity_layer(probes, z, name, width=64, n_threads=2, derivative=True):
+    """g(z) and g'(z) from the layer kernel of the build ``probes`` (a
+    ``_kernel_probes`` module), with W = I and b = 0 so that the pre-activations
     are exactly z, laid out in rows of ``width`` (1 for infinities and NaN,
     which the product with I spreads along a row). Without ``derivative``,
     g'(z) is None (for output activations such as exp)."""
@@ -89,7 +107,7 @@ def _identity_layer(forward, z, name, width=64, n_threads=2, derivative=True):
     b = np.zeros(width, dtype=z.dtype)
     out = np.empty_like(Z)
     slopes = np.empty_like(Z) if derivative else None
-    forward.forward_layer(Z, W, b, out, ACTIVATION_CODES[name], n_threads, slopes)
+    probes.forward_layer(Z, W, b, out, ACTIVATION_CODES[name], n_threads, slopes)
     if slopes is None:
         return out.ravel()[: z.shape[0]], None
     return out.ravel()[: z.shape[0]], slopes.ravel()[: z.shape[0]]
@@ -97,7 +115,7 @@ def _identity_layer(forward, z, name, width=64, n_threads=2, derivative=True):
 
 @pytest.fixture(scope="session")
 def identity_layer():
-    """``identity_layer(forward, z, name, width=64, n_threads=2)``: g(z) and
+    """``identity_layer(probes, z, name, width=64, n_threads=2)``: g(z) and
     g'(z) from a hidden layer with W = I and b = 0."""
     return _identity_layer
 

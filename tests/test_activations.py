@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer import TwoLayerClassifier
-from sklearn_twolayer import _forward as baseline_forward
 
 NEW_ACTIVATIONS = ["leaky_relu", "gelu", "silu"]
 DTYPES = [np.float32, np.float64]
@@ -49,9 +48,11 @@ RTOL = {np.float32: 5e-7, np.float64: 5e-15}
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_values_and_derivatives_match_scipy(identity_layer, dtype, name):
+def test_values_and_derivatives_match_scipy(
+    baseline_probes, identity_layer, dtype, name
+):
     z = inputs(dtype)
-    value, derivative = identity_layer(baseline_forward, z, name)
+    value, derivative = identity_layer(baseline_probes, z, name)
     expected_value, expected_derivative = reference(z, name)
     assert value.dtype == dtype and derivative.dtype == dtype
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(derivative))
@@ -77,9 +78,9 @@ def test_values_and_derivatives_match_scipy(identity_layer, dtype, name):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu_is_the_erf_form(identity_layer, dtype):
+def test_gelu_is_the_erf_form(baseline_probes, identity_layer, dtype):
     z = inputs(dtype)
-    value, _ = identity_layer(baseline_forward, z, "gelu")
+    value, _ = identity_layer(baseline_probes, z, "gelu")
     z64 = z.astype(np.float64)
     erf_form = 0.5 * z64 * (1 + erf(z64 / np.sqrt(2)))
     # The erf form cancels to 0 in the left tail; both agree to round-off
@@ -91,9 +92,9 @@ def test_gelu_is_the_erf_form(identity_layer, dtype):
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_extremes_and_zero(identity_layer, dtype, name):
+def test_extremes_and_zero(baseline_probes, identity_layer, dtype, name):
     z = np.array([-1e4, -0.0, 0.0, 1e4], dtype=dtype)
-    value, derivative = identity_layer(baseline_forward, z, name)
+    value, derivative = identity_layer(baseline_probes, z, name)
     slope = np.float64(dtype(0.01))
     expected = {
         "leaky_relu": ([-1e4 * slope, 0, 0, 1e4], [slope, slope, slope, 1]),
@@ -105,24 +106,28 @@ def test_extremes_and_zero(identity_layer, dtype, name):
 
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
-def test_derivative_is_the_slope_of_the_activation(identity_layer, name):
+def test_derivative_is_the_slope_of_the_activation(
+    baseline_probes, identity_layer, name
+):
     # Central differences of the float64 kernel itself, away from the kink
     # of leaky_relu: the derivative it writes is the derivative of what it
     # computes.
     z = np.linspace(-8, 8, 321) + 0.0125
     step = 1e-6
-    up, _ = identity_layer(baseline_forward, z + step, name)
-    down, _ = identity_layer(baseline_forward, z - step, name)
-    _, derivative = identity_layer(baseline_forward, z, name)
+    up, _ = identity_layer(baseline_probes, z + step, name)
+    down, _ = identity_layer(baseline_probes, z - step, name)
+    _, derivative = identity_layer(baseline_probes, z, name)
     np.testing.assert_allclose(derivative, (up - down) / (2 * step), rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", NEW_ACTIVATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_kernel_is_bitwise_equal_across_thread_counts(identity_layer, dtype, name):
+def test_kernel_is_bitwise_equal_across_thread_counts(
+    baseline_probes, identity_layer, dtype, name
+):
     z = np.tile(inputs(dtype), 40)
     results = [
-        identity_layer(baseline_forward, z, name, n_threads=n_threads)
+        identity_layer(baseline_probes, z, name, n_threads=n_threads)
         for n_threads in (1, 2, 3)
     ]
     for value, derivative in results[1:]:

@@ -11,7 +11,6 @@ count, since their blocks depend on the shapes only.
 import numpy as np
 import pytest
 from scipy.special import expit, ndtr
-from sklearn_twolayer._forward import forward_layer
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer._registry import (
@@ -23,6 +22,7 @@ from sklearn_twolayer._registry import (
 
 # Built for the tests only (see test_installed_distribution.py).
 probes = pytest.importorskip("sklearn_twolayer._kernel_probes")
+forward_layer = probes.forward_layer
 output_activation = probes.output_activation
 output_delta = probes.output_delta
 hidden_delta = probes.hidden_delta

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from sklearn_twolayer._forward import forward_layer
+from sklearn_twolayer._forward import transform_rows
 from sklearn_twolayer._openmp_helpers import effective_n_threads, openmp_enabled
 from threadpoolctl import threadpool_limits
 
@@ -67,7 +67,7 @@ def n_busy_threads(before, after, share=0.25):
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs at least 2 CPUs")
-def test_forward_layer_runs_on_several_threads():
+def test_the_hidden_layer_pass_runs_on_several_threads():
     # One call is about 1e10 flops plus 1e7 tanh: a few tenths of a second,
     # long enough for CPU time / wall time to show how many threads worked.
     # The machine may be shared, so a few attempts are allowed; when other
@@ -82,12 +82,12 @@ def test_forward_layer_runs_on_several_threads():
     tanh = ACTIVATION_CODES["tanh"]
     ratios, busy = [], []
     with threadpool_limits(limits=1, user_api="blas"):
-        forward_layer(X[:256], W, b, out[:256], tanh, 2)  # start the thread pool
+        transform_rows(X[:256], W, b, out[:256], tanh, 2)  # start the thread pool
         deadline = time.perf_counter() + 4
         for _ in range(3):
             ticks_start = thread_cpu_ticks()
             cpu_start, wall_start = time.process_time(), time.perf_counter()
-            forward_layer(X, W, b, out, tanh, 2)
+            transform_rows(X, W, b, out, tanh, 2)
             cpu, wall = (
                 time.process_time() - cpu_start,
                 time.perf_counter() - wall_start,
@@ -99,7 +99,7 @@ def test_forward_layer_runs_on_several_threads():
     ran_in_parallel = max(ratios) > 1.3
     split_over_threads = max(busy) >= 2
     assert ran_in_parallel or split_over_threads, (
-        "forward_layer with n_threads=2 ran on a single thread: CPU time / "
+        "transform_rows with n_threads=2 ran on a single thread: CPU time / "
         f"wall time was {[round(r, 2) for r in ratios]} (expected > 1.3 on "
         "one attempt), and the threads that each did a quarter or more of the "
         f"work numbered {busy} (expected 2)"

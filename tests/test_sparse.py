@@ -9,10 +9,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit, ndtr
 from sklearn.exceptions import ConvergenceWarning
-from sklearn_twolayer._forward import forward_layer_sparse
 
 from sklearn_twolayer import TwoLayerClassifier
 from sklearn_twolayer._registry import ACTIVATION_CODES
+
+# Built for the tests only (see test_installed_distribution.py).
+probes = pytest.importorskip("sklearn_twolayer._kernel_probes")
 
 
 def random_csr(n_rows, n_cols, density, dtype, seed=0):
@@ -33,7 +35,7 @@ def test_forward_layer_sparse_matches_dense_product(dtype, n_threads, activation
     b = rng.normal(size=30).astype(dtype)
     out = np.empty((150, 30), dtype=dtype)
     derivative = np.empty_like(out)
-    forward_layer_sparse(
+    probes.forward_layer_sparse(
         X.data,
         X.indices.astype(np.intp),
         X.indptr.astype(np.intp),
@@ -63,7 +65,7 @@ def test_forward_layer_sparse_rejects_out_of_range_indices():
     indices = X.indices.astype(np.intp)
     indices[0] = 4
     with pytest.raises(ValueError, match="indices"):
-        forward_layer_sparse(
+        probes.forward_layer_sparse(
             X.data,
             indices,
             X.indptr.astype(np.intp),
