@@ -10,6 +10,7 @@ define.
 
 import copy
 import functools
+import types
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -43,6 +44,7 @@ from ._dispatch import trainer as _compiled_trainer
 from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
+from ._messages import shown
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
 from ._network import HIDDEN_ACTIVATIONS, Network, forward_flops, predict_output
 from ._schedules import (
@@ -93,7 +95,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_hidden": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -126,6 +133,94 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         "scoring": [str, callable, None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
+
+    # ------------------------------------------------------------------
+    # Parameters
+    # ------------------------------------------------------------------
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Every name is checked before any is set: a call that raises changes
+        nothing. ``n_hidden`` and ``hidden_layer_sizes`` are two spellings
+        of one setting: setting one of them alone resets the other to None,
+        so that the value set last is the one fit uses (as in a grid search
+        over either).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        valid = self._get_param_names()
+        unknown = [key for key in params if key.partition("__")[0] not in valid]
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter {unknown[0]!r} for estimator {self}. Valid "
+                f"parameters are: {valid!r}. Nothing was changed."
+            )
+        for given, other in _SPELLINGS_OF_N_HIDDEN:
+            if given in params and other not in params:
+                params[other] = None
+        return super().set_params(**params)
+
+    @property
+    def _optimizer(self):
+        """The optimizer of the last fit as MLPClassifier's ``_optimizer``
+        shows it: its ``learning_rate`` (the step size it ended with, after
+        the schedule). Only after an sgd or adam fit that ran to its end."""
+        state = vars(self).get("_optimizer_state")
+        if state is None:
+            raise AttributeError(
+                f"{type(self).__name__} has no optimizer state: it was not "
+                "fitted, or last fitted by lbfgs or interrupted."
+            )
+        return types.SimpleNamespace(learning_rate=state["learning_rate"])
+
+    def _hidden_units(self):
+        """The number of hidden units that ``n_hidden`` and
+        ``hidden_layer_sizes`` ask for (100 when both are None), or a
+        ValueError when they ask for something this network cannot be."""
+        sizes = self.hidden_layer_sizes
+        if sizes is None:
+            return 100 if self.n_hidden is None else int(self.n_hidden)
+        if isinstance(sizes, (Integral, np.integer)):
+            layers = [sizes]
+        else:
+            layers = list(sizes)
+        given = shown(sizes)
+        if len(layers) != 1:
+            example = shown(layers[0]) if layers else 100
+            raise ValueError(
+                f"{type(self).__name__} has one hidden layer, but "
+                f"hidden_layer_sizes={given} asks for {len(layers)}. Give "
+                f"the number of hidden units as n_hidden (e.g. n_hidden="
+                f"{example}) or as hidden_layer_sizes=({example},)."
+            )
+        units = layers[0]
+        if (
+            isinstance(units, (bool, np.bool_))
+            or not isinstance(units, (Integral, np.integer))
+            or units < 1
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0, got {given}. It is the "
+                "number of hidden units, a positive int (or a tuple of one)."
+            )
+        units = int(units)
+        if self.n_hidden is not None and int(self.n_hidden) != units:
+            raise ValueError(
+                f"n_hidden={shown(self.n_hidden)} and hidden_layer_sizes="
+                f"{given} ask for different numbers of hidden units; give one "
+                "of them (hidden_layer_sizes is MLPClassifier's name for "
+                "n_hidden)."
+            )
+        return units
 
     # ------------------------------------------------------------------
     # The fit driver
@@ -259,9 +354,15 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 "needs a deterministic loss. Use solver='adam' or 'sgd', or "
                 "dropout=0."
             )
-        first_pass = not hasattr(self, "coefs_") or (
-            not self.warm_start and not incremental
-        )
+        n_hidden = self._hidden_units()
+        # A model fitted before (by this package: it records the fitted
+        # activation) keeps its targets on warm start and partial_fit;
+        # weights set by hand on an unfitted estimator are trained from,
+        # with targets read anew, as MLPClassifier does.
+        fitted_before = hasattr(self, "hidden_activation_")
+        restart = not self.warm_start and not incremental
+        first_pass = not fitted_before or restart
+        new_weights = not hasattr(self, "coefs_") or restart
         with np.errstate(over="ignore"):
             # Values too large for float32 are refused by the finiteness
             # check that follows the cast; the cast's own warning is noise.
@@ -284,18 +385,22 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         if validation is not None:
             validation = self._check_validation_set(*validation, dtype=X.dtype)
 
-        if first_pass:
-            network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
+        # Prediction reads the fitted activation, never the parameter, so
+        # that set_params after fit changes nothing until the next fit.
+        self.hidden_activation_ = self.activation
+        self.n_layers_ = 3
+        if new_weights:
+            network = Network(X.shape[1], n_hidden, Y.shape[1], X.dtype)
         else:
             network = self._continued_network(X.dtype)
-        if network.coefs[0].shape[1] != self.n_hidden:
+        if network.coefs[0].shape[1] != n_hidden:
             raise ValueError(
                 f"Training continues from coefs_ with "
                 f"{network.coefs[0].shape[1]} hidden units, but n_hidden="
-                f"{self.n_hidden}; fit with warm_start=False to start anew."
+                f"{n_hidden}; fit with warm_start=False to start anew."
             )
         random_state = check_random_state(self.random_state)
-        if first_pass:
+        if new_weights:
             initialize_parameters(
                 network.coefs,
                 network.intercepts,
@@ -303,6 +408,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 self.activation,
                 random_state,
             )
+        if first_pass:
             self.t_ = 0
             self.loss_curve_ = []
         # A warm start may switch early stopping on or off. (Models pickled
@@ -311,9 +417,6 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         if first_pass or (validation_history is None) == self._uses_early_stopping():
             self._start_stopping_records()
 
-        # Prediction reads the fitted activation, never the parameter, so
-        # that set_params after fit changes nothing until the next fit.
-        self.hidden_activation_ = self.activation
         reporter = EpochReporter(
             callbacks_of, X, y, sample_weight, 1 if incremental else self.max_iter
         )
@@ -334,11 +437,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             or not np.isfinite(self.loss_)
             or network.outputs_may_overflow(X, self.activation)
         ):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data "
-                "may contain large values and need to be preprocessed: "
-                f"{_DIVERGENCE_REMEDY}"
-            )
+            raise ValueError(f"{_NON_FINITE_WEIGHTS} {_DIVERGENCE_REMEDY}")
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
         return reporter
@@ -696,8 +795,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             )
         else:
             cause = (
-                "Solver produced non-finite parameter weights: the loss became "
-                f"{loss} at epoch {self.n_iter_}; training diverged."
+                f"{_NON_FINITE_WEIGHTS} The loss became {loss} at epoch "
+                f"{self.n_iter_}; training diverged."
             )
         if early_stopping and np.isfinite(self.best_validation_score_):
             warnings.warn(
@@ -712,11 +811,6 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
     def _validation_split(self, X, y, random_state):
         """Training and validation rows, split as MLPClassifier and
         MLPRegressor do; X itself is not copied."""
-        if np.ceil(self.validation_fraction * X.shape[0]) < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
         stratify = self._stratify(y)
         try:
             train, held_out = train_test_split(
@@ -729,12 +823,19 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             if stratify is None:
                 raise
             raise ValueError(
-                "early_stopping=True holds out validation_fraction="
-                f"{self.validation_fraction} of the samples, stratified by "
-                f"class, which these targets do not allow: {error} Provide "
-                "more samples of the rare classes, change validation_fraction, "
-                "or set early_stopping=False."
+                f"{str(error).rstrip('.')}. early_stopping=True holds out "
+                f"validation_fraction={self.validation_fraction} of the "
+                "samples, stratified by class, which these targets do not "
+                f"allow{_rare_classes(y)}. "
+                "Provide more samples of the rare classes, change "
+                "validation_fraction, or set early_stopping=False."
             ) from error
+        # After the split, as MLPClassifier: a stratification error first.
+        if held_out.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
         return train, held_out
 
     def _score_validation(self, trainer, network, validation, n_threads, scorer):
@@ -1002,16 +1103,40 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
 
 _MISSING = object()
 
+#: The two names of the number of hidden units, each with the other.
+_SPELLINGS_OF_N_HIDDEN = (
+    ("n_hidden", "hidden_layer_sizes"),
+    ("hidden_layer_sizes", "n_hidden"),
+)
+
 #: Rows on which the loss of a constant prediction is estimated.
 _CONSTANT_MODEL_ROWS = 1000
 
 #: A loss this many times its first epoch's (in one call) has diverged.
 _DIVERGENCE_GROWTH = 1e4
 
+#: MLPClassifier's words for weights that are no longer finite.
+_NON_FINITE_WEIGHTS = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
+
 _DIVERGENCE_REMEDY = (
     "Lower learning_rate_init, or scale the features (e.g. with "
     "sklearn.preprocessing.StandardScaler)."
 )
+
+
+def _rare_classes(y):
+    """`` (the classes ... of y have a single sample)`` naming the classes of
+    a 1-d ``y`` with fewer than two samples, as given; empty otherwise."""
+    if y.ndim != 1:
+        return ""
+    labels, counts = np.unique(y, return_counts=True)
+    rare = labels[counts < 2]
+    if rare.shape[0] == 0:
+        return ""
+    return f" (a single sample of y has the class {', '.join(map(shown, rare))})"
 
 
 def _diverged(loss, first_loss):

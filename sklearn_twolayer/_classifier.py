@@ -39,8 +39,18 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     Parameters
     ----------
-    n_hidden : int, default=100
-        Number of hidden units.
+    n_hidden : int or None, default=None
+        Number of hidden units; None: as ``hidden_layer_sizes`` says, or 100
+        when both are None.
+
+    hidden_layer_sizes : int, tuple or list of one int, or None, \
+            default=None
+        MLPClassifier's spelling of ``n_hidden``: ``hidden_layer_sizes=(64,)``
+        (or ``64``) is ``n_hidden=64``. More than one size is refused (this
+        network has one hidden layer). When both are given they must agree
+        (a ValueError at fit otherwise); ``set_params`` with one of them
+        alone resets the other to None, so the value set last wins, as in
+        a grid search over either.
 
     activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
             "gelu", "silu"}, default="relu"
@@ -177,6 +187,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     intercepts_ : list of two ndarrays
         ``b1`` of shape (n_hidden,) and ``b2`` of shape (n_outputs,).
 
+    n_layers_ : int
+        Number of layers, input and output included: always 3 (as
+        MLPClassifier's ``n_layers_`` for one hidden layer).
+
     n_outputs_ : int
         Number of output units: 1 for binary targets.
 
@@ -237,8 +251,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     def __init__(
         self,
-        n_hidden=100,
+        n_hidden=None,
         *,
+        hidden_layer_sizes=None,
         activation="relu",
         solver="adam",
         loss="log_loss",
@@ -268,6 +283,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         dropout=0.0,
     ):
         self.n_hidden = n_hidden
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.loss = loss
@@ -390,11 +406,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
                     )
                 labels = given
                 y_type = "binary" if given.shape[0] <= 2 else "multiclass"
-            if y_type != "multilabel-indicator" and labels.shape[0] < 2:
-                raise ValueError(
-                    "TwoLayerClassifier needs samples of at least 2 classes in "
-                    f"the data, but the data contains only one class: {labels[0]!r}."
-                )
             self.classes_ = labels
             self._y_type = y_type
             self.out_activation_ = output_activation_of(y_type)
@@ -443,8 +454,15 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         return 0.0
 
     def _stratify(self, y):
-        # As MLPClassifier: stratified, except for multilabel targets.
-        return None if self._y_type == "multilabel-indicator" else y
+        # Stratified, except for multilabel targets. Binary targets are
+        # stratified as MLPClassifier stratifies them, by the indicator of
+        # the second class (the same split as by y, and the same message
+        # when a class is too rare).
+        if self._y_type == "multilabel-indicator":
+            return None
+        if self._y_type == "binary" and self.classes_.shape[0] == 2:
+            return (y == self.classes_[1]).reshape(-1, 1)
+        return y
 
     def _validation_targets(self, y, Y, held_out):
         if y.ndim > 1:
@@ -477,6 +495,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         """
         output = self._predict_output(X)
         if self._y_type == "binary":
+            if self.classes_.shape[0] == 1:
+                # Fitted on one class, as MLPClassifier may be: it is certain.
+                return np.ones_like(output)
             return np.hstack([1 - output, output])
         if self._y_type == "multilabel-indicator":
             # A saturated logistic rounds to exactly 0 or 1; each label's

@@ -31,7 +31,7 @@ def outputs_of_targets(classes, y_type):
             f"a {', '.join(SUPPORTED_TARGETS)} target."
         )
     n_classes = classes.shape[0]
-    if y_type == "binary" and n_classes == 2:
+    if y_type == "binary" and n_classes in (1, 2):
         return 1
     if (y_type == "multiclass" and n_classes > 2) or (
         y_type == "multilabel-indicator" and n_classes > 0
@@ -76,7 +76,9 @@ def encode_labels(y, y_type, classes, dtype):
         y = y.toarray() if hasattr(y, "toarray") else y
         return np.ascontiguousarray(y, dtype=dtype)
     if y_type == "binary":
-        return (y == classes[1]).astype(dtype).reshape(-1, 1)
+        # With a single class every sample is of it (the unit learns 1).
+        positive = classes[-1]
+        return (y == positive).astype(dtype).reshape(-1, 1)
     Y = np.zeros((y.shape[0], classes.shape[0]), dtype=dtype)
     Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = 1
     return Y
@@ -87,6 +89,8 @@ def labels_from_output(output, y_type, classes):
     if y_type == "multilabel-indicator":
         return (output > 0.5).astype(int)
     if y_type == "binary":
+        if classes.shape[0] == 1:
+            return np.repeat(classes, output.shape[0])
         return classes[(output[:, 0] > 0.5).astype(int)]
     return classes[np.argmax(output, axis=1)]
 

@@ -280,7 +280,13 @@ def _forward(scope, container, operator, dtype):
     model = operator.raw_operator
     (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
     hidden = _dense_layer(
-        scope, container, operator.inputs[0].full_name, W1, b1, model.hidden_activation_, dtype
+        scope,
+        container,
+        operator.inputs[0].full_name,
+        W1,
+        b1,
+        model.hidden_activation_,
+        dtype,
     )
     return _dense_layer(
         scope, container, hidden, W2, b2, model.out_activation_, dtype
@@ -385,6 +391,11 @@ def _convert(scope, operator, container):
     outputs = [variable.full_name for variable in operator.outputs]
     options = container.get_options(model, dict(nocl=False))
     labels = _onnx_labels(model, options["nocl"])
+    if model._y_type == "binary" and model.classes_.shape[0] == 1:
+        raise ValueError(
+            "A TwoLayerClassifier fitted on a single class predicts it "
+            "whatever X is; it has no ONNX graph."
+        )
     if model._y_type == "binary":
         _binary_outputs(scope, container, output, labels, outputs, dtype)
     elif model._y_type == "multiclass":
