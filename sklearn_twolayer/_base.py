@@ -52,6 +52,7 @@ from ._schedules import (
     count_stalled_epochs,
     invscaling_learning_rate,
 )
+from ._targets import refuse_missing_targets
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
 from ._training import minimize_lbfgs
 from ._version import __version__
@@ -236,7 +237,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             ):
                 raise InvalidParameterError(
                     f"The {name!r} parameter of {type(self).__name__} must be "
-                    f"an int, not a bool. Got {value!r} instead."
+                    f"an int, not a bool. Got {shown(value)} instead."
                 )
 
     @one_fit_at_a_time
@@ -363,6 +364,7 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         restart = not self.warm_start and not incremental
         first_pass = not fitted_before or restart
         new_weights = not hasattr(self, "coefs_") or restart
+        refuse_missing_targets(y)
         with np.errstate(over="ignore"):
             # Values too large for float32 are refused by the finiteness
             # check that follows the cast; the cast's own warning is noise.
@@ -432,6 +434,8 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             validation,
         )
 
+        if not incremental:
+            self._warn_if_worse_than_constant(Y, sample_weight)
         if (
             not np.isfinite(network.params).all()
             or not np.isfinite(self.loss_)
@@ -441,6 +445,34 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
         return reporter
+
+    def _constant_loss(self, Y, sample_weight):
+        """The loss of the best constant prediction of Y, or None where it is
+        not worked out (the subclasses know their losses)."""
+        return None
+
+    def _warn_if_worse_than_constant(self, Y, sample_weight):
+        """Warn when a fit of some length ends with a training loss above
+        that of the best constant prediction (the class frequencies, the
+        mean): the model learned nothing, as when the features are
+        unscaled by many orders of magnitude and the steps of adam jump
+        over everything."""
+        if self.n_iter_ < _EPOCHS_BEFORE_CONSTANT_CHECK or not np.isfinite(
+            self.loss_
+        ):
+            return
+        constant = self._constant_loss(Y, sample_weight)
+        if constant is None or not constant < self.loss_ <= (
+            _DIVERGENCE_GROWTH * max(constant, 1.0)
+        ):
+            return
+        warnings.warn(
+            f"Training ended with a loss of {self.loss_:.4g}, above the "
+            f"{constant:.4g} of the best constant prediction: the model is "
+            f"no better than one. {_DIVERGENCE_REMEDY}",
+            ConvergenceWarning,
+            stacklevel=7,
+        )
 
     def _continued_network(self, dtype):
         """The current weights, checked and packed in ``dtype``, to train on."""
@@ -1111,6 +1143,9 @@ _SPELLINGS_OF_N_HIDDEN = (
 
 #: Rows on which the loss of a constant prediction is estimated.
 _CONSTANT_MODEL_ROWS = 1000
+
+#: Epochs a fit runs before its loss is compared with a constant prediction's.
+_EPOCHS_BEFORE_CONSTANT_CHECK = 10
 
 #: A loss this many times its first epoch's (in one call) has diverged.
 _DIVERGENCE_GROWTH = 1e4

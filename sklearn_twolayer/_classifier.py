@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseTwoLayer, predicts
 from ._locks import one_fit_at_a_time
+from ._messages import shown
 from ._targets import (
     checked_classes,
     classification_target_type,
@@ -367,8 +368,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
                 and not np.array_equal(classes, self.classes_)
             ):
                 raise ValueError(
-                    f"`classes={classes!r}` is not the same as on the first "
-                    f"call to partial_fit, was: {self.classes_!r}."
+                    f"`classes={shown(classes)}` is not the same as on the "
+                    f"first call to partial_fit, was: {shown(self.classes_)}."
                 )
             if (y_type == "multilabel-indicator") != (
                 self._y_type == "multilabel-indicator"
@@ -452,6 +453,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     def _loss_parameter(self):
         return 0.0
+
+    def _constant_loss(self, Y, sample_weight):
+        # The cross-entropy of predicting the class frequencies.
+        if self.loss != "log_loss" or self._y_type == "multilabel-indicator":
+            return None
+        frequencies = np.average(Y, axis=0, weights=sample_weight)
+        if self._y_type == "binary":
+            frequencies = np.r_[frequencies, 1 - frequencies]
+        frequencies = frequencies[frequencies > 0]
+        return float(-(frequencies * np.log(frequencies)).sum())
 
     def _stratify(self, y):
         # Stratified, except for multilabel targets. Binary targets are

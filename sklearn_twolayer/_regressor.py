@@ -388,6 +388,15 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
     def _stratify(self, y):
         return None
 
+    def _constant_loss(self, Y, sample_weight):
+        # Half the squared error of predicting the mean, summed over outputs.
+        if self.loss != "squared_error":
+            return None
+        mean = np.average(Y, axis=0, weights=sample_weight)
+        return float(
+            0.5 * np.average((Y - mean) ** 2, axis=0, weights=sample_weight).sum()
+        )
+
     def _validation_targets(self, y, Y, held_out):
         return y[held_out]
 

@@ -4,6 +4,8 @@ continuous values (the regressor), and back."""
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ._messages import shown
+
 #: Classification targets the classifier takes.
 SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -18,6 +20,22 @@ def classification_target_type(y):
             f"multilabel-indicator targets; got a {y_type} target."
         )
     return y_type
+
+
+def refuse_missing_targets(y):
+    """A ValueError naming the missing targets of a pandas ``y`` (NaN, None,
+    ``pd.NA``), whose masked dtypes would otherwise fail inside the checks."""
+    isna = getattr(y, "isna", None)
+    if isna is None:
+        return
+    missing = np.asarray(isna()).reshape(len(y), -1).any(axis=1)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"Input y contains NaN: {rows.shape[0]} target(s) are missing "
+            f"(NaN, None or pd.NA), the first at position {int(rows[0])}. "
+            "Drop those samples, or fill in their targets."
+        )
 
 
 def outputs_of_targets(classes, y_type):
@@ -49,18 +67,19 @@ def checked_classes(classes):
     labels = np.asarray(classes)
     if labels.ndim != 1 or labels.shape[0] == 0:
         raise ValueError(
-            f"classes must be a non-empty 1-d array of labels; got {classes!r}."
+            f"classes must be a non-empty 1-d array of labels; got {shown(classes)}."
         )
     for label in labels.tolist():
         if label is None or (isinstance(label, float) and not np.isfinite(label)):
             raise ValueError(
-                f"classes must not hold None, NaN or infinite labels; got {classes!r}."
+                "classes must not hold None, NaN or infinite labels; got "
+                f"{shown(classes)}."
             )
     try:
         return np.unique(labels)
     except TypeError:
         raise ValueError(
-            f"classes must be labels of one comparable type; got {classes!r}."
+            f"classes must be labels of one comparable type; got {shown(classes)}."
         ) from None
 
 
@@ -108,6 +127,6 @@ def encode_values(y, loss, dtype):
     if loss == "poisson" and (Y < 0).any():
         raise ValueError(
             "loss='poisson' requires non-negative y; "
-            f"the smallest value of y is {Y.min()!r}."
+            f"the smallest value of y is {shown(Y.min())}."
         )
     return Y

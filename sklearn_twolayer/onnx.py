@@ -51,6 +51,7 @@ except ImportError:
     _parse_sklearn_classifier = None
 
 from ._classifier import TwoLayerClassifier
+from ._messages import shown
 from ._network import LEAKY_RELU_SLOPE
 from ._regressor import TwoLayerRegressor
 
@@ -181,7 +182,7 @@ def _onnx_labels(model, nocl):
     except (TypeError, ValueError) as exc:
         raise ValueError(
             "ONNX class labels must be all integers or all strings, got "
-            f"{classes!r}; convert with option nocl=True to output class "
+            f"{shown(classes)}; convert with option nocl=True to output class "
             "indices instead."
         ) from exc
 
