@@ -1117,6 +1117,12 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
             # Models saved before the fitted activation was recorded were
             # fitted with the activation parameter they carry.
             self.hidden_activation_ = state.get("activation")
+        if "hidden_layer_sizes" not in state:
+            # Saved before MLPClassifier's spelling of n_hidden was a
+            # parameter (n_layers_ came with it).
+            self.hidden_layer_sizes = None
+            if "coefs_" in state:
+                self.n_layers_ = 3
         if any(name in state for name in FITTED_ATTRIBUTES):
             # A damaged or edited file is refused here, by name, rather than
             # predicting garbage later.

@@ -150,3 +150,15 @@ def test_messages_show_values_as_written():
     with pytest.raises(ValueError) as error:
         est.partial_fit(X, y, classes=np.array([0, 1, 2, 3]))
     assert "np." not in str(error.value) and "[0, 1, 2, 3]" in str(error.value)
+
+
+def test_a_model_saved_before_hidden_layer_sizes_loads_with_both():
+    X, y = iris()
+    est = fit_quietly(TwoLayerClassifier(n_hidden=6, max_iter=5, random_state=0), X, y)
+    state = est.__getstate__()
+    del state["hidden_layer_sizes"], state["n_layers_"]
+    loaded = TwoLayerClassifier.__new__(TwoLayerClassifier)
+    loaded.__setstate__(state)
+    assert loaded.get_params() == est.get_params()
+    assert loaded.n_layers_ == 3
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
