@@ -1169,15 +1169,16 @@ _DIVERGENCE_REMEDY = (
 
 
 def _rare_classes(y):
-    """`` (the classes ... of y have a single sample)`` naming the classes of
-    a 1-d ``y`` with fewer than two samples, as given; empty otherwise."""
+    """`` (y has a single sample of the class ...)``, naming the classes of
+    a 1-d ``y`` that have one sample as they were given; empty otherwise."""
     if y.ndim != 1:
         return ""
     labels, counts = np.unique(y, return_counts=True)
     rare = labels[counts < 2]
     if rare.shape[0] == 0:
         return ""
-    return f" (a single sample of y has the class {', '.join(map(shown, rare))})"
+    what = "class" if rare.shape[0] == 1 else "classes"
+    return f" (y has a single sample of the {what} {', '.join(map(shown, rare))})"
 
 
 def _diverged(loss, first_loss):
