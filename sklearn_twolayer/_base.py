@@ -452,9 +452,9 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         return None
 
     def _warn_if_worse_than_constant(self, Y, sample_weight):
-        """Warn when a fit of some length ends with a training loss above
-        that of the best constant prediction (the class frequencies, the
-        mean): the model learned nothing, as when the features are
+        """Warn when a fit of some length ends with a training loss well
+        above that of the best constant prediction (the class frequencies,
+        the mean): the model learned nothing, as when the features are
         unscaled by many orders of magnitude and the steps of adam jump
         over everything."""
         if self.n_iter_ < _EPOCHS_BEFORE_CONSTANT_CHECK or not np.isfinite(
@@ -462,14 +462,20 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         ):
             return
         constant = self._constant_loss(Y, sample_weight)
-        if constant is None or not constant < self.loss_ <= (
-            _DIVERGENCE_GROWTH * max(constant, 1.0)
+        # A constant target (loss 0) is fitted by any model; far above the
+        # divergence check has warned already.
+        if (
+            constant is None
+            or constant <= 0
+            or not _CONSTANT_MARGIN * constant
+            < self.loss_
+            <= _DIVERGENCE_GROWTH * max(constant, 1.0)
         ):
             return
         warnings.warn(
-            f"Training ended with a loss of {self.loss_:.4g}, above the "
-            f"{constant:.4g} of the best constant prediction: the model is "
-            f"no better than one. {_DIVERGENCE_REMEDY}",
+            f"Training ended with a loss of {self.loss_:.4g}, more than "
+            f"{_CONSTANT_MARGIN} times the {constant:.4g} of the best constant "
+            f"prediction: the model is worse than one. {_DIVERGENCE_REMEDY}",
             ConvergenceWarning,
             stacklevel=7,
         )
@@ -844,6 +850,14 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
         """Training and validation rows, split as MLPClassifier and
         MLPRegressor do; X itself is not copied."""
         stratify = self._stratify(y)
+        # As MLPClassifier: a class too rare to stratify by is named first.
+        if np.ceil(self.validation_fraction * X.shape[0]) < 2 and (
+            stratify is None or _smallest_class_size(stratify) >= 2
+        ):
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
         try:
             train, held_out = train_test_split(
                 np.arange(X.shape[0]),
@@ -862,12 +876,6 @@ class BaseTwoLayer(CallbackSupportMixin, BaseEstimator):
                 "Provide more samples of the rare classes, change "
                 "validation_fraction, or set early_stopping=False."
             ) from error
-        # After the split, as MLPClassifier: a stratification error first.
-        if held_out.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
         return train, held_out
 
     def _score_validation(self, trainer, network, validation, n_threads, scorer):
@@ -1153,6 +1161,9 @@ _CONSTANT_MODEL_ROWS = 1000
 #: Epochs a fit runs before its loss is compared with a constant prediction's.
 _EPOCHS_BEFORE_CONSTANT_CHECK = 10
 
+#: A loss this many times the best constant prediction's is warned of.
+_CONSTANT_MARGIN = 2
+
 #: A loss this many times its first epoch's (in one call) has diverged.
 _DIVERGENCE_GROWTH = 1e4
 
@@ -1166,6 +1177,14 @@ _DIVERGENCE_REMEDY = (
     "Lower learning_rate_init, or scale the features (e.g. with "
     "sklearn.preprocessing.StandardScaler)."
 )
+
+
+def _smallest_class_size(stratify):
+    """The number of samples of the rarest class (or row of a 2-d
+    ``stratify``)."""
+    if stratify.ndim == 1:
+        return np.unique(stratify, return_counts=True)[1].min()
+    return np.unique(stratify, axis=0, return_counts=True)[1].min()
 
 
 def _rare_classes(y):

@@ -131,7 +131,7 @@ def test_missing_labels_in_a_pandas_string_series_are_named():
 
 def test_adam_on_features_scaled_far_beyond_use_warns():
     X, y = iris()
-    with pytest.warns(ConvergenceWarning, match="no better than"):
+    with pytest.warns(ConvergenceWarning, match="worse than one"):
         TwoLayerClassifier(random_state=0).fit(X * 1e150, y)
     # The same fit on the features as they are learns, without that warning.
     with warnings.catch_warnings():

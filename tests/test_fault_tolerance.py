@@ -97,7 +97,7 @@ def _wider(X):
 FAILING_CALLS = {
     # A new width, then targets refused: the width was already taken.
     "fit-new-width-bad-targets": lambda est, X, y: (
-        est.fit(_wider(X), np.zeros(len(y)))
+        est.fit(_wider(X), np.linspace(0, 1, len(y)))
         if is_classifier(est)
         else est.set_params(loss="poisson").fit(_wider(X), -np.abs(y))
     ),
@@ -138,7 +138,7 @@ def test_a_failed_first_fit_leaves_an_unfitted_estimator(kind):
     X, y = data(kind)
     est = make(kind, loss="poisson") if kind == "regressor" else make(kind)
     with pytest.raises(ValueError):
-        est.fit(X, np.zeros(len(y)) if kind == "classifier" else -np.abs(y))
+        est.fit(X, np.linspace(0, 1, len(y)) if kind == "classifier" else -np.abs(y))
     for method in ("predict", "score"):
         with pytest.raises(NotFittedError):
             getattr(est, method)(X, y) if method == "score" else est.predict(X)
