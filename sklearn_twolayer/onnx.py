@@ -39,7 +39,8 @@ except ImportError as exc:
     raise ImportError(
         "Converting a TwoLayerClassifier or TwoLayerRegressor to ONNX needs "
         "the optional dependencies skl2onnx and onnx; install them with "
-        'pip install "sklearn-twolayer[onnx]".'
+        "`pip install skl2onnx onnx onnxruntime` (onnxruntime runs the graph), "
+        'or with the package, `pip install ".[onnx]"` in its clone.'
     ) from exc
 
 try:
