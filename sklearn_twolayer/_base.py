@@ -10,6 +10,7 @@ define.
 
 import copy
 import functools
+import types
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -42,12 +43,20 @@ from sklearn.utils.validation import (
 
 from ._callbacks import CallbackSupportMixin, EpochReporter
 from ._doc_links import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
-from ._fitting import DIVERGENCE_REMEDY, Fit, TrainingData, start_stopping_records
+from ._fitting import (
+    DIVERGENCE_REMEDY,
+    NON_FINITE_WEIGHTS,
+    Fit,
+    TrainingData,
+    start_stopping_records,
+)
 from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
+from ._messages import shown
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
 from ._network import Network, forward_flops, hidden_output, predict_output
 from ._registry import HIDDEN_ACTIVATIONS
+from ._targets import refuse_missing_targets
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
 from ._version import __version__
 
@@ -93,7 +102,12 @@ class BaseTwoLayer(
     _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_hidden": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"sgd", "adam", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -128,6 +142,94 @@ class BaseTwoLayer(
     }
 
     # ------------------------------------------------------------------
+    # Parameters
+    # ------------------------------------------------------------------
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Every name is checked before any is set: a call that raises changes
+        nothing. ``n_hidden`` and ``hidden_layer_sizes`` are two spellings
+        of one setting: setting one of them alone resets the other to None,
+        so that the value set last is the one fit uses (as in a grid search
+        over either).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        valid = self._get_param_names()
+        unknown = [key for key in params if key.partition("__")[0] not in valid]
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter {unknown[0]!r} for estimator {self}. Valid "
+                f"parameters are: {valid!r}. Nothing was changed."
+            )
+        for given, other in _SPELLINGS_OF_N_HIDDEN:
+            if given in params and other not in params:
+                params[other] = None
+        return super().set_params(**params)
+
+    @property
+    def _optimizer(self):
+        """The optimizer of the last fit as MLPClassifier's ``_optimizer``
+        shows it: its ``learning_rate`` (the step size it ended with, after
+        the schedule). Only after an sgd or adam fit that ran to its end."""
+        state = vars(self).get("_optimizer_state")
+        if state is None:
+            raise AttributeError(
+                f"{type(self).__name__} has no optimizer state: it was not "
+                "fitted, or last fitted by lbfgs or interrupted."
+            )
+        return types.SimpleNamespace(learning_rate=state["learning_rate"])
+
+    def _hidden_units(self):
+        """The number of hidden units that ``n_hidden`` and
+        ``hidden_layer_sizes`` ask for (100 when both are None), or a
+        ValueError when they ask for something this network cannot be."""
+        sizes = self.hidden_layer_sizes
+        if sizes is None:
+            return 100 if self.n_hidden is None else int(self.n_hidden)
+        if isinstance(sizes, (Integral, np.integer)):
+            layers = [sizes]
+        else:
+            layers = list(sizes)
+        given = shown(sizes)
+        if len(layers) != 1:
+            example = shown(layers[0]) if layers else 100
+            raise ValueError(
+                f"{type(self).__name__} has one hidden layer, but "
+                f"hidden_layer_sizes={given} asks for {len(layers)}. Give "
+                f"the number of hidden units as n_hidden (e.g. n_hidden="
+                f"{example}) or as hidden_layer_sizes=({example},)."
+            )
+        units = layers[0]
+        if (
+            isinstance(units, (bool, np.bool_))
+            or not isinstance(units, (Integral, np.integer))
+            or units < 1
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0, got {given}. It is the "
+                "number of hidden units, a positive int (or a tuple of one)."
+            )
+        units = int(units)
+        if self.n_hidden is not None and int(self.n_hidden) != units:
+            raise ValueError(
+                f"n_hidden={shown(self.n_hidden)} and hidden_layer_sizes="
+                f"{given} ask for different numbers of hidden units; give one "
+                "of them (hidden_layer_sizes is MLPClassifier's name for "
+                "n_hidden)."
+            )
+        return units
+
+    # ------------------------------------------------------------------
     # The fit driver
     # ------------------------------------------------------------------
 
@@ -141,7 +243,7 @@ class BaseTwoLayer(
             ):
                 raise InvalidParameterError(
                     f"The {name!r} parameter of {type(self).__name__} must be "
-                    f"an int, not a bool. Got {value!r} instead."
+                    f"an int, not a bool. Got {shown(value)} instead."
                 )
 
     @one_fit_at_a_time
@@ -274,9 +376,16 @@ class BaseTwoLayer(
                 "needs a deterministic loss. Use solver='adam' or 'sgd', or "
                 "dropout=0."
             )
-        first_pass = not hasattr(self, "coefs_") or (
-            not self.warm_start and not incremental
-        )
+        n_hidden = self._hidden_units()
+        # A model fitted before (by this package: it records the fitted
+        # activation) keeps its targets on warm start and partial_fit;
+        # weights set by hand on an unfitted estimator are trained from,
+        # with targets read anew, as MLPClassifier does.
+        fitted_before = hasattr(self, "hidden_activation_")
+        restart = not self.warm_start and not incremental
+        first_pass = not fitted_before or restart
+        new_weights = not hasattr(self, "coefs_") or restart
+        refuse_missing_targets(y)
         with np.errstate(over="ignore"):
             # Values too large for float32 are refused by the finiteness
             # check that follows the cast; the cast's own warning is noise.
@@ -299,18 +408,22 @@ class BaseTwoLayer(
         if validation is not None:
             validation = self._check_validation_set(*validation, dtype=X.dtype)
 
-        if first_pass:
-            network = Network(X.shape[1], self.n_hidden, Y.shape[1], X.dtype)
+        # Prediction reads the fitted activation, never the parameter, so
+        # that set_params after fit changes nothing until the next fit.
+        self.hidden_activation_ = self.activation
+        self.n_layers_ = 3
+        if new_weights:
+            network = Network(X.shape[1], n_hidden, Y.shape[1], X.dtype)
         else:
             network = self._continued_network(X.dtype)
-        if network.coefs[0].shape[1] != self.n_hidden:
+        if network.coefs[0].shape[1] != n_hidden:
             raise ValueError(
                 f"Training continues from coefs_ with "
                 f"{network.coefs[0].shape[1]} hidden units, but n_hidden="
-                f"{self.n_hidden}; fit with warm_start=False to start anew."
+                f"{n_hidden}; fit with warm_start=False to start anew."
             )
         random_state = check_random_state(self.random_state)
-        if first_pass:
+        if new_weights:
             initialize_parameters(
                 network.coefs,
                 network.intercepts,
@@ -318,6 +431,7 @@ class BaseTwoLayer(
                 self.activation,
                 random_state,
             )
+        if first_pass:
             self.t_ = 0
             self.loss_curve_ = []
         # A warm start may switch early stopping on or off. (Models pickled
@@ -325,9 +439,6 @@ class BaseTwoLayer(
         validation_history = getattr(self, "validation_scores_", None)
         if first_pass or (validation_history is None) == self._uses_early_stopping():
             start_stopping_records(self)
-        # Prediction reads the fitted activation, never the parameter, so
-        # that set_params after fit changes nothing until the next fit.
-        self.hidden_activation_ = self.activation
         data = TrainingData(X, Y, y, sample_weight, validation)
         return network, data, random_state
 
@@ -339,13 +450,14 @@ class BaseTwoLayer(
             or not np.isfinite(self.loss_)
             or network.outputs_may_overflow(X, self.activation)
         ):
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data "
-                "may contain large values and need to be preprocessed: "
-                f"{DIVERGENCE_REMEDY}"
-            )
+            raise ValueError(f"{NON_FINITE_WEIGHTS} {DIVERGENCE_REMEDY}")
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
+
+    def _constant_loss(self, Y, sample_weight):
+        """The loss of the best constant prediction of Y, or None where it is
+        not worked out (the subclasses know their losses)."""
+        return None
 
     def _continued_network(self, dtype):
         """The current weights, checked and packed in ``dtype``, to train on."""
@@ -572,6 +684,12 @@ class BaseTwoLayer(
             # Models saved before the fitted activation was recorded were
             # fitted with the activation parameter they carry.
             self.hidden_activation_ = state.get("activation")
+        if "hidden_layer_sizes" not in state:
+            # Saved before MLPClassifier's spelling of n_hidden was a
+            # parameter (n_layers_ came with it).
+            self.hidden_layer_sizes = None
+            if "coefs_" in state:
+                self.n_layers_ = 3
         if any(name in state for name in FITTED_ATTRIBUTES):
             # A damaged or edited file is refused here, by name, rather than
             # predicting garbage later.
@@ -591,3 +709,9 @@ class BaseTwoLayer(
 
 
 _MISSING = object()
+
+#: The two names of the number of hidden units, each with the other.
+_SPELLINGS_OF_N_HIDDEN = (
+    ("n_hidden", "hidden_layer_sizes"),
+    ("hidden_layer_sizes", "n_hidden"),
+)

@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseTwoLayer, predicts
 from ._locks import one_fit_at_a_time
+from ._messages import shown
 from ._registry import CLASSIFIER_LOSSES
 from ._targets import (
     checked_classes,
@@ -41,8 +42,18 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     Parameters
     ----------
-    n_hidden : int, default=100
-        Number of hidden units.
+    n_hidden : int or None, default=None
+        Number of hidden units; None: as ``hidden_layer_sizes`` says, or 100
+        when both are None.
+
+    hidden_layer_sizes : int, tuple or list of one int, or None, \
+            default=None
+        MLPClassifier's spelling of ``n_hidden``: ``hidden_layer_sizes=(64,)``
+        (or ``64``) is ``n_hidden=64``. More than one size is refused (this
+        network has one hidden layer). When both are given they must agree
+        (a ValueError at fit otherwise); ``set_params`` with one of them
+        alone resets the other to None, so the value set last wins, as in
+        a grid search over either.
 
     activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
             "gelu", "silu"}, default="relu"
@@ -179,6 +190,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     intercepts_ : list of two ndarrays
         ``b1`` of shape (n_hidden,) and ``b2`` of shape (n_outputs,).
 
+    n_layers_ : int
+        Number of layers, input and output included: always 3 (as
+        MLPClassifier's ``n_layers_`` for one hidden layer).
+
     n_outputs_ : int
         Number of output units: 1 for binary targets.
 
@@ -239,8 +254,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     def __init__(
         self,
-        n_hidden=100,
+        n_hidden=None,
         *,
+        hidden_layer_sizes=None,
         activation="relu",
         solver="adam",
         loss="log_loss",
@@ -270,6 +286,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         dropout=0.0,
     ):
         self.n_hidden = n_hidden
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.loss = loss
@@ -353,8 +370,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
                 and not np.array_equal(classes, self.classes_)
             ):
                 raise ValueError(
-                    f"`classes={classes!r}` is not the same as on the first "
-                    f"call to partial_fit, was: {self.classes_!r}."
+                    f"`classes={shown(classes)}` is not the same as on the "
+                    f"first call to partial_fit, was: {shown(self.classes_)}."
                 )
             if (y_type == "multilabel-indicator") != (
                 self._y_type == "multilabel-indicator"
@@ -392,11 +409,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
                     )
                 labels = given
                 y_type = "binary" if given.shape[0] <= 2 else "multiclass"
-            if y_type != "multilabel-indicator" and labels.shape[0] < 2:
-                raise ValueError(
-                    "TwoLayerClassifier needs samples of at least 2 classes in "
-                    f"the data, but the data contains only one class: {labels[0]!r}."
-                )
             self.classes_ = labels
             self._y_type = y_type
             self.out_activation_ = output_activation_of(y_type)
@@ -444,9 +456,26 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     def _loss_parameter(self):
         return 0.0
 
+    def _constant_loss(self, Y, sample_weight):
+        # The cross-entropy of predicting the class frequencies.
+        if self.loss != "log_loss" or self._y_type == "multilabel-indicator":
+            return None
+        frequencies = np.average(Y, axis=0, weights=sample_weight)
+        if self._y_type == "binary":
+            frequencies = np.r_[frequencies, 1 - frequencies]
+        frequencies = frequencies[frequencies > 0]
+        return float(-(frequencies * np.log(frequencies)).sum())
+
     def _stratify(self, y):
-        # As MLPClassifier: stratified, except for multilabel targets.
-        return None if self._y_type == "multilabel-indicator" else y
+        # Stratified, except for multilabel targets. Binary targets are
+        # stratified as MLPClassifier stratifies them, by the indicator of
+        # the second class (the same split as by y, and the same message
+        # when a class is too rare).
+        if self._y_type == "multilabel-indicator":
+            return None
+        if self._y_type == "binary" and self.classes_.shape[0] == 2:
+            return (y == self.classes_[1]).reshape(-1, 1)
+        return y
 
     def _validation_targets(self, y, Y, held_out):
         if y.ndim > 1:
@@ -479,6 +508,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         """
         output = self._predict_output(X)
         if self._y_type == "binary":
+            if self.classes_.shape[0] == 1:
+                # Fitted on one class, as MLPClassifier may be: it is certain.
+                return np.ones_like(output)
             return np.hstack([1 - output, output])
         if self._y_type == "multilabel-indicator":
             # A saturated logistic rounds to exactly 0 or 1; each label's

@@ -1,4 +1,5 @@
-"""A CSV file as training data for the main job, checked cell by cell.
+"""A CSV file as training data for the main job, checked cell by cell: class
+labels for a classifier, or numbers for a regressor.
 
 Every problem is reported as a :class:`CSVError` whose message is one line
 naming the file and the row (line of the file, the header being row 1) or
@@ -99,13 +100,13 @@ def _check_classes(path, target, y, lines, test_size):
     classes, first, counts = np.unique(y, return_index=True, return_counts=True)
     if classes.shape[0] < 2:
         raise CSVError(
-            f"{path}, column {target!r}: every row has the class {classes[0]!r}; "
-            "a classifier needs at least two"
+            f"{path}, column {target!r}: every row has the class "
+            f"{str(classes[0])!r}; a classifier needs at least two"
         )
     if counts.min() < 2:
         single = int(np.argmin(counts))
         raise CSVError(
-            f"{path}, column {target!r}: class {classes[single]!r} has a single "
+            f"{path}, column {target!r}: class {str(classes[single])!r} has a single "
             f"row (row {lines[first[single]]}); the stratified train/test split "
             "needs at least two of each class"
         )
@@ -118,8 +119,45 @@ def _check_classes(path, target, y, lines, test_size):
         )
 
 
-def load_csv(path, target, *, test_size=0.25):
-    """Numeric features and labels of a CSV file with a header row.
+#: A numeric target column with more distinct values than this is taken
+#: for a regression target (as is one with a value that is not a whole
+#: number); with fewer, its values are classes.
+MAX_CLASSES = 20
+
+
+def detected_task(y):
+    """``"regression"`` when every label of ``y`` (strings) is a finite
+    number and they are not a handful of whole numbers, else
+    ``"classification"``; with the reason, for the user."""
+    try:
+        values = np.array([float(label) for label in y])
+    except ValueError:
+        return "classification", "its values are not all numbers"
+    if not np.isfinite(values).all():
+        return "classification", "its values are not all finite numbers"
+    n_distinct = np.unique(values).shape[0]
+    if (values != np.round(values)).any():
+        return "regression", f"it holds {n_distinct} distinct numbers, not all whole"
+    if n_distinct > MAX_CLASSES:
+        return "regression", f"it holds {n_distinct} distinct whole numbers"
+    return "classification", f"it holds {n_distinct} distinct whole numbers"
+
+
+def _check_values(path, target, y, lines):
+    """The target column as finite numbers, for a regressor."""
+    values = np.empty(len(y))
+    for i, (line, label) in enumerate(zip(lines, y)):
+        values[i] = _number(path, line, target, label)
+    if np.unique(values).shape[0] < 2:
+        raise CSVError(
+            f"{path}, column {target!r}: every row has the value {y[0]}; a "
+            "regressor needs targets that vary"
+        )
+    return values
+
+
+def load_csv(path, target, *, test_size=0.25, task="auto"):
+    """Numeric features and the target of a CSV file with a header row.
 
     Parameters
     ----------
@@ -127,16 +165,24 @@ def load_csv(path, target, *, test_size=0.25):
         A delimited text file (",", ";", tab or "|", sniffed), UTF-8 with or
         without a byte-order mark, whose first row names the columns.
     target : str
-        Name of the column holding the class labels; every other column is a
-        feature and must hold finite numbers.
+        Name of the target column; every other column is a feature and must
+        hold finite numbers.
     test_size : float, default=0.25
-        Share of the rows the caller holds out, stratified: every class needs
-        enough rows for both parts.
+        Share of the rows the caller holds out, stratified for
+        classification: every class needs enough rows for both parts.
+    task : {"auto", "classification", "regression"}, default="auto"
+        What the target is: class labels, or numbers to regress on;
+        ``"auto"`` detects it (see :func:`detected_task`).
 
     Returns
     -------
     X : ndarray of shape (n_rows, n_columns - 1), float64
-    y : ndarray of shape (n_rows,), str
+    y : ndarray of shape (n_rows,), str (classification) or float64
+        (regression)
+    task : str
+        ``"classification"`` or ``"regression"``.
+    reason : str or None
+        Why ``task="auto"`` chose it; None when it was given.
 
     Raises
     ------
@@ -164,6 +210,12 @@ def load_csv(path, target, *, test_size=0.25):
         cells = fields[:column] + fields[column + 1 :]
         for j, (name, cell) in enumerate(zip(features, cells)):
             X[i, j] = _number(path, line, name, cell)
+    lines = [line for line, _ in body]
+    reason = None
+    if task == "auto":
+        task, reason = detected_task(y)
+    if task == "regression":
+        return X, _check_values(path, target, y, lines), task, reason
     y = np.asarray(y)
-    _check_classes(path, target, y, [line for line, _ in body], test_size)
-    return X, y
+    _check_classes(path, target, y, lines, test_size)
+    return X, y, task, reason

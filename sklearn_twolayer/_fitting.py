@@ -21,6 +21,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
 from ._dispatch import trainer as _compiled_trainer
+from ._messages import shown
 from ._network import forward_flops, predict_output
 from ._progress import report_iteration, report_message, warn_user
 from ._schedules import (
@@ -39,6 +40,18 @@ _CONSTANT_MODEL_ROWS = 1000
 
 #: A loss this many times its first epoch's (in one call) has diverged.
 _DIVERGENCE_GROWTH = 1e4
+
+#: Epochs a fit runs before its loss is compared with a constant prediction's.
+_EPOCHS_BEFORE_CONSTANT_CHECK = 10
+
+#: A loss this many times the best constant prediction's is warned of.
+_CONSTANT_MARGIN = 2
+
+#: MLPClassifier's words for weights that are no longer finite.
+NON_FINITE_WEIGHTS = (
+    "Solver produced non-finite parameter weights. The input data may contain "
+    "large values and need to be preprocessed."
+)
 
 #: What to do about a fit that diverged or ran away.
 DIVERGENCE_REMEDY = (
@@ -182,6 +195,8 @@ class Fit:
                 model._optimizer_state = None
                 warn_user("Training interrupted by user.")
             self._warn_if_no_better_than_constant()
+        if not self.incremental:
+            self._warn_if_worse_than_constant()
 
     def _run_epochs(self):
         """The epoch loop: shuffling, schedules, early stopping, loss curve,
@@ -337,12 +352,15 @@ class Fit:
         """Training and validation rows, split as MLPClassifier and
         MLPRegressor do; X itself is not copied."""
         model, n_samples = self.model, self.data.X.shape[0]
-        if np.ceil(model.validation_fraction * n_samples) < 2:
+        stratify = model._stratify(self.data.y)
+        # As MLPClassifier: a class too rare to stratify by is named first.
+        if np.ceil(model.validation_fraction * n_samples) < 2 and (
+            stratify is None or _smallest_class_size(stratify) >= 2
+        ):
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        stratify = model._stratify(self.data.y)
         try:
             train, held_out = train_test_split(
                 np.arange(n_samples),
@@ -354,11 +372,12 @@ class Fit:
             if stratify is None:
                 raise
             raise ValueError(
-                "early_stopping=True holds out validation_fraction="
-                f"{model.validation_fraction} of the samples, stratified by "
-                f"class, which these targets do not allow: {error} Provide "
-                "more samples of the rare classes, change validation_fraction, "
-                "or set early_stopping=False."
+                f"{str(error).rstrip('.')}. early_stopping=True holds out "
+                f"validation_fraction={model.validation_fraction} of the "
+                "samples, stratified by class, which these targets do not "
+                f"allow{_rare_classes(self.data.y)}. "
+                "Provide more samples of the rare classes, change "
+                "validation_fraction, or set early_stopping=False."
             ) from error
         return train, held_out
 
@@ -460,8 +479,8 @@ class Fit:
             )
         else:
             cause = (
-                "Solver produced non-finite parameter weights: the loss became "
-                f"{loss} at epoch {model.n_iter_}; training diverged."
+                f"{NON_FINITE_WEIGHTS} The loss became {loss} at epoch "
+                f"{model.n_iter_}; training diverged."
             )
         if early_stopping and np.isfinite(model.best_validation_score_):
             warn_user(
@@ -507,6 +526,35 @@ class Fit:
                 ConvergenceWarning,
             )
 
+    def _warn_if_worse_than_constant(self):
+        """Warn when a fit of some length ends with a training loss well
+        above that of the best constant prediction (the class frequencies,
+        the mean): the model learned nothing, as when the features are
+        unscaled by many orders of magnitude and the steps of adam jump
+        over everything."""
+        model = self.model
+        if model.n_iter_ < _EPOCHS_BEFORE_CONSTANT_CHECK or not np.isfinite(
+            model.loss_
+        ):
+            return
+        constant = model._constant_loss(self.data.Y, self.data.sample_weight)
+        # A constant target (loss 0) is fitted by any model; far above the
+        # divergence check has warned already.
+        if (
+            constant is None
+            or constant <= 0
+            or not _CONSTANT_MARGIN * constant
+            < model.loss_
+            <= _DIVERGENCE_GROWTH * max(constant, 1.0)
+        ):
+            return
+        warn_user(
+            f"Training ended with a loss of {model.loss_:.4g}, more than "
+            f"{_CONSTANT_MARGIN} times the {constant:.4g} of the best constant "
+            f"prediction: the model is worse than one. {DIVERGENCE_REMEDY}",
+            ConvergenceWarning,
+        )
+
     def _model_at(self, params=None):
         """The fitted attributes of the model with weights ``params``
         (default: the network's current ones) at this point of the fit: the
@@ -548,6 +596,27 @@ def _batch_size(batch_size, n_samples):
             f"samples ({n_samples}); it is clipped to {n_samples}."
         )
     return min(batch_size, n_samples)
+
+
+def _smallest_class_size(stratify):
+    """The number of samples of the rarest class (or row of a 2-d
+    ``stratify``)."""
+    if stratify.ndim == 1:
+        return np.unique(stratify, return_counts=True)[1].min()
+    return np.unique(stratify, axis=0, return_counts=True)[1].min()
+
+
+def _rare_classes(y):
+    """`` (y has a single sample of the class ...)``, naming the classes of
+    a 1-d ``y`` that have one sample as they were given; empty otherwise."""
+    if y.ndim != 1:
+        return ""
+    labels, counts = np.unique(y, return_counts=True)
+    rare = labels[counts < 2]
+    if rare.shape[0] == 0:
+        return ""
+    what = "class" if rare.shape[0] == 1 else "classes"
+    return f" (y has a single sample of the {what} {', '.join(map(shown, rare))})"
 
 
 def _diverged(loss, first_loss):

@@ -7,6 +7,7 @@ import weakref
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._messages import shown
 from ._registry import ACTIVATIONS
 
 #: What prediction reads, besides the constructor's parameters.
@@ -143,7 +144,7 @@ def _weight_arrays(estimator):
             )
     for what in ("hidden_activation_", "out_activation_"):
         if getattr(estimator, what) not in ACTIVATIONS:
-            raise invalid(f"{what}={getattr(estimator, what)!r} is not known")
+            raise invalid(f"{what}={shown(getattr(estimator, what))} is not known")
     return arrays
 
 
@@ -151,5 +152,5 @@ def _integer(value, what, invalid):
     if isinstance(value, (bool, np.bool_)) or not isinstance(
         value, (int, np.integer)
     ):
-        raise invalid(f"{what} must be an integer, not {value!r}")
+        raise invalid(f"{what} must be an integer, not {shown(value)}")
     return int(value)

@@ -33,8 +33,18 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
 
     Parameters
     ----------
-    n_hidden : int, default=100
-        Number of hidden units.
+    n_hidden : int or None, default=None
+        Number of hidden units; None: as ``hidden_layer_sizes`` says, or 100
+        when both are None.
+
+    hidden_layer_sizes : int, tuple or list of one int, or None, \
+            default=None
+        MLPRegressor's spelling of ``n_hidden``: ``hidden_layer_sizes=(64,)``
+        (or ``64``) is ``n_hidden=64``. More than one size is refused (this
+        network has one hidden layer). When both are given they must agree
+        (a ValueError at fit otherwise); ``set_params`` with one of them
+        alone resets the other to None, so the value set last wins, as in
+        a grid search over either.
 
     activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
             "gelu", "silu"}, default="relu"
@@ -173,6 +183,10 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
     intercepts_ : list of two ndarrays
         Biases of shape (n_hidden,) and (n_outputs,).
 
+    n_layers_ : int
+        Number of layers, input and output included: always 3 (as
+        MLPRegressor's ``n_layers_`` for one hidden layer).
+
     n_outputs_ : int
         Number of outputs (columns of y).
 
@@ -245,8 +259,9 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
 
     def __init__(
         self,
-        n_hidden=100,
+        n_hidden=None,
         *,
+        hidden_layer_sizes=None,
         activation="relu",
         solver="adam",
         loss="squared_error",
@@ -277,6 +292,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         dropout=0.0,
     ):
         self.n_hidden = n_hidden
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.loss = loss
@@ -367,6 +383,15 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
 
     def _stratify(self, y):
         return None
+
+    def _constant_loss(self, Y, sample_weight):
+        # Half the squared error of predicting the mean, summed over outputs.
+        if self.loss != "squared_error":
+            return None
+        mean = np.average(Y, axis=0, weights=sample_weight)
+        return float(
+            0.5 * np.average((Y - mean) ** 2, axis=0, weights=sample_weight).sum()
+        )
 
     def _validation_targets(self, y, Y, held_out):
         return y[held_out]

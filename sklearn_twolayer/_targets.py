@@ -4,6 +4,8 @@ continuous values (the regressor), and back."""
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ._messages import shown
+
 #: Classification targets the classifier takes.
 SUPPORTED_TARGETS = ("binary", "multiclass", "multilabel-indicator")
 
@@ -20,6 +22,22 @@ def classification_target_type(y):
     return y_type
 
 
+def refuse_missing_targets(y):
+    """A ValueError naming the missing targets of a pandas ``y`` (NaN, None,
+    ``pd.NA``), whose masked dtypes would otherwise fail inside the checks."""
+    isna = getattr(y, "isna", None)
+    if isna is None:
+        return
+    missing = np.asarray(isna()).reshape(len(y), -1).any(axis=1)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"Input y contains NaN: {rows.shape[0]} target(s) are missing "
+            f"(NaN, None or pd.NA), the first at position {int(rows[0])}. "
+            "Drop those samples, or fill in their targets."
+        )
+
+
 def outputs_of_targets(classes, y_type):
     """The number of output units a classifier of these targets has, or a
     ValueError if they cannot be a fitted classifier's."""
@@ -31,7 +49,7 @@ def outputs_of_targets(classes, y_type):
             f"a {', '.join(SUPPORTED_TARGETS)} target."
         )
     n_classes = classes.shape[0]
-    if y_type == "binary" and n_classes == 2:
+    if y_type == "binary" and n_classes in (1, 2):
         return 1
     if (y_type == "multiclass" and n_classes > 2) or (
         y_type == "multilabel-indicator" and n_classes > 0
@@ -49,18 +67,19 @@ def checked_classes(classes):
     labels = np.asarray(classes)
     if labels.ndim != 1 or labels.shape[0] == 0:
         raise ValueError(
-            f"classes must be a non-empty 1-d array of labels; got {classes!r}."
+            f"classes must be a non-empty 1-d array of labels; got {shown(classes)}."
         )
     for label in labels.tolist():
         if label is None or (isinstance(label, float) and not np.isfinite(label)):
             raise ValueError(
-                f"classes must not hold None, NaN or infinite labels; got {classes!r}."
+                "classes must not hold None, NaN or infinite labels; got "
+                f"{shown(classes)}."
             )
     try:
         return np.unique(labels)
     except TypeError:
         raise ValueError(
-            f"classes must be labels of one comparable type; got {classes!r}."
+            f"classes must be labels of one comparable type; got {shown(classes)}."
         ) from None
 
 
@@ -76,7 +95,9 @@ def encode_labels(y, y_type, classes, dtype):
         y = y.toarray() if hasattr(y, "toarray") else y
         return np.ascontiguousarray(y, dtype=dtype)
     if y_type == "binary":
-        return (y == classes[1]).astype(dtype).reshape(-1, 1)
+        # With a single class every sample is of it (the unit learns 1).
+        positive = classes[-1]
+        return (y == positive).astype(dtype).reshape(-1, 1)
     Y = np.zeros((y.shape[0], classes.shape[0]), dtype=dtype)
     Y[np.arange(y.shape[0]), np.searchsorted(classes, y)] = 1
     return Y
@@ -87,6 +108,8 @@ def labels_from_output(output, y_type, classes):
     if y_type == "multilabel-indicator":
         return (output > 0.5).astype(int)
     if y_type == "binary":
+        if classes.shape[0] == 1:
+            return np.repeat(classes, output.shape[0])
         return classes[(output[:, 0] > 0.5).astype(int)]
     return classes[np.argmax(output, axis=1)]
 
@@ -104,6 +127,6 @@ def encode_values(y, loss, dtype):
     if loss == "poisson" and (Y < 0).any():
         raise ValueError(
             "loss='poisson' requires non-negative y; "
-            f"the smallest value of y is {Y.min()!r}."
+            f"the smallest value of y is {shown(Y.min())}."
         )
     return Y

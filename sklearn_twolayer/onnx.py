@@ -48,7 +48,8 @@ except ImportError as exc:
     raise ImportError(
         "Converting a TwoLayerClassifier or TwoLayerRegressor to ONNX needs "
         "the optional dependencies skl2onnx and onnx; install them with "
-        'pip install "sklearn-twolayer[onnx]".'
+        "`pip install skl2onnx onnx onnxruntime` (onnxruntime runs the graph), "
+        'or with the package, `pip install ".[onnx]"` in its clone.'
     ) from exc
 
 try:
@@ -60,6 +61,7 @@ except ImportError:
     _parse_sklearn_classifier = None
 
 from ._classifier import TwoLayerClassifier
+from ._messages import shown
 from ._network import LEAKY_RELU_SLOPE
 from ._registry import ACTIVATIONS
 from ._regressor import TwoLayerRegressor
@@ -203,7 +205,7 @@ def _onnx_labels(model, nocl):
     except (TypeError, ValueError) as exc:
         raise ValueError(
             "ONNX class labels must be all integers or all strings, got "
-            f"{classes!r}; convert with option nocl=True to output class "
+            f"{shown(classes)}; convert with option nocl=True to output class "
             "indices instead."
         ) from exc
 
@@ -452,6 +454,11 @@ def _convert(scope, operator, container):
     outputs = [variable.full_name for variable in operator.outputs]
     options = container.get_options(model, dict(nocl=False))
     labels = _onnx_labels(model, options["nocl"])
+    if model._y_type == "binary" and model.classes_.shape[0] == 1:
+        raise ValueError(
+            "A TwoLayerClassifier fitted on a single class predicts it "
+            "whatever X is; it has no ONNX graph."
+        )
     if model._y_type == "binary":
         _binary_outputs(scope, container, output, labels, outputs, dtype)
     elif model._y_type == "multiclass":

@@ -30,7 +30,21 @@ def check_summary(out, max_iter):
         accuracy, seconds, unit, n_epochs = row.split()[1:]
         assert 0 <= float(accuracy) <= 1 and float(seconds) > 0 and unit == "s"
         assert int(n_epochs) == max_iter
-    assert "x the fit time of TwoLayerClassifier (median of 3 fits each)" in out
+    (line,) = [line for line in out.splitlines() if "x the fit time of" in line]
+    check_ratio_line(line, "MLPClassifier", "TwoLayerClassifier", 3)
+
+
+def check_ratio_line(line, theirs, ours, repeats):
+    """The ratio of the median fit times, with the range of the ratios of
+    the pairs of fits (their spread)."""
+    match = re.fullmatch(
+        rf"{theirs} takes (\S+)x the fit time of {ours} \(median of "
+        rf"{repeats} fits each; fit by fit from (\S+)x to (\S+)x\)",
+        line,
+    )
+    assert match, line
+    ratio, low, high = (float(value) for value in match.groups())
+    assert 0 < low <= high and ratio > 0
 
 
 def test_module_runs_on_digits_and_reports_accuracy_and_times():
@@ -76,10 +90,11 @@ def test_help_documents_every_option_with_its_default():
         ("--random-state SEED", "(default: 0)"),
         ("--csv PATH", "(default: the digits data set)"),
         ("--target COLUMN", "(required with --csv)"),
+        ("--task {auto,classification,regression}", "(default: auto)"),
     ]:
         start = text.index(option, text.index("options:"))
         # Up to the next option and its metavar.
-        following = re.split(r" --[a-z-]+ [A-Z]", text[start + len(option) :])[0]
+        following = re.split(r" --[a-z-]+ [A-Z{]", text[start + len(option) :])[0]
         assert default in following, (option, following)
 
 
@@ -266,3 +281,76 @@ def test_out_of_range_options_are_refused_by_the_parser(capsys, option, value, a
     assert exc.value.code == 2
     assert f"argument {option}" in err and allowed in err
     assert "Traceback" not in err
+
+
+# A numeric target: a regressor, compared with MLPRegressor.
+
+
+def write_regression_csv(path, n_rows=120, whole=False):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n_rows, 3))
+    target = 3 * X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=n_rows)
+    if whole:
+        target = np.round(10 * target)
+    with open(path, "w") as handle:
+        handle.write("a,b,price,c\n")
+        for row, value in zip(X, target):
+            handle.write(f"{row[0]},{row[1]},{value:g},{row[2]}\n")
+
+
+def regression_rows(out):
+    rows = {}
+    for name in ("TwoLayerRegressor", "MLPRegressor"):
+        (row,) = [
+            line
+            for line in out.splitlines()
+            if line.split()[:1] == [name] and len(line.split()) == 5
+        ]
+        r2, seconds, unit, epochs = row.split()[1:]
+        assert unit == "s" and float(seconds) > 0
+        rows[name] = float(r2), int(epochs)
+    return rows
+
+
+def test_numeric_target_is_detected_said_and_regressed(tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    write_regression_csv(path)
+    argv = ["--csv", str(path), "--target", "price", "--max-iter", "200"]
+    assert main([*argv, "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "90 training and 30 test samples, 3 features, a numeric target" in out
+    assert "column 'price' is taken for a regression target" in out
+    assert "--task classification to choose otherwise" in out
+    rows = regression_rows(out)
+    # A linear target: both networks explain most of its variance.
+    assert rows["TwoLayerRegressor"][0] > 0.8 and rows["MLPRegressor"][0] > 0.8
+    (line,) = [line for line in out.splitlines() if "x the fit time of" in line]
+    check_ratio_line(line, "MLPRegressor", "TwoLayerRegressor", 2)
+
+
+def test_whole_numbers_are_regressed_when_asked(tmp_path, capsys):
+    path = tmp_path / "counts.csv"
+    write_regression_csv(path, whole=True)
+    argv = ["--csv", str(path), "--target", "price", "--max-iter", "20"]
+    assert main([*argv, "--task", "regression", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "a numeric target" in out and "is taken for" not in out
+    assert set(regression_rows(out)) == {"TwoLayerRegressor", "MLPRegressor"}
+    assert "(one fit each)" in out
+
+
+def test_numbers_as_classes_name_a_rare_class_as_written(tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    write_regression_csv(path)
+    argv = ["--csv", str(path), "--target", "price", "--task", "classification"]
+    code = main([*argv, "--repeats", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "has a single row" in err
+    assert "np." not in err
+
+
+def test_regression_needs_a_csv_file(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--task", "regression"])
+    assert exc.value.code == 2
+    assert "--task regression needs --csv" in capsys.readouterr().err
