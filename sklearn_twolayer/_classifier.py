@@ -10,6 +10,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseTwoLayer, predicts
+from ._docstrings import shared_docstring
 from ._locks import one_fit_at_a_time
 from ._messages import shown
 from ._registry import CLASSIFIER_LOSSES
@@ -23,6 +24,7 @@ from ._targets import (
 )
 
 
+@shared_docstring("MLPClassifier")
 class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
     """Two-layer neural network classifier (one hidden layer).
 
@@ -42,32 +44,13 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     Parameters
     ----------
-    n_hidden : int or None, default=None
-        Number of hidden units; None: as ``hidden_layer_sizes`` says, or 100
-        when both are None.
+    {n_hidden}
 
-    hidden_layer_sizes : int, tuple or list of one int, or None, \
-            default=None
-        MLPClassifier's spelling of ``n_hidden``: ``hidden_layer_sizes=(64,)``
-        (or ``64``) is ``n_hidden=64``. More than one size is refused (this
-        network has one hidden layer). When both are given they must agree
-        (a ValueError at fit otherwise); ``set_params`` with one of them
-        alone resets the other to None, so the value set last wins, as in
-        a grid search over either.
+    {hidden_layer_sizes}
 
-    activation : {"relu", "logistic", "tanh", "identity", "leaky_relu", \
-            "gelu", "silu"}, default="relu"
-        Hidden-layer activation ``g``: ``"relu"`` is ``max(z, 0)``,
-        ``"logistic"`` ``1 / (1 + exp(-z))``, ``"tanh"`` ``tanh(z)``,
-        ``"identity"`` ``z``; beyond MLPClassifier's, ``"leaky_relu"`` is
-        ``z`` for ``z > 0`` and ``0.01 * z`` otherwise, ``"gelu"`` the exact
-        Gaussian error linear unit ``z * Phi(z) = 0.5 * z * (1 + erf(z /
-        sqrt(2)))``, and ``"silu"`` (swish) ``z * logistic(z)``.
+    {activation}
 
-    solver : {"adam", "sgd", "lbfgs"}, default="adam"
-        ``"sgd"`` is gradient descent with optional (Nesterov) momentum;
-        ``"adam"`` is Kingma and Ba's Adam; ``"lbfgs"`` is scipy's L-BFGS-B
-        on the loss of all samples (computed in chunks, in the dtype of X).
+    {solver}
 
     loss : {"log_loss", "squared_error"}, default="log_loss"
         ``"log_loss"``: cross-entropy, whose output delta is ``A2 - Y``.
@@ -75,52 +58,31 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         (eq. (8) of the algorithm page), back-propagated through the exact softmax
         Jacobian (eq. 14) or the logistic derivative.
 
-    alpha : float, default=1e-4
-        Strength of the L2 penalty ``0.5 * alpha * ||W||^2 / batch_size``.
+    {alpha}
 
-    batch_size : int, "auto" or "full", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)`` and ``"full"``
-        all samples (batch gradient descent).
+    {batch_size}
 
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Step-size schedule of ``solver="sgd"``: constant; ``learning_rate_init
-        / (t + 1) ** power_t`` after each epoch, ``t`` the samples seen so
-        far; or divided by 5 each time ``n_iter_no_change`` epochs bring no
-        improvement of ``tol`` (training stops once it is at most 1e-6).
+    {learning_rate}
 
-    learning_rate_init : float, default=1e-3
-        Step size (the initial one, with a schedule).
+    {learning_rate_init}
 
-    power_t : float, default=0.5
-        Exponent of the ``"invscaling"`` schedule.
+    {power_t}
 
-    max_iter : int, default=200
-        Maximum number of epochs (iterations for ``solver="lbfgs"``).
+    {max_iter}
 
-    shuffle : bool, default=True
-        Whether to shuffle the samples before each epoch.
+    {shuffle}
 
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the shuffling. For a given value the
-        fitted weights do not depend on the number of threads.
+    {random_state}
 
-    tol : float, default=1e-4
-        Training stops when the loss has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive epochs; for ``solver="lbfgs"``,
-        when the largest gradient entry falls below ``tol``.
+    {tol}
 
-    verbose : bool, default=False
-        Print the loss after each epoch.
+    {verbose}
 
-    warm_start : bool, default=False
-        Continue from the current ``coefs_`` and ``intercepts_`` instead of
-        initialising new weights.
+    {warm_start}
 
-    momentum : float, default=0.9
-        Momentum of ``solver="sgd"``, in [0, 1].
+    {momentum}
 
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (``solver="sgd"`` with ``momentum > 0``).
+    {nesterovs_momentum}
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the samples (stratified unless
@@ -129,28 +91,19 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of the
         best epoch. sgd and adam only.
 
-    validation_fraction : float, default=0.1
-        Share of the samples held out for early stopping, in (0, 1).
+    {validation_fraction}
 
-    beta_1 : float, default=0.9
-        Adam's decay rate of the first-moment estimate, in [0, 1).
+    {beta_1}
 
-    beta_2 : float, default=0.999
-        Adam's decay rate of the second-moment estimate, in [0, 1).
+    {beta_2}
 
-    epsilon : float, default=1e-8
-        Adam's numerical stability constant.
+    {epsilon}
 
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of ``tol`` before stopping.
+    {n_iter_no_change}
 
-    max_fun : int, default=15000
-        ``solver="lbfgs"`` only: maximum number of loss evaluations.
+    {max_fun}
 
-    init : {"glorot_uniform", "uniform"}, default="glorot_uniform"
-        Initial weights: MLPClassifier's Glorot-uniform scheme (the same
-        ``random_state`` gives MLPClassifier's starting weights), or the
-        textbook ``U(-0.5, 0.5)``.
+    {init}
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, ``{label: weight}``, multiplying the sample
@@ -164,73 +117,46 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
         ``"neg_log_loss"``, ``"balanced_accuracy"``) or callable
         ``scorer(estimator, X, y)``, as in ``GridSearchCV``.
 
-    dropout : float, default=0.0
-        Rate of inverted dropout on the hidden layer while training, in
-        [0, 1): each epoch, each hidden unit of each sample is dropped with
-        this probability and the kept ones are scaled by ``1 / (1 -
-        dropout)``, so that prediction (which drops nothing) needs no
-        rescaling. The masks follow ``random_state`` and do not depend on
-        the number of threads. Not with ``solver="lbfgs"``.
+    {dropout}
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
 
-    n_features_in_ : int
-        Number of features seen during fit.
+    {n_features_in_}
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
+    {feature_names_in_}
 
-    coefs_ : list of two ndarrays
-        ``coefs_[0]`` is W1.T of shape (n_features, n_hidden), ``coefs_[1]``
-        is W2.T of shape (n_hidden, n_outputs).
+    {coefs_}
 
-    intercepts_ : list of two ndarrays
-        ``b1`` of shape (n_hidden,) and ``b2`` of shape (n_outputs,).
+    {intercepts_}
 
-    n_layers_ : int
-        Number of layers, input and output included: always 3 (as
-        MLPClassifier's ``n_layers_`` for one hidden layer).
+    {n_layers_}
 
     n_outputs_ : int
         Number of output units: 1 for binary targets.
 
-    hidden_activation_ : str
-        The hidden layer's activation of the fitted model: ``activation``
-        as it was at the last fit (prediction reads this one, so changing
-        ``activation`` takes effect at the next fit).
+    {hidden_activation_}
 
     out_activation_ : str
         ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
 
-    n_iter_ : int
-        Epochs run by the last call to ``fit``.
+    {n_iter_}
 
-    t_ : int
-        Training samples seen, over all calls to ``fit``.
+    {t_}
 
-    loss_ : float
-        Loss of the last epoch.
+    {loss_}
 
-    best_loss_ : float or None
-        Lowest epoch loss reached (None with early stopping).
+    {best_loss_}
 
-    loss_curve_ : list of float
-        Loss of each epoch (of each iteration for ``solver="lbfgs"``).
+    {loss_curve_}
 
-    validation_scores_ : list of float or None
-        With early stopping: the validation score (see ``scoring``) after
-        each epoch; None otherwise.
+    {validation_scores_}
 
-    validation_loss_curve_ : list of float or None
-        With early stopping: the loss (as in ``loss_curve_``) of the
-        validation samples after each epoch; None otherwise.
+    {validation_loss_curve_}
 
-    best_validation_score_ : float or None
-        With early stopping: the best validation score, whose weights are
-        kept; None otherwise.
+    {best_validation_score_}
 
     See Also
     --------
