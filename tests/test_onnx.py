@@ -3,7 +3,6 @@ estimator's predict and predict_proba and against a numpy forward pass."""
 
 import importlib
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from sklearn.datasets import (
     make_classification,
     make_multilabel_classification,
 )
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -22,6 +21,11 @@ from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 
 skl2onnx = pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
+
+# The models are fitted for a few epochs on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 from onnx import TensorProto  # noqa: E402
 from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
@@ -48,16 +52,9 @@ def make_data(target, dtype=np.float64):
 
 
 def fitted(X, y, **params):
-    params = {
-        "n_hidden": 12,
-        "max_iter": 20,
-        "learning_rate_init": 0.01,
-        "random_state": 0,
-        **params,
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return TwoLayerClassifier(**params).fit(X, y)
+    """A small TwoLayerClassifier fitted on X, y (``params`` override the defaults)."""
+    defaults = dict(n_hidden=12, max_iter=20, learning_rate_init=0.01)
+    return TwoLayerClassifier(**{**defaults, "random_state": 0, **params}).fit(X, y)
 
 
 def convert(model, X, **options):
@@ -275,12 +272,10 @@ def test_float32_graph_of_float64_model(onnx_outputs):
 def test_pipeline_converts(onnx_outputs):
     X, y = load_iris(return_X_y=True)
     X = X.astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = make_pipeline(
-            StandardScaler(),
-            TwoLayerClassifier(n_hidden=8, max_iter=20, random_state=0),
-        ).fit(X, y)
+    pipe = make_pipeline(
+        StandardScaler(),
+        TwoLayerClassifier(n_hidden=8, max_iter=20, random_state=0),
+    ).fit(X, y)
 
     outputs = onnx_outputs(convert(pipe, X, zipmap=False), X)
 

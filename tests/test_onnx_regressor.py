@@ -1,13 +1,12 @@
 """ONNX export of the regressor: the converted graph, run by onnxruntime,
 against the estimator's predict and against a numpy forward pass."""
 
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_regression
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -16,6 +15,11 @@ from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS, REGRESSOR_LOSSES
 
 skl2onnx = pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
+
+# The models are fitted for a few epochs on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
 
 from onnx import TensorProto  # noqa: E402
 from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
@@ -36,16 +40,9 @@ def make_data(loss="squared_error", n_outputs=1, dtype=np.float64):
 
 
 def fitted(X, y, **params):
-    params = {
-        "n_hidden": 12,
-        "max_iter": 30,
-        "learning_rate_init": 0.01,
-        "random_state": 0,
-        **params,
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return TwoLayerRegressor(**params).fit(X, y)
+    """A small TwoLayerRegressor fitted on X, y (``params`` override the defaults)."""
+    defaults = dict(n_hidden=12, max_iter=30, learning_rate_init=0.01)
+    return TwoLayerRegressor(**{**defaults, "random_state": 0, **params}).fit(X, y)
 
 
 def as_columns(prediction):
@@ -136,12 +133,10 @@ def test_model_fitted_on_sparse_input_converts(onnx_outputs, dtype):
 def test_pipeline_converts(onnx_outputs, dtype):
     X, y = make_regression(n_samples=150, n_features=5, noise=1.0, random_state=1)
     X = (X * 10 + 3).astype(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = make_pipeline(
-            StandardScaler(),
-            TwoLayerRegressor(n_hidden=8, max_iter=20, random_state=0),
-        ).fit(X, y / 100)
+    pipe = make_pipeline(
+        StandardScaler(),
+        TwoLayerRegressor(n_hidden=8, max_iter=20, random_state=0),
+    ).fit(X, y / 100)
 
     outputs = onnx_outputs(skl2onnx.to_onnx(pipe, X[:1]), X)
 

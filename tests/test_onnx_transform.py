@@ -3,12 +3,11 @@ hidden activations, run by onnxruntime, against a numpy forward pass and
 the estimators' ``transform``; and the networks as feature steps of
 converted pipelines."""
 
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_regression
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -19,6 +18,11 @@ from sklearn_twolayer._registry import HIDDEN_ACTIVATIONS
 skl2onnx = pytest.importorskip("skl2onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 
+# The models are fitted for a few epochs on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)
+
 from onnx import TensorProto  # noqa: E402
 
 import sklearn_twolayer.onnx  # noqa: E402, F401
@@ -27,20 +31,14 @@ ESTIMATORS = {"classifier": TwoLayerClassifier, "regressor": TwoLayerRegressor}
 
 
 def fitted(kind, dtype=np.float64, **params):
+    """A small model of ``kind`` fitted on standardised iris, and its X."""
     X, y = load_iris(return_X_y=True)
     X = StandardScaler().fit_transform(X).astype(dtype)
     if kind == "regressor":
         y = X[:, 0] - 0.5 * X[:, 1]
-    params = {
-        "n_hidden": 6,
-        "max_iter": 20,
-        "learning_rate_init": 0.01,
-        "random_state": 0,
-        **params,
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return ESTIMATORS[kind](**params).fit(X, y), X
+    defaults = dict(n_hidden=6, max_iter=20, learning_rate_init=0.01)
+    model = ESTIMATORS[kind](**{**defaults, "random_state": 0, **params})
+    return model.fit(X, y), X
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -89,13 +87,11 @@ def test_without_the_option_the_graph_still_predicts(kind):
 def test_pipeline_with_hidden_features_feeding_a_linear_model_converts(onnx_outputs):
     X, y = load_iris(return_X_y=True)
     X = X.astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = make_pipeline(
-            StandardScaler(),
-            TwoLayerClassifier(n_hidden=8, max_iter=30, random_state=0),
-            LogisticRegression(),
-        ).fit(X, y)
+    pipe = make_pipeline(
+        StandardScaler(),
+        TwoLayerClassifier(n_hidden=8, max_iter=30, random_state=0),
+        LogisticRegression(),
+    ).fit(X, y)
 
     onx = skl2onnx.to_onnx(
         pipe,
@@ -120,9 +116,7 @@ def test_feature_union_with_a_regressor_converts(onnx_outputs):
             ("scaled", StandardScaler()),
         ]
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe = make_pipeline(union, Ridge()).fit(X, y)
+    pipe = make_pipeline(union, Ridge()).fit(X, y)
 
     onx = skl2onnx.to_onnx(
         pipe, X[:1], options={id(union.transformer_list[0][1]): {"transform": True}}

@@ -159,8 +159,13 @@ def test_epochs_match_numpy_minibatch_training(solver, n_samples, batch_size):
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize(
     "n_features, batch_size, slots",
-    [(40, 200, True), (40, 700, True), (40, 5000, True), (250, 200, False),
-     (250, 700, False)],
+    [
+        (40, 200, True),
+        (40, 700, True),
+        (40, 5000, True),
+        (250, 200, False),
+        (250, 700, False),
+    ],
 )
 def test_epochs_are_bitwise_equal_for_any_thread_count(
     dtype, sparse, n_features, batch_size, slots
@@ -300,6 +305,7 @@ def test_sparse_training_keeps_no_row_of_n_features():
 def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
     X, _, _, network = make_problem(1000, 13, 17, 4, dtype)
     (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    weights = (W1, b1, W2, b2)
     A1 = np.tanh(X.astype(np.float64) @ W1 + b1)
     Z2 = A1 @ W2 + b2
     expected = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
@@ -317,18 +323,8 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
     outputs = []
     for n_threads in THREADS:
         out = np.empty((1000, 4), dtype=dtype)
-        predict_rows(
-            data,
-            W1,
-            b1,
-            W2,
-            b2,
-            out,
-            ACTIVATION_CODES["tanh"],
-            ACTIVATION_CODES["softmax"],
-            n_threads,
-            **arrays,
-        )
+        tanh, softmax = ACTIVATION_CODES["tanh"], ACTIVATION_CODES["softmax"]
+        predict_rows(data, *weights, out, tanh, softmax, n_threads, **arrays)
         outputs.append(out)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(outputs[0], expected, rtol=rtol, atol=rtol * 1e-2)
