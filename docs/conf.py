@@ -18,8 +18,9 @@ author = "The sklearn-twolayer developers"
 copyright = "The sklearn-twolayer developers"
 release = version = sklearn_twolayer.__version__
 
-# The documentation's address, written once in pyproject.toml.
-html_baseurl = documentation_url()
+# The documentation's address, written once in pyproject.toml (none while
+# the site is only built locally).
+html_baseurl = documentation_url() or ""
 
 extensions = [
     "sphinx.ext.autodoc",
