@@ -1,8 +1,9 @@
 """The estimator core shared by TwoLayerClassifier and TwoLayerRegressor.
 
-Parameter validation, the fit driver (first fit, warm start, partial_fit),
-the epoch loop with its schedules, early stopping and callbacks, L-BFGS,
-prediction and persistence. What differs between the estimators — how the
+Parameter validation, the fit driver (first fit, warm start, partial_fit:
+the data checked, the network set up, the result committed in one step;
+the training itself is a ``_fitting.Fit``), prediction, transform and
+persistence. What differs between the estimators — how the
 targets become the network's outputs, the output activation, the loss
 parameter, the validation score — comes from a few hooks the subclasses
 define.
