@@ -52,7 +52,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseTwoLayer):
 
     {solver}
 
-    loss : {"log_loss", "squared_error"}, default="log_loss"
+    loss : {{classifier_losses}}, default="log_loss"
         ``"log_loss"``: cross-entropy, whose output delta is ``A2 - Y``.
         ``"squared_error"``: ``0.5 * ||A2 - Y||^2`` averaged over samples
         (eq. (8) of the algorithm page), back-propagated through the exact softmax

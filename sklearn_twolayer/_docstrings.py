@@ -2,13 +2,14 @@
 
 A class docstring names a shared entry on a line of its own, ``{name}``
 indented as an entry; :func:`shared_docstring` puts the entry's text there,
-with ``{mlp}`` read as the scikit-learn estimator it stands in for and
-``{hidden_activations}`` as the registry's hidden activations.
+with ``{mlp}`` read as the scikit-learn estimator it stands in for. Any
+``{hidden_activations}``, ``{classifier_losses}`` or ``{regressor_losses}``
+becomes the registry's list of those names.
 """
 
 import re
 
-from ._registry import HIDDEN_ACTIVATIONS
+from ._registry import CLASSIFIER_LOSSES, HIDDEN_ACTIVATIONS, REGRESSOR_LOSSES
 
 #: The parameters both estimators share, as their docstrings describe them.
 PARAMETERS = {
@@ -214,7 +215,11 @@ best_validation_score_ : float or None
 
 _SHARED = {**PARAMETERS, **ATTRIBUTES}
 _PLACEHOLDER = re.compile(r"^( +)\{(\w+)\}$", re.MULTILINE)
-_HIDDEN_ACTIVATIONS = ", ".join(f'"{name}"' for name in HIDDEN_ACTIVATIONS)
+_NAMES = {
+    "{hidden_activations}": HIDDEN_ACTIVATIONS,
+    "{classifier_losses}": CLASSIFIER_LOSSES,
+    "{regressor_losses}": REGRESSOR_LOSSES,
+}
 
 
 def shared_docstring(mlp):
@@ -223,16 +228,14 @@ def shared_docstring(mlp):
 
     def fill(match):
         indent, name = match.groups()
-        text = (
-            _SHARED[name]
-            .replace("{mlp}", mlp)
-            .replace("{hidden_activations}", _HIDDEN_ACTIVATIONS)
-        )
-        lines = text.rstrip("\n").split("\n")
+        lines = _SHARED[name].replace("{mlp}", mlp).rstrip("\n").split("\n")
         return "\n".join(indent + line if line else line for line in lines)
 
     def decorate(cls):
-        cls.__doc__ = _PLACEHOLDER.sub(fill, cls.__doc__)
+        doc = _PLACEHOLDER.sub(fill, cls.__doc__)
+        for token, names in _NAMES.items():
+            doc = doc.replace(token, ", ".join(f'"{name}"' for name in names))
+        cls.__doc__ = doc
         return cls
 
     return decorate

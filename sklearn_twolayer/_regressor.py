@@ -43,8 +43,7 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
 
     {solver}
 
-    loss : {"squared_error", "poisson", "absolute_error", "huber", \
-            "quantile"}, default="squared_error"
+    loss : {{regressor_losses}}, default="squared_error"
         Per sample and output, with residual ``r = prediction - y``:
         ``"squared_error"``: ``r ** 2 / 2`` (MLPRegressor's half squared
         error); ``"poisson"``: the half Poisson deviance ``y log(y /
@@ -302,11 +301,9 @@ class TwoLayerRegressor(RegressorMixin, BaseTwoLayer):
         return y_val, encode_values(y_val, self.loss, dtype)
 
     def _loss_parameter(self):
-        if self.loss == "huber":
-            return float(self.huber_delta)
-        if self.loss == "quantile":
-            return float(self.quantile)
-        return 0.0
+        # Huber's threshold or the quantile, for the losses that take one.
+        parameter = LOSSES[self.loss].parameter
+        return 0.0 if parameter is None else float(getattr(self, parameter))
 
     def _stratify(self, y):
         return None
