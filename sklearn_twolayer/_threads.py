@@ -25,9 +25,10 @@ threads, where
   batches keep their second thread under the same contention at about the
   one-thread time (1.1x for 14 million operations).
 
-The kernels call BLAS from inside their OpenMP threads, so BLAS itself must
-run single-threaded meanwhile (as scikit-learn's KMeans does); otherwise each
-OpenMP thread would start a BLAS pool of its own and oversubscribe the cores.
+The kernels compute their matrix products themselves (``src/_gemm.h``);
+BLAS runs only between passes (scipy's L-BFGS), and is held to one thread
+during a fit, so that its spinning pool never competes with the OpenMP
+team for the cores.
 """
 
 import os

@@ -124,9 +124,9 @@ def predict_rows(
                                     rows, &W1[0, 0], &b1[0], hidden, n_hidden,
                                     activation, NULL)
             else:
-                forward_rows(&X[start, 0], &W1[0, 0], &b1[0], hidden, rows,
+                forward_rows(&X[start, 0], NULL, &W1[0, 0], &b1[0], hidden, rows,
                              n_features, n_hidden, activation, NULL)
-            forward_rows(<const floating*> hidden, &W2[0, 0], &b2[0],
+            forward_rows(<const floating*> hidden, NULL, &W2[0, 0], &b2[0],
                          &out[start, 0], rows, n_hidden, n_outputs,
                          out_activation, NULL)
         free(hidden)
@@ -216,6 +216,6 @@ def transform_rows(
                                     rows, &W1[0, 0], &b1[0], &out[start, 0],
                                     n_hidden, activation, NULL)
             else:
-                forward_rows(&X[start, 0], &W1[0, 0], &b1[0], &out[start, 0],
+                forward_rows(&X[start, 0], NULL, &W1[0, 0], &b1[0], &out[start, 0],
                              rows, n_features, n_hidden, activation, NULL)
     return not not_finite

@@ -17,6 +17,7 @@ from libc.stdlib cimport free, malloc
 from _activations cimport SOFTMAX, add_bias_activate, derivative_needs_input
 from _blocks cimport FLAT_BLOCK, ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _dropout cimport keeps, rate_threshold, row_key, uint64
+from _gemm cimport gemm
 from _layers cimport (
     bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
     output_delta_rows, weight_gradient_units,
@@ -25,6 +26,57 @@ from _sparse cimport check_csr, sparse_forward_rows
 from _updates cimport adam_step, sgd_step
 
 import numpy as np
+
+
+# ----------------------------------------------------------------------
+# Matrix products
+# ----------------------------------------------------------------------
+
+
+def matmul(
+    const floating[:, ::1] A,
+    const floating[:, ::1] B,
+    floating[:, ::1] C,
+    bint trans_a=False,
+    bint trans_b=False,
+    const Py_ssize_t[::1] rows=None,
+    bint accumulate=False,
+):
+    """C (+)= op(A[rows]) @ op(B) by the project's own product, on one thread.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_stored, m), or (n_stored, k) with ``trans_a``
+        The stored A; ``rows`` picks the rows read (all, in order, if None):
+        the rows of op(A), or with ``trans_a`` its columns.
+    B : ndarray of shape (k, n), or (n, k) with ``trans_b``
+    C : ndarray of shape (m, n)
+        Written (or with ``accumulate`` added to) in place.
+    """
+    cdef Py_ssize_t m = C.shape[0], n = C.shape[1]
+    cdef Py_ssize_t n_read = A.shape[0] if rows is None else rows.shape[0]
+    cdef Py_ssize_t k = n_read if trans_a else A.shape[1]
+    cdef const Py_ssize_t* picked = NULL
+    cdef Py_ssize_t i
+    if (A.shape[1] if trans_a else n_read) != m:
+        raise ValueError("matmul: op(A) does not have C's rows")
+    if (B.shape[1] if trans_b else B.shape[0]) != k:
+        raise ValueError("matmul: op(B) does not have op(A)'s columns")
+    if (B.shape[0] if trans_b else B.shape[1]) != n:
+        raise ValueError("matmul: op(B) does not have C's columns")
+    if rows is not None:
+        for i in range(rows.shape[0]):
+            if rows[i] < 0 or rows[i] >= A.shape[0]:
+                raise ValueError("matmul: rows must index rows of A")
+        if rows.shape[0] > 0:
+            picked = &rows[0]
+    if m == 0 or n == 0:
+        return
+    with nogil:
+        gemm(trans_a, trans_b, m, n, k,
+             &A[0, 0] if A.shape[0] * A.shape[1] > 0 else NULL, A.shape[1],
+             picked, &B[0, 0] if B.shape[0] * B.shape[1] > 0 else NULL,
+             B.shape[1], &C[0, 0], n, accumulate)
 
 
 # ----------------------------------------------------------------------
@@ -69,7 +121,7 @@ def forward_layer(
     activation : int
         A code of ``_registry.ACTIVATION_CODES``; softmax normalises each row.
     n_threads : int
-        OpenMP threads to use (BLAS must be single-threaded around the call).
+        OpenMP threads to use.
     derivative : ndarray of shape (n_rows, n_out) or None
         If given, receives g'(X @ W + b) (not for softmax).
     """
@@ -91,7 +143,7 @@ def forward_layer(
         for block in prange(n_blocks(n_rows, ROW_BLOCK), schedule="static",
                             num_threads=max(n_threads, 1)):
             start = block * ROW_BLOCK
-            forward_rows(&X[start, 0], &W[0, 0], &b[0], &out[start, 0],
+            forward_rows(&X[start, 0], NULL, &W[0, 0], &b[0], &out[start, 0],
                          min(ROW_BLOCK, n_rows - start), n_in, n_out,
                          activation,
                          NULL if slopes == NULL else slopes + start * n_out)

@@ -9,7 +9,7 @@ from libc.math cimport fabs, log
 from _activations cimport (
     LOGISTIC, SOFTMAX, add_bias_activate, multiply_by_derivative,
 )
-from _blas cimport gemm
+from _gemm cimport gemm
 
 
 # The codes by which sklearn_twolayer/_registry.py names these losses.
@@ -25,6 +25,7 @@ cdef enum Loss:
 
 cdef inline void forward_rows(
     const floating* X,
+    const Py_ssize_t* rows,
     const floating* W,
     const floating* b,
     floating* out,
@@ -34,12 +35,12 @@ cdef inline void forward_rows(
     int activation,
     floating* derivative,
 ) noexcept nogil:
-    """out = g(X @ W + b) for a block of rows; the activation is applied
-    right after the block's product, while ``out`` is still in cache. With
-    ``derivative`` (NULL: not wanted), g'(X @ W + b) is written there."""
-    gemm(False, False, <int> n_rows, <int> n_out, <int> n_in,
-         <floating> 1, X, <int> n_in, W, <int> n_out,
-         <floating> 0, out, <int> n_out)
+    """out = g(X[rows] @ W + b) for a block of rows (``rows`` NULL: the
+    first n_rows rows of X); the activation is applied right after the
+    block's product, while ``out`` is still in cache. With ``derivative``
+    (NULL: not wanted), g'(X[rows] @ W + b) is written there."""
+    gemm(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out, out,
+         n_out, False)
     add_bias_activate(out, n_rows, n_out, b, activation, derivative)
 
 
@@ -174,9 +175,8 @@ cdef inline void hidden_delta_rows(
     (eq. (16) of the algorithm page): g'(Z1) is ``derivative`` as the forward pass wrote
     it, or, when that is NULL, read off A_hidden = g(Z1)."""
     cdef Py_ssize_t i
-    gemm(False, True, <int> n_rows, <int> n_hidden, <int> n_out,
-         <floating> 1, delta_out, <int> n_out, W_out, <int> n_out,
-         <floating> 0, delta_hidden, <int> n_hidden)
+    gemm(False, True, n_rows, n_hidden, n_out, delta_out, n_out, NULL,
+         W_out, n_out, delta_hidden, n_hidden, False)
     if derivative == NULL:
         multiply_by_derivative(delta_hidden, A_hidden, n_rows * n_hidden,
                                activation)
@@ -197,10 +197,8 @@ cdef inline void weight_gradient_units(
     bint accumulate,
 ) noexcept nogil:
     """grad_W[u] (+)= A_in[:, u].T @ delta for a block of input units u."""
-    gemm(True, False, <int> n_units, <int> n_out, <int> n_rows,
-         <floating> 1, A_in + first_unit, <int> n_in, delta, <int> n_out,
-         <floating> (1 if accumulate else 0), grad_W + first_unit * n_out,
-         <int> n_out)
+    gemm(True, False, n_units, n_out, n_rows, A_in + first_unit, n_in, NULL,
+         delta, n_out, grad_W + first_unit * n_out, n_out, accumulate)
 
 
 cdef inline void bias_gradient_columns(

@@ -87,7 +87,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from _activations cimport derivative_needs_input
-from _blas cimport gemm
+from _gemm cimport gemm
 from _blocks cimport FLAT_BLOCK, n_blocks
 from _dropout cimport (
     dropout_derivative, drop_units, rate_threshold, row_key, uint64,
@@ -127,14 +127,15 @@ cdef enum:
     SLOT_ROWS = 64
     SLOT_BYTES = 262144
     # Rows per task of the rows phase (about: a chunk is cut into blocks of
-    # equal size). BLAS packs W1 once per task; for a layer of at least
-    # LARGE_LAYER weights that copy is worth the larger blocks.
+    # equal size). The product copies W1 into panels once per task; for a
+    # layer of at least LARGE_LAYER weights that copy is worth the larger
+    # blocks.
     ROW_ROWS = 64
     ROW_ROWS_LARGE_LAYER = 256
     LARGE_LAYER = 32768
     # W1 tiles of the units phase hold about TILE_WEIGHTS weights (split
-    # over features first: each tile packs its X columns and all of the
-    # hidden delta), at most MAX_TILES of them; a layer of at least
+    # over features first: each tile copies its part of the hidden delta
+    # into panels), at most MAX_TILES of them; a layer of at least
     # SPLIT_WEIGHTS weights gets two tiles in any case, so that two threads
     # share the phase. Smaller tiles cost measurably more on one thread.
     TILE_WEIGHTS = 49152
@@ -195,9 +196,8 @@ cdef struct Layout:
 
 
 cdef struct Chunk:
-    # Room for CHUNK_ROWS rows: gathered samples (dense X only, NULL
-    # otherwise), targets and weights, hidden activations, outputs, deltas.
-    void* X
+    # Room for CHUNK_ROWS rows: gathered targets and weights, hidden
+    # activations, outputs, deltas. (Samples are read where they lie.)
     void* Y
     void* weights
     void* hidden
@@ -255,7 +255,6 @@ cdef struct State:
     # batch split over slots.
     Chunk* chunks
     Py_ssize_t n_chunk_sets
-    bint gathers
     # SLOTS partial gradients (NULL until a batch split over them is run).
     void* slot_grads
     # Partial sums, combined in task order.
@@ -368,7 +367,9 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     cdef floating* output = <floating*> c.output + r0 * K
     cdef floating* delta_output = <floating*> c.delta_output + r0 * K
     cdef floating* derivative = NULL
-    cdef const floating* X_rows
+    # Dense rows are read where they lie, through the visiting order.
+    cdef const floating* X_rows = <const floating*> d.X
+    cdef const Py_ssize_t* X_order = NULL
     cdef const floating* Y_rows
     cdef const floating* w_rows = NULL
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
@@ -381,25 +382,23 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     if d.order != NULL:
         for i in range(r0, r0 + n_rows):
             r = d.order[first + i]
-            if d.X != NULL:
-                memcpy(<floating*> c.X + i * F, <const floating*> d.X + r * F,
-                       F * sizeof(floating))
             memcpy(<floating*> c.Y + i * K, <const floating*> d.Y + r * K,
                    K * sizeof(floating))
             if d.weights != NULL:
                 (<floating*> c.weights)[i] = (<const floating*> d.weights)[r]
-        X_rows = <const floating*> c.X + r0 * F
+        X_order = d.order + first + r0
         Y_rows = <const floating*> c.Y + r0 * K
         if d.weights != NULL:
             w_rows = <const floating*> c.weights + r0
     else:
-        X_rows = <const floating*> d.X + (first + r0) * F
+        if d.X != NULL:
+            X_rows += (first + r0) * F
         Y_rows = <const floating*> d.Y + (first + r0) * K
         if d.weights != NULL:
             w_rows = <const floating*> d.weights + first + r0
     if d.X != NULL:
-        forward_rows(X_rows, params + s.w1, params + s.b1, hidden, n_rows, F,
-                     H, settings.activation, derivative)
+        forward_rows(X_rows, X_order, params + s.w1, params + s.b1, hidden,
+                     n_rows, F, H, settings.activation, derivative)
     else:
         sparse_forward_rows(<const floating*> d.csr_data, d.csr_indices,
                             d.csr_indptr, d.order, first + r0, n_rows,
@@ -411,16 +410,17 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
                        row_key(settings.dropout_seed, step,
                                sample_of(d.order, first, r0 + i)),
                        threshold, scale)
-    forward_rows(<const floating*> hidden, params + s.w2, params + s.b2,
-                 output, n_rows, H, K, settings.out_activation, NULL)
+    forward_rows(<const floating*> hidden, NULL, params + s.w2,
+                 params + s.b2, output, n_rows, H, K, settings.out_activation,
+                 NULL)
     loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
                              delta_output, n_rows, K, settings.out_activation,
                              settings.loss, settings.loss_parameter, eps)
     if dropping:
         # The hidden delta through the same masks, recomputed.
-        gemm(False, True, <int> n_rows, <int> H, <int> K, <floating> 1,
-             <const floating*> delta_output, <int> K, params + s.w2, <int> K,
-             <floating> 0, <floating*> c.delta_hidden + r0 * H, <int> H)
+        gemm(False, True, n_rows, H, K, <const floating*> delta_output, K,
+             NULL, params + s.w2, K, <floating*> c.delta_hidden + r0 * H, H,
+             False)
         for i in range(n_rows):
             dropout_derivative(
                 <floating*> c.delta_hidden + (r0 + i) * H, hidden + i * H,
@@ -443,19 +443,21 @@ cdef void _w1_tile(State* st, const Data* d, const Chunk* c, Py_ssize_t first,
                    bint accumulate) noexcept nogil:
     """grads[W1][f0:f0+fs, h0:h0+hs] (+)= X_chunk[:, f].T @ delta_hidden[:, h]."""
     cdef Py_ssize_t F = st.layout.n_features, H = st.layout.n_hidden
-    cdef const floating* X_rows
+    cdef const floating* X_rows = <const floating*> d.X
+    cdef const Py_ssize_t* X_order = NULL
     if d.X == NULL:
         sparse_weight_gradient_units(
             <const floating*> d.csr_data, d.csr_indices, d.csr_indptr, d.order,
             first, n_rows, <const floating*> c.delta_hidden,
             grads + st.layout.w1, f0, fs, h0, hs, H, accumulate)
         return
-    X_rows = (<const floating*> d.X + first * F if d.order == NULL
-              else <const floating*> c.X)
-    gemm(True, False, <int> fs, <int> hs, <int> n_rows, <floating> 1,
-         X_rows + f0, <int> F, <const floating*> c.delta_hidden + h0, <int> H,
-         <floating> (1 if accumulate else 0),
-         grads + st.layout.w1 + f0 * H + h0, <int> H)
+    if d.order == NULL:
+        X_rows += first * F
+    else:
+        X_order = d.order + first
+    gemm(True, False, fs, hs, n_rows, X_rows + f0, F, X_order,
+         <const floating*> c.delta_hidden + h0, H,
+         grads + st.layout.w1 + f0 * H + h0, H, accumulate)
 
 
 cdef double _units_task(State* st, const Data* d, const Chunk* c,
@@ -881,7 +883,6 @@ cdef class Trainer:
         if self.st.chunks == NULL:
             return
         for t in range(self.st.n_chunk_sets):
-            free(self.st.chunks[t].X)
             free(self.st.chunks[t].Y)
             free(self.st.chunks[t].weights)
             free(self.st.chunks[t].hidden)
@@ -893,33 +894,27 @@ cdef class Trainer:
         self.st.chunks = NULL
         self.st.n_chunk_sets = 0
 
-    cdef int _reserve(self, Py_ssize_t n_sets, bint gathers,
-                      bint slots) except -1:
-        """Make sure there are ``n_sets`` chunk buffers (with room for
-        gathered dense rows when ``gathers``) and, for ``slots``, the
-        partial gradients: allocated once, before any pass needs them."""
+    cdef int _reserve(self, Py_ssize_t n_sets, bint slots) except -1:
+        """Make sure there are ``n_sets`` chunk buffers and, for ``slots``,
+        the partial gradients: allocated once, before any pass needs
+        them."""
         cdef const Layout* s = &self.st.layout
         cdef Py_ssize_t t, item = self.dtype.itemsize
         cdef Chunk* c
         if slots and self.st.slot_grads == NULL:
             self.st.slot_grads = _alloc(SLOTS * s.n_params, item)
-        if self.st.n_chunk_sets >= n_sets and (self.st.gathers or not gathers):
+        if self.st.n_chunk_sets >= n_sets:
             return 0
-        gathers = gathers or self.st.gathers
         n_sets = max(n_sets, self.st.n_chunk_sets)
         self._free_chunks()
         self.st.chunks = <Chunk*> _alloc(n_sets, sizeof(Chunk))
         for t in range(n_sets):
             c = &self.st.chunks[t]
-            c.X = c.Y = c.weights = c.hidden = c.output = NULL
+            c.Y = c.weights = c.hidden = c.output = NULL
             c.delta_output = c.delta_hidden = c.derivative = NULL
         self.st.n_chunk_sets = n_sets
-        self.st.gathers = gathers
         for t in range(n_sets):
             c = &self.st.chunks[t]
-            # Sparse X is read where it is: no row of n_features entries.
-            if gathers:
-                c.X = _alloc(CHUNK_ROWS * s.n_features, item)
             c.Y = _alloc(CHUNK_ROWS * s.n_outputs, item)
             c.weights = _alloc(CHUNK_ROWS, item)
             c.hidden = _alloc(CHUNK_ROWS * s.n_hidden, item)
@@ -953,13 +948,11 @@ cdef class Trainer:
     @property
     def buffer_nbytes(self):
         """Bytes of the buffers allocated so far (chunk buffers and partial
-        gradients): O(CHUNK_ROWS x (n_hidden + n_outputs)) per chunk set, plus
-        CHUNK_ROWS x n_features only to gather dense rows."""
+        gradients): O(CHUNK_ROWS x (n_hidden + n_outputs)) per chunk set;
+        no copy of X, whose rows are read where they lie."""
         cdef const Layout* s = &self.st.layout
         cdef Py_ssize_t per_set = CHUNK_ROWS * (2 * s.n_hidden + 3 * s.n_outputs
                                                 + 1)
-        if self.st.gathers:
-            per_set += CHUNK_ROWS * s.n_features
         return self.dtype.itemsize * (
             self.st.n_chunk_sets * per_set
             + (SLOTS * s.n_params if self.st.slot_grads != NULL else 0))
@@ -1111,7 +1104,6 @@ cdef class Trainer:
                           self.st.layout.unit_tasks)
         n_threads = <int> max(1, min(n_threads, n_tasks))
         self._reserve(n_threads if split.n_slots else 1,
-                      d.X != NULL and d.order != NULL,
                       split.n_slots and gradient)
         single = self.dtype == np.float32
         with nogil:

@@ -82,6 +82,12 @@ def _kernel_probes(build):
     return pytest.importorskip(f"sklearn_twolayer._kernel_probes{BUILDS[build][0]}")
 
 
+@pytest.fixture(scope="session")
+def probes_of():
+    """``probes_of(build)``: the kernel probes of the named build."""
+    return _kernel_probes
+
+
 @pytest.fixture(scope="session", params=runnable_builds())
 def compiled_probes(request):
     """The kernel probes of each compiled build this CPU runs."""

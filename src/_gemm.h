@@ -1,0 +1,75 @@
+/* The matrix products of training and prediction, row-major:
+
+       C (+)= op(A) @ op(B),   C of shape (m, n), the sum over k terms,
+
+   written for this project instead of calling BLAS, for two reasons.
+
+   * The same result on every machine. Each element of C is one chain of
+     fused multiply-adds over k = 0, 1, ..., k - 1 in that order, started
+     from 0 (or from C itself when accumulating). Neither the vector width,
+     nor the tile sizes, nor the blocking of k, nor the number of threads
+     changes that chain: a block of k stores C and the next block loads it
+     back, which rounds nothing. So the AVX2 and AVX-512 builds, on any
+     x86-64 CPU, give bitwise the same products, where BLAS gives whatever
+     its kernel for the CPU sums. The baseline build has no fused
+     multiply-add (SSE2): its chains round the product and the sum apart,
+     and its last bits differ from the wider builds', consistently.
+   * Rows gathered on the fly. The rows of A (or, transposed, the rows of
+     B's partner) may be given by an index array: a minibatch of shuffled
+     samples is read where it lies, without a copy.
+
+   Layout of the work (as in BLIS): k is cut into blocks of GEMM_KC; for
+   each block, each panel of GEMM_NR columns of op(B) is copied into a
+   contiguous, zero-padded buffer (GEMM_KC x GEMM_NR, in L1/L2 while all
+   row tiles use it), and a micro-kernel computes a tile of GEMM_MR rows x
+   GEMM_NR columns, holding it in registers: GEMM_NV vectors a row, each
+   step of k a broadcast of one A element times the panel's row. A vector
+   lane never mixes columns, so no sum crosses lanes.
+
+   Tiles cut short by the edges of C run the same micro-kernel: rows beyond
+   m re-read row 0 and their results are dropped; columns beyond n are
+   computed from the zero padding into a scratch tile, of which only the
+   valid columns are copied. */
+
+#ifndef TWOLAYER_GEMM_H
+#define TWOLAYER_GEMM_H
+
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#define GEMM_VBYTES 64
+#define GEMM_MR 12
+#elif defined(__AVX__)
+#define GEMM_VBYTES 32
+#define GEMM_MR 6
+#else
+#define GEMM_VBYTES 16
+#define GEMM_MR 6
+#endif
+/* Vectors per row of a tile: MR x NV accumulators, NV panel loads and a
+   broadcast fit the 32 (AVX-512) or 16 registers. */
+#define GEMM_NV 2
+/* Steps of k per block: a panel row holds at most 128 bytes, so a panel
+   takes at most 32 KiB. Blocking does not change any sum (see above). */
+#define GEMM_KC 256
+
+#if defined(__GNUC__)
+#define GEMM_INLINE static inline __attribute__((always_inline))
+#else
+#define GEMM_INLINE static inline
+#endif
+
+#define GEMM_T double
+#define GEMM_NAME(name) name##_d
+#include "_gemm_impl.h"
+#undef GEMM_T
+#undef GEMM_NAME
+
+#define GEMM_T float
+#define GEMM_NAME(name) name##_f
+#include "_gemm_impl.h"
+#undef GEMM_T
+#undef GEMM_NAME
+
+#endif

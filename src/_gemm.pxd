@@ -1,0 +1,46 @@
+# The project's own matrix products (_gemm.h): every element of C one
+# chain of fused multiply-adds in the order of k, so that every build from
+# AVX2 up gives the same bits on any CPU; rows of A may be gathered where
+# they lie through an index array.
+
+from cython cimport floating
+
+
+cdef extern from "_gemm.h" nogil:
+    void gemm_d(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n,
+                Py_ssize_t k, const double* a, Py_ssize_t lda,
+                const Py_ssize_t* a_rows, const double* b, Py_ssize_t ldb,
+                double* c, Py_ssize_t ldc, int accumulate)
+    void gemm_f(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n,
+                Py_ssize_t k, const float* a, Py_ssize_t lda,
+                const Py_ssize_t* a_rows, const float* b, Py_ssize_t ldb,
+                float* c, Py_ssize_t ldc, int accumulate)
+
+
+cdef inline void gemm(
+    bint trans_a,
+    bint trans_b,
+    Py_ssize_t m,
+    Py_ssize_t n,
+    Py_ssize_t k,
+    const floating* a,
+    Py_ssize_t lda,
+    const Py_ssize_t* a_rows,
+    const floating* b,
+    Py_ssize_t ldb,
+    floating* c,
+    Py_ssize_t ldc,
+    bint accumulate,
+) noexcept nogil:
+    """C (+)= op(A) @ op(B), all row-major, C of shape (m, n).
+
+    ``a_rows`` (NULL: 0, 1, 2, ...) gives the stored rows of A that are
+    read: the rows of op(A) when A is not transposed, its columns when it
+    is. ``accumulate`` adds to C instead of overwriting it.
+    """
+    if floating is float:
+        gemm_f(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
+               accumulate)
+    else:
+        gemm_d(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
+               accumulate)

@@ -1,0 +1,202 @@
+/* The products of _gemm.h for one element type: included once with
+   GEMM_T = double and once with GEMM_T = float, GEMM_NAME adding the
+   type's suffix to each name. */
+
+#define GEMM_LANES ((Py_ssize_t) (GEMM_VBYTES / sizeof(GEMM_T)))
+#define GEMM_NR (GEMM_NV * GEMM_LANES)
+#define GEMM_VEC GEMM_NAME(gemm_vector)
+
+/* A vector of the build's width that may sit at any element's address. */
+typedef GEMM_T GEMM_VEC
+    __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)),
+                   may_alias));
+
+/* One tile of mr rows x GEMM_NR columns over kc steps of k, with A not
+   transposed: row i of the tile reads a[i][0 .. kc), the panel row p is
+   panel[p * ldp ...]. With load_c the tile continues the chains already
+   in c; otherwise they start from 0. mr is a constant where it is called
+   (see GEMM_DISPATCH), so the loops over rows unroll and the accumulators
+   stay in registers. */
+GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
+    const int mr, Py_ssize_t kc, const GEMM_T *const *a,
+    const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
+    int load_c)
+{
+    GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
+    GEMM_VEC zero = {0};
+    Py_ssize_t p;
+    int i;
+#pragma GCC unroll 16
+    for (i = 0; i < mr; i++) {
+        acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
+        acc1[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES)
+                         : zero;
+    }
+    for (p = 0; p < kc; p++) {
+        const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
+        const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+#pragma GCC unroll 16
+        for (i = 0; i < mr; i++) {
+            /* Contracted into one fused multiply-add where the build has
+               it (-ffp-contract=fast). */
+            acc0[i] += a[i][p] * b0;
+            acc1[i] += a[i][p] * b1;
+        }
+    }
+#pragma GCC unroll 16
+    for (i = 0; i < mr; i++) {
+        *(GEMM_VEC *) (c + i * ldc) = acc0[i];
+        *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
+    }
+}
+
+/* The same with A transposed: element (i, p) of op(A) is a_row(p)[i],
+   where a_row(p) is row first + p (or rows[first + p]) of the stored A,
+   offset to the tile's first column. */
+GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
+    const int mr, Py_ssize_t kc, const GEMM_T *a, Py_ssize_t lda,
+    const Py_ssize_t *rows, Py_ssize_t first, const GEMM_T *panel,
+    Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c)
+{
+    GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
+    GEMM_VEC zero = {0};
+    Py_ssize_t p;
+    int i;
+#pragma GCC unroll 16
+    for (i = 0; i < mr; i++) {
+        acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
+        acc1[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES)
+                         : zero;
+    }
+    for (p = 0; p < kc; p++) {
+        const GEMM_T *x =
+            a + (rows != NULL ? rows[first + p] : first + p) * lda;
+        const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
+        const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+#pragma GCC unroll 16
+        for (i = 0; i < mr; i++) {
+            acc0[i] += x[i] * b0;
+            acc1[i] += x[i] * b1;
+        }
+    }
+#pragma GCC unroll 16
+    for (i = 0; i < mr; i++) {
+        *(GEMM_VEC *) (c + i * ldc) = acc0[i];
+        *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
+    }
+}
+
+/* Copies rows p0 .. p0 + kc of columns j0 .. j0 + nr of op(B) into the
+   panel, GEMM_NR values a row, zero beyond nr. */
+static inline void GEMM_NAME(gemm_pack_panel)(
+    int trans_b, const GEMM_T *b, Py_ssize_t ldb, Py_ssize_t p0,
+    Py_ssize_t kc, Py_ssize_t j0, Py_ssize_t nr, GEMM_T *panel)
+{
+    Py_ssize_t p, j;
+    for (p = 0; p < kc; p++) {
+        GEMM_T *row = panel + p * GEMM_NR;
+        if (trans_b) {
+            for (j = 0; j < nr; j++)
+                row[j] = b[(j0 + j) * ldb + p0 + p];
+        } else {
+            memcpy(row, b + (p0 + p) * ldb + j0, nr * sizeof(GEMM_T));
+        }
+        for (j = nr; j < GEMM_NR; j++)
+            row[j] = 0;
+    }
+}
+
+/* C (+)= op(A) @ op(B), row-major, C of shape (m, n), over k terms.
+
+   op(A) is A (trans_a = 0: row i at a + r(i) * lda) or A transposed
+   (trans_a = 1: column p of op(A) is the stored row r(p) at a + r(p) * lda),
+   where r(i) = a_rows[i], or i when a_rows is NULL: the rows of the
+   samples, gathered where they lie. op(B) is B (k x n, row stride ldb) or
+   B transposed (B stored n x k). accumulate: add to C instead of
+   overwriting it. */
+static void GEMM_NAME(gemm)(
+    int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+    const GEMM_T *a, Py_ssize_t lda, const Py_ssize_t *a_rows,
+    const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
+    int accumulate)
+{
+    GEMM_T panel[GEMM_KC * GEMM_NR] __attribute__((aligned(64)));
+    GEMM_T scratch[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+    const GEMM_T *a_n[GEMM_MR];
+    Py_ssize_t p0, kc, j0, nr, i0, i, j, ldt;
+    int mr, load_c;
+    GEMM_T *tile;
+
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (i = 0; i < m; i++)
+                memset(c + i * ldc, 0, n * sizeof(GEMM_T));
+        return;
+    }
+    memset(scratch, 0, sizeof(scratch));
+    for (p0 = 0; p0 < k; p0 += GEMM_KC) {
+        kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
+        load_c = accumulate || p0 > 0;
+        for (j0 = 0; j0 < n; j0 += GEMM_NR) {
+            nr = n - j0 < GEMM_NR ? n - j0 : GEMM_NR;
+            GEMM_NAME(gemm_pack_panel)(trans_b, b, ldb, p0, kc, j0, nr, panel);
+            for (i0 = 0; i0 < m; i0 += GEMM_MR) {
+                mr = (int) (m - i0 < GEMM_MR ? m - i0 : GEMM_MR);
+                /* A tile cut short by the last columns runs in scratch. */
+                tile = c + i0 * ldc + j0;
+                ldt = ldc;
+                if (nr < GEMM_NR) {
+                    tile = scratch;
+                    ldt = GEMM_NR;
+                    if (load_c)
+                        for (i = 0; i < mr; i++)
+                            memcpy(scratch + i * GEMM_NR, c + (i0 + i) * ldc + j0,
+                                   nr * sizeof(GEMM_T));
+                }
+                if (!trans_a) {
+                    for (i = 0; i < mr; i++)
+                        a_n[i] = a + (a_rows != NULL ? a_rows[i0 + i] : i0 + i) * lda + p0;
+#define GEMM_CASE(r) \
+    case r: \
+        GEMM_NAME(gemm_tile_n)(r, kc, a_n, panel, GEMM_NR, tile, ldt, load_c); \
+        break;
+                    switch (mr) {
+                        GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3)
+                        GEMM_CASE(4) GEMM_CASE(5) GEMM_CASE(6)
+#if GEMM_MR > 6
+                        GEMM_CASE(7) GEMM_CASE(8) GEMM_CASE(9)
+                        GEMM_CASE(10) GEMM_CASE(11) GEMM_CASE(12)
+#endif
+                    }
+#undef GEMM_CASE
+                } else {
+#define GEMM_CASE(r) \
+    case r: \
+        GEMM_NAME(gemm_tile_t)(r, kc, a + i0, lda, a_rows, p0, panel, GEMM_NR, \
+                               tile, ldt, load_c); \
+        break;
+                    switch (mr) {
+                        GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3)
+                        GEMM_CASE(4) GEMM_CASE(5) GEMM_CASE(6)
+#if GEMM_MR > 6
+                        GEMM_CASE(7) GEMM_CASE(8) GEMM_CASE(9)
+                        GEMM_CASE(10) GEMM_CASE(11) GEMM_CASE(12)
+#endif
+                    }
+#undef GEMM_CASE
+                }
+                if (nr < GEMM_NR)
+                    for (i = 0; i < mr; i++)
+                        memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_NR,
+                               nr * sizeof(GEMM_T));
+            }
+        }
+    }
+    (void) j;
+}
+
+#undef GEMM_LANES
+#undef GEMM_NR
+#undef GEMM_VEC
