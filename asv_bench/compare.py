@@ -315,8 +315,8 @@ def versions():
     }
 
 
-def result(scenario, n_threads, implementation, unit, times):
-    return {
+def result(scenario, n_threads, implementation, unit, times, cores=None):
+    entry = {
         "scenario": scenario,
         "threads": n_threads,
         "implementation": implementation,
@@ -324,6 +324,9 @@ def result(scenario, n_threads, implementation, unit, times):
         "median_s": statistics.median(times),
         "times_s": list(times),
     }
+    if cores is not None:
+        entry["cores"] = list(cores)
+    return entry
 
 
 def main():
@@ -393,20 +396,28 @@ def main():
             for scenario, data, settings, X, y in training_scenarios():
                 scenario_runners = runners_for(data)
                 times = {name: [] for name in scenario_runners}
+                # Cores each repeat kept busy: the process's CPU time over
+                # the wall time of the fit.
+                cores = {name: [] for name in scenario_runners}
                 for _ in range(args.repeats):
                     for name, run in scenario_runners.items():
                         settle()
+                        cpu, wall = time.process_time(), time.perf_counter()
                         seconds, model = run(X, y, **settings)
+                        cores[name].append(
+                            (time.process_time() - cpu) / (time.perf_counter() - wall)
+                        )
                         times[name].append(seconds)
                         if scenario == "medium":
                             medium_models[n_threads, name] = model
                 for name, t in times.items():
-                    results.append(result(scenario, n_threads, name, "s/epoch", t))
-                median = {name: statistics.median(t) for name, t in times.items()}
+                    results.append(
+                        result(scenario, n_threads, name, "s/epoch", t, cores[name])
+                    )
                 flops = epoch_flops(
                     X.shape[0], X.shape[1], settings["n_hidden"], n_outputs_of(y)
                 )
-                report(scenario, n_threads, median, flops)
+                report(scenario, n_threads, times, cores, flops)
             if "predict" in args.scenarios or "transform" in args.scenarios:
                 X, y = loaded("medium")
                 clf = medium_models.get((n_threads, "TwoLayerClassifier"))
@@ -487,14 +498,20 @@ def write_json(args, info, results):
         print(f"\nFigures written to {args.json}")
 
 
-def report(scenario, n_threads, median, flops):
+def report(scenario, n_threads, times, cores, flops):
+    """Median seconds per epoch of each implementation, its ratio to ours,
+    its GFLOP/s; the slowest repeat over the median, and the fewest and
+    most cores (CPU time over wall time) a repeat kept busy."""
+    median = {name: statistics.median(t) for name, t in times.items()}
     base = next(iter(median.values()))
     print(f"\n{scenario}, {n_threads} thread(s): median seconds per epoch")
     for name, seconds in median.items():
         ratio = seconds / base
         print(
             f"  {name:20s} {seconds:10.5f} s  {ratio:6.2f}x ours  "
-            f"{flops / seconds / 1e9:7.2f} GFLOP/s"
+            f"{flops / seconds / 1e9:7.2f} GFLOP/s  "
+            f"slowest {max(times[name]) / seconds:4.2f}x  "
+            f"cores {min(cores[name]):4.2f}-{max(cores[name]):4.2f}"
         )
 
 
