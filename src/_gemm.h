@@ -54,6 +54,28 @@
    takes at most 32 KiB. Blocking does not change any sum (see above). */
 #define GEMM_KC 256
 
+/* acc + a * b for vectors of the build's width: one fused multiply-add
+   where the build has it, called explicitly so that the result does not
+   hang on the compiler contracting (which it does only from -O2 on). */
+#if defined(__AVX512F__) || defined(__FMA__)
+#include <immintrin.h>
+#endif
+#if defined(__AVX512F__)
+#define GEMM_FMA_d(acc, a, b) \
+    ((gemm_vector_d) _mm512_fmadd_pd((__m512d) (a), (__m512d) (b), (__m512d) (acc)))
+#define GEMM_FMA_f(acc, a, b) \
+    ((gemm_vector_f) _mm512_fmadd_ps((__m512) (a), (__m512) (b), (__m512) (acc)))
+#elif defined(__FMA__)
+#define GEMM_FMA_d(acc, a, b) \
+    ((gemm_vector_d) _mm256_fmadd_pd((__m256d) (a), (__m256d) (b), (__m256d) (acc)))
+#define GEMM_FMA_f(acc, a, b) \
+    ((gemm_vector_f) _mm256_fmadd_ps((__m256) (a), (__m256) (b), (__m256) (acc)))
+#else
+/* No fused multiply-add: the product and the sum round apart. */
+#define GEMM_FMA_d(acc, a, b) ((acc) + (a) * (b))
+#define GEMM_FMA_f(acc, a, b) ((acc) + (a) * (b))
+#endif
+
 #if defined(__GNUC__)
 #define GEMM_INLINE static inline __attribute__((always_inline))
 #else

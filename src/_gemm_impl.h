@@ -37,10 +37,9 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
         const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
-            /* Contracted into one fused multiply-add where the build has
-               it (-ffp-contract=fast). */
-            acc0[i] += a[i][p] * b0;
-            acc1[i] += a[i][p] * b1;
+            const GEMM_VEC ai = zero + a[i][p];
+            acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], ai, b0);
+            acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], ai, b1);
         }
     }
 #pragma GCC unroll 16
@@ -75,8 +74,9 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
         const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
-            acc0[i] += x[i] * b0;
-            acc1[i] += x[i] * b1;
+            const GEMM_VEC xi = zero + x[i];
+            acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], xi, b0);
+            acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], xi, b1);
         }
     }
 #pragma GCC unroll 16
