@@ -35,6 +35,7 @@
 #define TWOLAYER_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__AVX512F__)
@@ -81,6 +82,28 @@
 #else
 #define GEMM_INLINE static inline
 #endif
+
+/* Calls GEMM_TILE(r, v) with the constants r = mr and v = nv, so that
+   each shape of tile is compiled on its own. */
+#define GEMM_CASE(r) \
+    case r: \
+        if (nv == 1) \
+            GEMM_TILE(r, 1); \
+        else \
+            GEMM_TILE(r, 2); \
+        break;
+#if GEMM_MR > 6
+#define GEMM_WIDE_CASES \
+    GEMM_CASE(7) GEMM_CASE(8) GEMM_CASE(9) GEMM_CASE(10) GEMM_CASE(11) \
+    GEMM_CASE(12)
+#else
+#define GEMM_WIDE_CASES
+#endif
+#define GEMM_DISPATCH(mr, nv) \
+    switch (mr) { \
+        GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3) GEMM_CASE(4) GEMM_CASE(5) \
+        GEMM_CASE(6) GEMM_WIDE_CASES \
+    }
 
 #define GEMM_T double
 #define GEMM_NAME(name) name##_d

@@ -11,41 +11,45 @@ typedef GEMM_T GEMM_VEC
     __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)),
                    may_alias));
 
-/* One tile of mr rows x GEMM_NR columns over kc steps of k, with A not
-   transposed: row i of the tile reads a[i][0 .. kc), the panel row p is
-   panel[p * ldp ...]. With load_c the tile continues the chains already
-   in c; otherwise they start from 0. mr is a constant where it is called
-   (see GEMM_DISPATCH), so the loops over rows unroll and the accumulators
-   stay in registers. */
+/* One tile of mr rows x nv vectors of columns over kc steps of k, with A
+   not transposed: row i of the tile reads a[i][0 .. kc), the panel row p
+   is panel[p * ldp ...]. With load_c the tile continues the chains already
+   in c; otherwise they start from 0. mr and nv are constants where it is
+   called (see GEMM_DISPATCH), so the loops over rows unroll and the
+   accumulators stay in registers. */
 GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
-    const int mr, Py_ssize_t kc, const GEMM_T *const *a,
+    const int mr, const int nv, Py_ssize_t kc, const GEMM_T *const *a,
     const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
     int load_c)
 {
     GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
     GEMM_VEC zero = {0};
+    GEMM_VEC b1 = zero;
     Py_ssize_t p;
     int i;
 #pragma GCC unroll 16
     for (i = 0; i < mr; i++) {
         acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
-        acc1[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES)
-                         : zero;
+        acc1[i] = load_c && nv == 2
+                      ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES) : zero;
     }
     for (p = 0; p < kc; p++) {
         const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
-        const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+        if (nv == 2)
+            b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
             const GEMM_VEC ai = zero + a[i][p];
             acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], ai, b0);
-            acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], ai, b1);
+            if (nv == 2)
+                acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], ai, b1);
         }
     }
 #pragma GCC unroll 16
     for (i = 0; i < mr; i++) {
         *(GEMM_VEC *) (c + i * ldc) = acc0[i];
-        *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
+        if (nv == 2)
+            *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
     }
 }
 
@@ -53,56 +57,94 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
    where a_row(p) is row first + p (or rows[first + p]) of the stored A,
    offset to the tile's first column. */
 GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
-    const int mr, Py_ssize_t kc, const GEMM_T *a, Py_ssize_t lda,
-    const Py_ssize_t *rows, Py_ssize_t first, const GEMM_T *panel,
-    Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c)
+    const int mr, const int nv, Py_ssize_t kc, const GEMM_T *a,
+    Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t first,
+    const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
+    int load_c)
 {
     GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
     GEMM_VEC zero = {0};
+    GEMM_VEC b1 = zero;
     Py_ssize_t p;
     int i;
 #pragma GCC unroll 16
     for (i = 0; i < mr; i++) {
         acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
-        acc1[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES)
-                         : zero;
+        acc1[i] = load_c && nv == 2
+                      ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES) : zero;
     }
     for (p = 0; p < kc; p++) {
         const GEMM_T *x =
             a + (rows != NULL ? rows[first + p] : first + p) * lda;
         const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
-        const GEMM_VEC b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+        if (nv == 2)
+            b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
             const GEMM_VEC xi = zero + x[i];
             acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], xi, b0);
-            acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], xi, b1);
+            if (nv == 2)
+                acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], xi, b1);
         }
     }
 #pragma GCC unroll 16
     for (i = 0; i < mr; i++) {
         *(GEMM_VEC *) (c + i * ldc) = acc0[i];
-        *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
+        if (nv == 2)
+            *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
     }
 }
 
 /* Copies rows p0 .. p0 + kc of columns j0 .. j0 + nr of op(B) into the
-   panel, GEMM_NR values a row, zero beyond nr. */
+   panel, width values a row, zero beyond nr. */
 static inline void GEMM_NAME(gemm_pack_panel)(
     int trans_b, const GEMM_T *b, Py_ssize_t ldb, Py_ssize_t p0,
-    Py_ssize_t kc, Py_ssize_t j0, Py_ssize_t nr, GEMM_T *panel)
+    Py_ssize_t kc, Py_ssize_t j0, Py_ssize_t nr, Py_ssize_t width,
+    GEMM_T *panel)
 {
     Py_ssize_t p, j;
     for (p = 0; p < kc; p++) {
-        GEMM_T *row = panel + p * GEMM_NR;
+        GEMM_T *row = panel + p * width;
         if (trans_b) {
             for (j = 0; j < nr; j++)
                 row[j] = b[(j0 + j) * ldb + p0 + p];
         } else {
             memcpy(row, b + (p0 + p) * ldb + j0, nr * sizeof(GEMM_T));
         }
-        for (j = nr; j < GEMM_NR; j++)
+        for (j = nr; j < width; j++)
             row[j] = 0;
+    }
+}
+
+static void GEMM_NAME(gemm)(
+    int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+    const GEMM_T *a, Py_ssize_t lda, const Py_ssize_t *a_rows,
+    const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
+    int accumulate);
+
+/* C (+)= A.T @ B for a C of at most GEMM_MR columns (the output layer's
+   weight gradient), computed as its transpose C.T (+)= B.T @ A, whose
+   rows are long: one tile of n rows then fills its vectors. fma(a, b, s) is fma(b, a, s), so every
+   element's chain is the same as the direct product's. */
+static void GEMM_NAME(gemm_narrow_tn)(
+    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const GEMM_T *a,
+    Py_ssize_t lda, const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c,
+    Py_ssize_t ldc, int accumulate)
+{
+    enum { BLOCK = 256 };
+    GEMM_T transposed[GEMM_MR * BLOCK] __attribute__((aligned(64)));
+    Py_ssize_t i0, mb, i, j;
+    for (i0 = 0; i0 < m; i0 += BLOCK) {
+        mb = m - i0 < BLOCK ? m - i0 : BLOCK;
+        if (accumulate)
+            for (i = 0; i < mb; i++)
+                for (j = 0; j < n; j++)
+                    transposed[j * mb + i] = c[(i0 + i) * ldc + j];
+        GEMM_NAME(gemm)(1, 0, n, mb, k, b, ldb, NULL, a + i0, lda,
+                        transposed, mb, accumulate);
+        for (i = 0; i < mb; i++)
+            for (j = 0; j < n; j++)
+                c[(i0 + i) * ldc + j] = transposed[j * mb + i];
     }
 }
 
@@ -123,12 +165,18 @@ static void GEMM_NAME(gemm)(
     GEMM_T panel[GEMM_KC * GEMM_NR] __attribute__((aligned(64)));
     GEMM_T scratch[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
     const GEMM_T *a_n[GEMM_MR];
-    Py_ssize_t p0, kc, j0, nr, i0, i, j, ldt;
-    int mr, load_c;
+    Py_ssize_t p0, kc, j0, nr, i0, i, ldt, ldp, width;
+    const GEMM_T *bp;
+    int mr, nv, load_c;
     GEMM_T *tile;
 
     if (m <= 0 || n <= 0)
         return;
+    if (trans_a && !trans_b && a_rows == NULL && n <= GEMM_MR
+        && m >= 2 * GEMM_LANES && k > 0) {
+        GEMM_NAME(gemm_narrow_tn)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        return;
+    }
     if (k <= 0) {
         if (!accumulate)
             for (i = 0; i < m; i++)
@@ -141,13 +189,29 @@ static void GEMM_NAME(gemm)(
         load_c = accumulate || p0 > 0;
         for (j0 = 0; j0 < n; j0 += GEMM_NR) {
             nr = n - j0 < GEMM_NR ? n - j0 : GEMM_NR;
-            GEMM_NAME(gemm_pack_panel)(trans_b, b, ldb, p0, kc, j0, nr, panel);
+            /* The last columns, if one vector holds them, take tiles one
+               vector wide. */
+            nv = nr <= GEMM_LANES ? 1 : 2;
+            width = nv * GEMM_LANES;
+            /* A full panel of a row-major B whose rows start on cache
+               lines is read where it lies; others are copied (a panel row
+               across three lines costs more than the copy). */
+            if (!trans_b && nr == width && (ldb * sizeof(GEMM_T)) % 64 == 0
+                && (uintptr_t) (b + p0 * ldb + j0) % 64 == 0) {
+                bp = b + p0 * ldb + j0;
+                ldp = ldb;
+            } else {
+                GEMM_NAME(gemm_pack_panel)(trans_b, b, ldb, p0, kc, j0, nr,
+                                           width, panel);
+                bp = panel;
+                ldp = width;
+            }
             for (i0 = 0; i0 < m; i0 += GEMM_MR) {
                 mr = (int) (m - i0 < GEMM_MR ? m - i0 : GEMM_MR);
                 /* A tile cut short by the last columns runs in scratch. */
                 tile = c + i0 * ldc + j0;
                 ldt = ldc;
-                if (nr < GEMM_NR) {
+                if (nr < width) {
                     tile = scratch;
                     ldt = GEMM_NR;
                     if (load_c)
@@ -158,43 +222,24 @@ static void GEMM_NAME(gemm)(
                 if (!trans_a) {
                     for (i = 0; i < mr; i++)
                         a_n[i] = a + (a_rows != NULL ? a_rows[i0 + i] : i0 + i) * lda + p0;
-#define GEMM_CASE(r) \
-    case r: \
-        GEMM_NAME(gemm_tile_n)(r, kc, a_n, panel, GEMM_NR, tile, ldt, load_c); \
-        break;
-                    switch (mr) {
-                        GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3)
-                        GEMM_CASE(4) GEMM_CASE(5) GEMM_CASE(6)
-#if GEMM_MR > 6
-                        GEMM_CASE(7) GEMM_CASE(8) GEMM_CASE(9)
-                        GEMM_CASE(10) GEMM_CASE(11) GEMM_CASE(12)
-#endif
-                    }
-#undef GEMM_CASE
+#define GEMM_TILE(r, v) \
+    GEMM_NAME(gemm_tile_n)(r, v, kc, a_n, bp, ldp, tile, ldt, load_c)
+                    GEMM_DISPATCH(mr, nv)
+#undef GEMM_TILE
                 } else {
-#define GEMM_CASE(r) \
-    case r: \
-        GEMM_NAME(gemm_tile_t)(r, kc, a + i0, lda, a_rows, p0, panel, GEMM_NR, \
-                               tile, ldt, load_c); \
-        break;
-                    switch (mr) {
-                        GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3)
-                        GEMM_CASE(4) GEMM_CASE(5) GEMM_CASE(6)
-#if GEMM_MR > 6
-                        GEMM_CASE(7) GEMM_CASE(8) GEMM_CASE(9)
-                        GEMM_CASE(10) GEMM_CASE(11) GEMM_CASE(12)
-#endif
-                    }
-#undef GEMM_CASE
+#define GEMM_TILE(r, v) \
+    GEMM_NAME(gemm_tile_t)(r, v, kc, a + i0, lda, a_rows, p0, bp, ldp, tile, \
+                           ldt, load_c)
+                    GEMM_DISPATCH(mr, nv)
+#undef GEMM_TILE
                 }
-                if (nr < GEMM_NR)
+                if (nr < width)
                     for (i = 0; i < mr; i++)
                         memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_NR,
                                nr * sizeof(GEMM_T));
             }
         }
     }
-    (void) j;
 }
 
 #undef GEMM_LANES

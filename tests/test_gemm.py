@@ -22,7 +22,17 @@ FUSED = [name for name in BUILD_NAMES if BUILDS[name][1] is not None]
 DTYPES = [np.float32, np.float64]
 # (m, n, k): tiles cut short in rows (6 and 12 rows a tile) and columns
 # (8 to 32 a tile), k beyond one block of 256 steps, and a single row.
-SHAPES = [(1, 1, 1), (13, 37, 300), (25, 70, 5), (7, 100, 600), (1, 256, 784)]
+# With A transposed, a C of at most 6 or 12 columns and at least 16 or 32
+# rows is computed as its transpose: (70, 5, 300) and (40, 10, 60).
+SHAPES = [
+    (1, 1, 1),
+    (13, 37, 300),
+    (25, 70, 5),
+    (7, 100, 600),
+    (1, 256, 784),
+    (70, 5, 300),
+    (40, 10, 60),
+]
 RTOL = {np.float32: 5e-6, np.float64: 1e-14}
 # The three products of training: A @ B, A.T @ B, A @ B.T.
 TRANSPOSES = [(False, False), (True, False), (False, True)]
@@ -88,14 +98,17 @@ def _unfused_chain(a, b):
 
 @pytest.mark.parametrize("build", BUILD_NAMES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
+@pytest.mark.parametrize(
+    "shape,gather", [((13, 19, 300), True), ((40, 5, 60), False)], ids=str
+)
 def test_each_element_is_one_chain_in_the_order_of_k(
-    probes_of, build, trans_a, trans_b
+    probes_of, build, trans_a, trans_b, shape, gather
 ):
     if build not in FUSED and platform.machine() not in ("x86_64", "AMD64"):
         pytest.skip("the baseline build of other architectures may fuse")
     chain = _fused_chain if build in FUSED else _unfused_chain
-    m, n, k = 13, 19, 300
-    A, B, rows, op_a, op_b = operands(m, n, k, np.float64, trans_a, trans_b, True)
+    m, n, k = shape
+    A, B, rows, op_a, op_b = operands(m, n, k, np.float64, trans_a, trans_b, gather)
     C = np.empty((m, n))
     probes_of(build).matmul(A, B, C, trans_a, trans_b, rows)
     expected = np.array(
