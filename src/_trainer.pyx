@@ -21,10 +21,10 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
   ``SLOT_BYTES``), and batches of at most ``SLOT_ROWS`` rows, are split in
   two dimensions, with two barriers per chunk:
 
-  1. rows: per block of about ``ROW_ROWS`` rows (more for a large first
-     layer), gather the samples, run
-     both layers, the output delta with the loss and the hidden delta while
-     the block is in cache;
+  1. rows: per block of about ``ROW_ROWS`` rows (another size for a large
+     first layer), run both layers on the samples where they lie, the
+     output delta with the loss and the hidden delta while the block is in
+     cache;
   2. units: per tile of W1 (a block of features x a block of hidden units,
      the first tile of a hidden block also doing those b1 entries) and per
      block of W2 rows (the first also doing b2), add the chunk's
@@ -131,19 +131,21 @@ cdef enum:
     # slower.
     SLOT_ROWS = 64
     SLOT_BYTES = 262144
-    # Rows per task of the rows phase (about: a chunk is cut into blocks of
-    # equal size). The product copies W1 into panels once per task; for a
-    # layer of at least LARGE_LAYER weights that copy is worth the larger
-    # blocks.
-    ROW_ROWS = 64
-    ROW_ROWS_LARGE_LAYER = 256
-    LARGE_LAYER = 32768
+    # The rows phase of a chunk sums its loss over blocks of LOSS_ROWS rows,
+    # in block order. Its tasks are runs of whole blocks, as many as the team
+    # has threads (one chunk of CHUNK_ROWS rows: 16 tasks for 16 threads);
+    # no result depends on how the blocks are grouped, since each row's
+    # forward and backward pass is its own. One thread takes a whole chunk,
+    # reading W1 once where smaller tasks would read it once each.
+    LOSS_ROWS = 32
     # W1 tiles of the units phase hold about TILE_WEIGHTS weights (split
-    # over features first: each tile copies its part of the hidden delta
-    # into panels), at most MAX_TILES of them; a layer of at least
-    # SPLIT_WEIGHTS weights gets two tiles in any case, so that two threads
-    # share the phase. Smaller tiles cost measurably more on one thread.
-    TILE_WEIGHTS = 49152
+    # over features first, in blocks of a multiple of TILE_FEATURES, the
+    # rows of one tile of the product in every build), at most MAX_TILES
+    # of them: 16 threads have work in the units phase of a 784-256 layer.
+    # A layer of at least SPLIT_WEIGHTS weights gets two tiles in any case,
+    # so that two threads share the phase.
+    TILE_WEIGHTS = 12288
+    TILE_FEATURES = 12
     SPLIT_WEIGHTS = 8192
     MAX_TILES = 16
     # Rows of W2 per task.
@@ -187,8 +189,6 @@ cdef struct Layout:
     Py_ssize_t b1
     Py_ssize_t w2
     Py_ssize_t b2
-    # Rows per task of the rows phase (about).
-    Py_ssize_t row_rows
     # Units phase: W1 tiles (feature blocks x hidden blocks), then W2 row
     # blocks.
     Py_ssize_t feature_block
@@ -262,7 +262,8 @@ cdef struct State:
     Py_ssize_t n_chunk_sets
     # SLOTS partial gradients (NULL until a batch split over them is run).
     void* slot_grads
-    # Partial sums, combined in task order.
+    # Partial sums, combined in block or task order: the loss of each block
+    # of LOSS_ROWS rows of a chunk, the squares of each units task, ...
     double* row_loss
     double* unit_squares
     double* slot_loss
@@ -289,12 +290,12 @@ cdef Layout _layout(Py_ssize_t F, Py_ssize_t H, Py_ssize_t K) noexcept:
     s.w2 = s.b1 + H
     s.b2 = s.w2 + H * K
     s.n_params = s.b2 + K
-    s.row_rows = ROW_ROWS_LARGE_LAYER if F * H >= LARGE_LAYER else ROW_ROWS
     n_tiles = min(F * H // TILE_WEIGHTS, MAX_TILES)
     if F * H >= SPLIT_WEIGHTS:
         n_tiles = max(n_tiles, 2)
     n_tiles = max(n_tiles, 1)
-    s.feature_block = n_blocks(F, min(n_tiles, F))
+    s.feature_block = min(F, n_blocks(n_blocks(F, min(n_tiles, F)),
+                                      TILE_FEATURES) * TILE_FEATURES)
     s.feature_blocks = n_blocks(F, s.feature_block)
     s.hidden_block = n_blocks(H, min(n_blocks(n_tiles, s.feature_blocks), H))
     s.hidden_blocks = n_blocks(H, s.hidden_block)
@@ -358,16 +359,19 @@ cdef double _finish_range(State* st, Py_ssize_t start, Py_ssize_t stop,
 cdef double _rows_task(State* st, const Data* d, Chunk* c,
                        const floating* params, Py_ssize_t first,
                        Py_ssize_t r0, Py_ssize_t n_rows,
-                       const Pass* p, long step) noexcept nogil:
+                       const Pass* p, long step,
+                       double* block_losses) noexcept nogil:
     """Rows [r0, r0 + n_rows) of the chunk whose first sample is ``first``
     (in visiting order): forward, output delta, and with ``p.gradient`` the
-    hidden delta. Returns the rows' summed (weighted) loss. With dropout, a
-    training pass (``p.update``) drops hidden units by the masks of
-    optimizer step ``step``."""
+    hidden delta. Returns the rows' summed (weighted) loss; with
+    ``block_losses`` (NULL: not wanted), the losses of their blocks of
+    LOSS_ROWS rows are written there too, and the total is their sum in
+    order. With dropout, a training pass (``p.update``) drops hidden units
+    by the masks of optimizer step ``step``."""
     cdef const Layout* s = &st.layout
     cdef const Settings* settings = &st.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
-    cdef Py_ssize_t i, r
+    cdef Py_ssize_t i, r, b, b0, nb
     cdef floating* hidden = <floating*> c.hidden + r0 * H
     cdef floating* output = <floating*> c.output + r0 * K
     cdef floating* delta_output = <floating*> c.delta_output + r0 * K
@@ -418,9 +422,22 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     forward_rows(<const floating*> hidden, NULL, params + s.w2,
                  params + s.b2, output, n_rows, H, K, settings.out_activation,
                  NULL)
-    loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
-                             delta_output, n_rows, K, settings.out_activation,
-                             settings.loss, settings.loss_parameter, eps)
+    if block_losses == NULL:
+        loss = output_delta_rows(<const floating*> output, Y_rows, w_rows,
+                                 delta_output, n_rows, K,
+                                 settings.out_activation, settings.loss,
+                                 settings.loss_parameter, eps)
+    else:
+        loss = 0
+        for b in range(n_blocks(n_rows, LOSS_ROWS)):
+            b0 = b * LOSS_ROWS
+            nb = min(LOSS_ROWS, n_rows - b0)
+            block_losses[b] = output_delta_rows(
+                <const floating*> output + b0 * K, Y_rows + b0 * K,
+                NULL if w_rows == NULL else w_rows + b0,
+                delta_output + b0 * K, nb, K, settings.out_activation,
+                settings.loss, settings.loss_parameter, eps)
+            loss += block_losses[b]
     if dropping:
         # The hidden delta through the same masks, recomputed.
         gemm(False, True, n_rows, H, K, <const floating*> delta_output, K,
@@ -605,7 +622,8 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
                          int team) noexcept nogil:
     cdef const Layout* s = &st.layout
     cdef Chunk* c = &st.chunks[0]
-    cdef Py_ssize_t chunk, first, rows, n_row_tasks, block_rows, task, r0, k
+    cdef Py_ssize_t chunk, first, rows, n_row_tasks, task_blocks, task, r0, k
+    cdef Py_ssize_t n_loss_blocks
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
     cdef double data_loss = 0, squares = 0
@@ -614,18 +632,20 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
         first = start + chunk * CHUNK_ROWS
         rows = min(CHUNK_ROWS, start + n_rows - first)
         finish = first + rows == start + n_rows
-        block_rows = _equal_blocks(rows, s.row_rows, rows)
-        n_row_tasks = n_blocks(rows, block_rows)
+        # As many runs of whole loss blocks as the team has threads.
+        n_loss_blocks = n_blocks(rows, LOSS_ROWS)
+        task_blocks = n_blocks(n_loss_blocks, min(team, n_loss_blocks))
+        n_row_tasks = n_blocks(n_loss_blocks, task_blocks)
         for k in range(_share(n_row_tasks, tid, team)):
             task = tid + k * team
-            r0 = task * block_rows
-            st.row_loss[task] = _rows_task(
-                st, d, c, <const floating*> st.params, first, r0,
-                min(block_rows, rows - r0), p, step)
+            r0 = task * task_blocks * LOSS_ROWS
+            _rows_task(st, d, c, <const floating*> st.params, first, r0,
+                       min(task_blocks * LOSS_ROWS, rows - r0), p, step,
+                       st.row_loss + task * task_blocks)
         barrier(&st.meeting, team)
-        # Task order, not thread order: the same sum for any team.
-        for task in range(n_row_tasks):
-            data_loss += st.row_loss[task]
+        # Block order, not thread order: the same sum for any team.
+        for k in range(n_loss_blocks):
+            data_loss += st.row_loss[k]
         if p.gradient:
             for k in range(_share(s.unit_tasks, tid, team)):
                 task = tid + k * team
@@ -666,7 +686,7 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
             first = start + chunk * split.chunk_rows
             rows = min(split.chunk_rows, start + n_rows - first)
             loss += _rows_task(st, d, c, <const floating*> st.params, first,
-                               0, rows, p, step)
+                               0, rows, p, step, NULL)
             if p.gradient:
                 _chunk_gradient(
                     st, d, c, first, rows,
@@ -871,7 +891,8 @@ cdef class Trainer:
         self.st.state_2 = (<void*> _address(self._moments[1])
                            if len(self._moments) > 1 else NULL)
         self.st.n_flat_blocks = n_blocks(self.st.layout.n_params, FLAT_BLOCK)
-        self.st.row_loss = <double*> _alloc(n_blocks(CHUNK_ROWS, 1), sizeof(double))
+        self.st.row_loss = <double*> _alloc(n_blocks(CHUNK_ROWS, LOSS_ROWS),
+                                            sizeof(double))
         self.st.unit_squares = <double*> _alloc(self.st.layout.unit_tasks,
                                                 sizeof(double))
         self.st.slot_loss = <double*> _alloc(SLOTS, sizeof(double))
@@ -1107,8 +1128,7 @@ cdef class Trainer:
         if split.n_slots:
             n_tasks = max(split.n_slots, self.st.n_flat_blocks)
         else:
-            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS),
-                                   self.st.layout.row_rows),
+            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS), LOSS_ROWS),
                           self.st.layout.unit_tasks)
         n_threads = <int> max(1, min(n_threads, n_tasks))
         self._reserve(n_threads if split.n_slots else 1,
