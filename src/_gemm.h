@@ -58,7 +58,7 @@
 /* acc + a * b for vectors of the build's width: one fused multiply-add
    where the build has it, called explicitly so that the result does not
    hang on the compiler contracting (which it does only from -O2 on). */
-#if defined(__AVX512F__) || defined(__FMA__)
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #endif
 #if defined(__AVX512F__)
@@ -75,6 +75,22 @@
 /* No fused multiply-add: the product and the sum round apart. */
 #define GEMM_FMA_d(acc, a, b) ((acc) + (a) * (b))
 #define GEMM_FMA_f(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+/* A vector with every lane x. (0 + x would not do: it is an addition,
+   since 0 + -0 is +0, and it stands in the way of the loads.) */
+#if defined(__AVX512F__)
+#define GEMM_SPLAT_d(x) ((gemm_vector_d) _mm512_set1_pd(x))
+#define GEMM_SPLAT_f(x) ((gemm_vector_f) _mm512_set1_ps(x))
+#elif defined(__AVX__)
+#define GEMM_SPLAT_d(x) ((gemm_vector_d) _mm256_set1_pd(x))
+#define GEMM_SPLAT_f(x) ((gemm_vector_f) _mm256_set1_ps(x))
+#elif defined(__x86_64__) || defined(_M_X64)
+#define GEMM_SPLAT_d(x) ((gemm_vector_d) _mm_set1_pd(x))
+#define GEMM_SPLAT_f(x) ((gemm_vector_f) _mm_set1_ps(x))
+#else
+#define GEMM_SPLAT_d(x) ((gemm_vector_d) {0} + (x))
+#define GEMM_SPLAT_f(x) ((gemm_vector_f) {0} + (x))
 #endif
 
 #if defined(__GNUC__)

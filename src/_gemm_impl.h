@@ -39,7 +39,7 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
             b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
-            const GEMM_VEC ai = zero + a[i][p];
+            const GEMM_VEC ai = GEMM_NAME(GEMM_SPLAT)(a[i][p]);
             acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], ai, b0);
             if (nv == 2)
                 acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], ai, b1);
@@ -81,7 +81,7 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
             b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
-            const GEMM_VEC xi = zero + x[i];
+            const GEMM_VEC xi = GEMM_NAME(GEMM_SPLAT)(x[i]);
             acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], xi, b0);
             if (nv == 2)
                 acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], xi, b1);
