@@ -19,17 +19,23 @@
      samples is read where it lies, without a copy.
 
    Layout of the work (as in BLIS): k is cut into blocks of GEMM_KC; for
-   each block, each panel of GEMM_NR columns of op(B) is copied into a
-   contiguous, zero-padded buffer (GEMM_KC x GEMM_NR, in L1/L2 while all
-   row tiles use it), and a micro-kernel computes a tile of GEMM_MR rows x
-   GEMM_NR columns, holding it in registers: GEMM_NV vectors a row, each
-   step of k a broadcast of one A element times the panel's row. A vector
-   lane never mixes columns, so no sum crosses lanes.
+   each block, each panel of GEMM_NR columns of op(B) is read where it lies
+   (a row-major B whose rows start on cache lines, or any B when one tile
+   of rows reads the panel) or else copied into a contiguous, zero-padded
+   buffer (GEMM_KC x GEMM_NR, in L1/L2 while all row tiles use it); a
+   micro-kernel computes a tile of up to GEMM_MR rows x GEMM_NR columns,
+   holding it in registers: GEMM_NV vectors a row, each step of k a
+   broadcast of one A element times the panel's row. A vector lane never
+   mixes columns, so no sum crosses lanes. Every shape of tile (1 to
+   GEMM_MR rows, one or two vectors) is compiled on its own.
 
-   Tiles cut short by the edges of C run the same micro-kernel: rows beyond
-   m re-read row 0 and their results are dropped; columns beyond n are
-   computed from the zero padding into a scratch tile, of which only the
-   valid columns are copied. */
+   The last columns, when one vector holds them, take tiles one vector
+   wide; columns beyond n are computed from the zero padding into a scratch
+   tile, of which only the valid columns are copied. A product of one or
+   two rows (predicting one sample) takes tiles of GEMM_WIDE_NV vectors, so
+   that enough chains are in flight. A.T @ B with few columns (the output
+   layer's weight gradient) is computed as its transpose, whose rows are
+   long. */
 
 #ifndef TWOLAYER_GEMM_H
 #define TWOLAYER_GEMM_H
@@ -51,8 +57,11 @@
 /* Vectors per row of a tile: MR x NV accumulators, NV panel loads and a
    broadcast fit the 32 (AVX-512) or 16 registers. */
 #define GEMM_NV 2
-/* Steps of k per block: a panel row holds at most 128 bytes, so a panel
-   takes at most 32 KiB. Blocking does not change any sum (see above). */
+/* Vectors per row of a tile of a product of one or two rows. */
+#define GEMM_WIDE_NV 4
+/* Steps of k per block: a panel row holds at most 128 bytes (256 for the
+   tiles of one or two rows), so a panel takes at most 32 KiB (64 KiB).
+   Blocking does not change any sum (see above). */
 #define GEMM_KC 256
 
 /* acc + a * b for vectors of the build's width: one fused multiply-add
@@ -75,6 +84,15 @@
 /* No fused multiply-add: the product and the sum round apart. */
 #define GEMM_FMA_d(acc, a, b) ((acc) + (a) * (b))
 #define GEMM_FMA_f(acc, a, b) ((acc) + (a) * (b))
+#endif
+
+/* The same for one element. */
+#if defined(__AVX512F__) || defined(__FMA__)
+#define GEMM_FMA_ONE_d(acc, a, b) __builtin_fma((a), (b), (acc))
+#define GEMM_FMA_ONE_f(acc, a, b) __builtin_fmaf((a), (b), (acc))
+#else
+#define GEMM_FMA_ONE_d(acc, a, b) ((acc) + (a) * (b))
+#define GEMM_FMA_ONE_f(acc, a, b) ((acc) + (a) * (b))
 #endif
 
 /* A vector with every lane x. (0 + x would not do: it is an addition,
@@ -105,8 +123,10 @@
     case r: \
         if (nv == 1) \
             GEMM_TILE(r, 1); \
-        else \
+        else if (nv == 2 || r > 2) \
             GEMM_TILE(r, 2); \
+        else \
+            GEMM_TILE(r, GEMM_WIDE_NV); \
         break;
 #if GEMM_MR > 6
 #define GEMM_WIDE_CASES \

@@ -4,6 +4,8 @@
 
 #define GEMM_LANES ((Py_ssize_t) (GEMM_VBYTES / sizeof(GEMM_T)))
 #define GEMM_NR (GEMM_NV * GEMM_LANES)
+/* Columns of the wider tiles of a product of one or two rows. */
+#define GEMM_WIDE_NR (GEMM_WIDE_NV * GEMM_LANES)
 #define GEMM_VEC GEMM_NAME(gemm_vector)
 
 /* A vector of the build's width that may sit at any element's address. */
@@ -15,42 +17,40 @@ typedef GEMM_T GEMM_VEC
    not transposed: row i of the tile reads a[i][0 .. kc), the panel row p
    is panel[p * ldp ...]. With load_c the tile continues the chains already
    in c; otherwise they start from 0. mr and nv are constants where it is
-   called (see GEMM_DISPATCH), so the loops over rows unroll and the
-   accumulators stay in registers. */
+   called (see GEMM_DISPATCH), so the loops unroll and the accumulators stay
+   in registers. */
 GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
     const int mr, const int nv, Py_ssize_t kc, const GEMM_T *const *a,
     const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
     int load_c)
 {
-    GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
+    GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
     GEMM_VEC zero = {0};
-    GEMM_VEC b1 = zero;
     Py_ssize_t p;
-    int i;
+    int i, v;
 #pragma GCC unroll 16
-    for (i = 0; i < mr; i++) {
-        acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
-        acc1[i] = load_c && nv == 2
-                      ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES) : zero;
-    }
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            acc[v][i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + v * GEMM_LANES)
+                               : zero;
     for (p = 0; p < kc; p++) {
-        const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
-        if (nv == 2)
-            b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            b[v] = *(const GEMM_VEC *) (panel + p * ldp + v * GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
             const GEMM_VEC ai = GEMM_NAME(GEMM_SPLAT)(a[i][p]);
-            acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], ai, b0);
-            if (nv == 2)
-                acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], ai, b1);
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++)
+                acc[v][i] = GEMM_NAME(GEMM_FMA)(acc[v][i], ai, b[v]);
         }
     }
 #pragma GCC unroll 16
-    for (i = 0; i < mr; i++) {
-        *(GEMM_VEC *) (c + i * ldc) = acc0[i];
-        if (nv == 2)
-            *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
-    }
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            *(GEMM_VEC *) (c + i * ldc + v * GEMM_LANES) = acc[v][i];
 }
 
 /* The same with A transposed: element (i, p) of op(A) is a_row(p)[i],
@@ -62,37 +62,35 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
     const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
     int load_c)
 {
-    GEMM_VEC acc0[GEMM_MR], acc1[GEMM_MR];
+    GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
     GEMM_VEC zero = {0};
-    GEMM_VEC b1 = zero;
     Py_ssize_t p;
-    int i;
+    int i, v;
 #pragma GCC unroll 16
-    for (i = 0; i < mr; i++) {
-        acc0[i] = load_c ? *(const GEMM_VEC *) (c + i * ldc) : zero;
-        acc1[i] = load_c && nv == 2
-                      ? *(const GEMM_VEC *) (c + i * ldc + GEMM_LANES) : zero;
-    }
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            acc[v][i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + v * GEMM_LANES)
+                               : zero;
     for (p = 0; p < kc; p++) {
         const GEMM_T *x =
             a + (rows != NULL ? rows[first + p] : first + p) * lda;
-        const GEMM_VEC b0 = *(const GEMM_VEC *) (panel + p * ldp);
-        if (nv == 2)
-            b1 = *(const GEMM_VEC *) (panel + p * ldp + GEMM_LANES);
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            b[v] = *(const GEMM_VEC *) (panel + p * ldp + v * GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
             const GEMM_VEC xi = GEMM_NAME(GEMM_SPLAT)(x[i]);
-            acc0[i] = GEMM_NAME(GEMM_FMA)(acc0[i], xi, b0);
-            if (nv == 2)
-                acc1[i] = GEMM_NAME(GEMM_FMA)(acc1[i], xi, b1);
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++)
+                acc[v][i] = GEMM_NAME(GEMM_FMA)(acc[v][i], xi, b[v]);
         }
     }
 #pragma GCC unroll 16
-    for (i = 0; i < mr; i++) {
-        *(GEMM_VEC *) (c + i * ldc) = acc0[i];
-        if (nv == 2)
-            *(GEMM_VEC *) (c + i * ldc + GEMM_LANES) = acc1[i];
-    }
+    for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++)
+            *(GEMM_VEC *) (c + i * ldc + v * GEMM_LANES) = acc[v][i];
 }
 
 /* Copies rows p0 .. p0 + kc of columns j0 .. j0 + nr of op(B) into the
@@ -109,7 +107,11 @@ static inline void GEMM_NAME(gemm_pack_panel)(
             for (j = 0; j < nr; j++)
                 row[j] = b[(j0 + j) * ldb + p0 + p];
         } else {
-            memcpy(row, b + (p0 + p) * ldb + j0, nr * sizeof(GEMM_T));
+            /* An element loop: the rows are short, a call per row costs
+               more than the copy. */
+            const GEMM_T *from = b + (p0 + p) * ldb + j0;
+            for (j = 0; j < nr; j++)
+                row[j] = from[j];
         }
         for (j = nr; j < width; j++)
             row[j] = 0;
@@ -148,6 +150,31 @@ static void GEMM_NAME(gemm_narrow_tn)(
     }
 }
 
+/* C (+)= A @ B for a C smaller than one vector (the output layer of one
+   sample): the chains element by element, without copying B into a
+   panel, which would cost more than the product. */
+static void GEMM_NAME(gemm_few)(
+    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const GEMM_T *a,
+    Py_ssize_t lda, const Py_ssize_t *a_rows, const GEMM_T *b,
+    Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc, int accumulate)
+{
+    GEMM_T acc[GEMM_LANES];
+    const GEMM_T *row, *b_row;
+    Py_ssize_t i, j, p;
+    for (i = 0; i < m; i++) {
+        row = a + (a_rows != NULL ? a_rows[i] : i) * lda;
+        for (j = 0; j < n; j++)
+            acc[j] = accumulate ? c[i * ldc + j] : 0;
+        for (p = 0; p < k; p++) {
+            b_row = b + p * ldb;
+            for (j = 0; j < n; j++)
+                acc[j] = GEMM_NAME(GEMM_FMA_ONE)(acc[j], row[p], b_row[j]);
+        }
+        for (j = 0; j < n; j++)
+            c[i * ldc + j] = acc[j];
+    }
+}
+
 /* C (+)= op(A) @ op(B), row-major, C of shape (m, n), over k terms.
 
    op(A) is A (trans_a = 0: row i at a + r(i) * lda) or A transposed
@@ -162,8 +189,12 @@ static void GEMM_NAME(gemm)(
     const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
     int accumulate)
 {
-    GEMM_T panel[GEMM_KC * GEMM_NR] __attribute__((aligned(64)));
-    GEMM_T scratch[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+    GEMM_T panel[GEMM_KC * GEMM_WIDE_NR] __attribute__((aligned(64)));
+    GEMM_T scratch[GEMM_MR * GEMM_WIDE_NR] __attribute__((aligned(64)));
+    /* One or two rows take tiles of up to GEMM_WIDE_NV vectors: more
+       chains in flight, where GEMM_NV would leave the multiply-adds
+       waiting on each other. */
+    const Py_ssize_t step = m <= 2 ? GEMM_WIDE_NR : GEMM_NR;
     const GEMM_T *a_n[GEMM_MR];
     Py_ssize_t p0, kc, j0, nr, i0, i, ldt, ldp, width;
     const GEMM_T *bp;
@@ -177,6 +208,10 @@ static void GEMM_NAME(gemm)(
         GEMM_NAME(gemm_narrow_tn)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
         return;
     }
+    if (!trans_a && !trans_b && m <= 2 && n < GEMM_LANES && k > 0) {
+        GEMM_NAME(gemm_few)(m, n, k, a, lda, a_rows, b, ldb, c, ldc, accumulate);
+        return;
+    }
     if (k <= 0) {
         if (!accumulate)
             for (i = 0; i < m; i++)
@@ -187,17 +222,20 @@ static void GEMM_NAME(gemm)(
     for (p0 = 0; p0 < k; p0 += GEMM_KC) {
         kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
         load_c = accumulate || p0 > 0;
-        for (j0 = 0; j0 < n; j0 += GEMM_NR) {
-            nr = n - j0 < GEMM_NR ? n - j0 : GEMM_NR;
+        for (j0 = 0; j0 < n; j0 += step) {
+            nr = n - j0 < step ? n - j0 : step;
             /* The last columns, if one vector holds them, take tiles one
                vector wide. */
-            nv = nr <= GEMM_LANES ? 1 : 2;
+            nv = nr <= GEMM_LANES ? 1 : nr <= 2 * GEMM_LANES ? 2 : GEMM_WIDE_NV;
             width = nv * GEMM_LANES;
             /* A full panel of a row-major B whose rows start on cache
-               lines is read where it lies; others are copied (a panel row
-               across three lines costs more than the copy). */
-            if (!trans_b && nr == width && (ldb * sizeof(GEMM_T)) % 64 == 0
-                && (uintptr_t) (b + p0 * ldb + j0) % 64 == 0) {
+               lines is read where it lies, and so is any that one tile of
+               rows reads; others are copied (a panel row across three lines
+               costs more than the copy, if tiles share it). */
+            if (!trans_b && nr == width
+                && (m <= GEMM_MR
+                    || ((ldb * sizeof(GEMM_T)) % 64 == 0
+                        && (uintptr_t) (b + p0 * ldb + j0) % 64 == 0))) {
                 bp = b + p0 * ldb + j0;
                 ldp = ldb;
             } else {
@@ -213,10 +251,10 @@ static void GEMM_NAME(gemm)(
                 ldt = ldc;
                 if (nr < width) {
                     tile = scratch;
-                    ldt = GEMM_NR;
+                    ldt = GEMM_WIDE_NR;
                     if (load_c)
                         for (i = 0; i < mr; i++)
-                            memcpy(scratch + i * GEMM_NR, c + (i0 + i) * ldc + j0,
+                            memcpy(scratch + i * GEMM_WIDE_NR, c + (i0 + i) * ldc + j0,
                                    nr * sizeof(GEMM_T));
                 }
                 if (!trans_a) {
@@ -235,7 +273,7 @@ static void GEMM_NAME(gemm)(
                 }
                 if (nr < width)
                     for (i = 0; i < mr; i++)
-                        memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_NR,
+                        memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_WIDE_NR,
                                nr * sizeof(GEMM_T));
             }
         }
@@ -244,4 +282,5 @@ static void GEMM_NAME(gemm)(
 
 #undef GEMM_LANES
 #undef GEMM_NR
+#undef GEMM_WIDE_NR
 #undef GEMM_VEC

@@ -23,9 +23,13 @@ DTYPES = [np.float32, np.float64]
 # (m, n, k): tiles cut short in rows (6 and 12 rows a tile) and columns
 # (8 to 32 a tile), k beyond one block of 256 steps, and a single row.
 # With A transposed, a C of at most 6 or 12 columns and at least 16 or 32
-# rows is computed as its transpose: (70, 5, 300) and (40, 10, 60).
+# rows is computed as its transpose: (70, 5, 300) and (40, 10, 60). One or
+# two rows take wider tiles, or element by element when C is narrower
+# than a vector: (2, 100, 40), (2, 3, 130).
 SHAPES = [
     (1, 1, 1),
+    (2, 100, 40),
+    (2, 3, 130),
     (13, 37, 300),
     (25, 70, 5),
     (7, 100, 600),
@@ -99,7 +103,9 @@ def _unfused_chain(a, b):
 @pytest.mark.parametrize("build", BUILD_NAMES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 @pytest.mark.parametrize(
-    "shape,gather", [((13, 19, 300), True), ((40, 5, 60), False)], ids=str
+    "shape,gather",
+    [((13, 19, 300), True), ((40, 5, 60), False), ((2, 3, 130), True)],
+    ids=str,
 )
 def test_each_element_is_one_chain_in_the_order_of_k(
     probes_of, build, trans_a, trans_b, shape, gather
