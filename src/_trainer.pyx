@@ -317,6 +317,17 @@ cdef Split _split(const Layout* s, Py_ssize_t itemsize,
     return split
 
 
+cdef Py_ssize_t _team_limit(const State* st, Py_ssize_t itemsize,
+                            Py_ssize_t batch_size) noexcept nogil:
+    """Threads beyond the larger phase's number of tasks of a batch of
+    ``batch_size`` rows would only wait at its barriers."""
+    cdef Split split = _split(&st.layout, itemsize, batch_size)
+    if split.n_slots:
+        return max(split.n_slots, st.n_flat_blocks)
+    return max(n_blocks(min(batch_size, CHUNK_ROWS), st.layout.row_rows),
+               st.layout.unit_tasks)
+
+
 # ---------------------------------------------------------------------------
 # Tasks: each touches only its own rows or its own parameters.
 
@@ -1084,7 +1095,6 @@ cdef class Trainer:
                       bint update, bint gradient, int n_threads) except? -1:
         cdef Data d
         cdef Pass p
-        cdef Py_ssize_t n_tasks
         cdef Split split
         cdef bint single
         keep = self._bind(X, Y, sample_weight, order, &d)
@@ -1095,14 +1105,8 @@ cdef class Trainer:
         # The last batch may be smaller: it splits over fewer slots, or is
         # tiled; its needs are covered by those of a full batch.
         split = _split(&self.st.layout, self.dtype.itemsize, p.batch_size)
-        # Never more threads than the larger phase has tasks.
-        if split.n_slots:
-            n_tasks = max(split.n_slots, self.st.n_flat_blocks)
-        else:
-            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS),
-                                   self.st.layout.row_rows),
-                          self.st.layout.unit_tasks)
-        n_threads = <int> max(1, min(n_threads, n_tasks))
+        n_threads = <int> max(1, min(n_threads, _team_limit(
+            &self.st, self.dtype.itemsize, p.batch_size)))
         self._reserve(n_threads if split.n_slots else 1,
                       split.n_slots and gradient)
         single = self.dtype == np.float32
@@ -1169,6 +1173,14 @@ cdef class Trainer:
         """
         return self._pass(X, Y, sample_weight, None, X.shape[0], False,
                           gradient, n_threads)
+
+    def team_limit(self, Py_ssize_t batch_size):
+        """The most threads a pass with batches of ``batch_size`` rows
+        starts: the larger of a batch's phases has that many tasks. It
+        follows from the shapes and the dtype only."""
+        if batch_size < 1:
+            raise ValueError("a batch has at least one row")
+        return _team_limit(&self.st, self.dtype.itemsize, batch_size)
 
     def __reduce__(self):
         raise TypeError("a Trainer is not picklable; pickle its "
