@@ -1,0 +1,556 @@
+"""Scaling model: the time per epoch, and of a 20000-row predict_proba, at
+1 to 64 threads, predicted from one-thread measurements of the real code.
+
+No many-core machine is at hand, so many-core behaviour is judged by
+replaying the trainer's static schedule with task times measured here.
+Usage::
+
+    python asv_bench/scaling_model.py [--scenarios digits medium ...]
+                                      [--repeats 5] [--small] [--no-work-cap]
+
+The model
+---------
+Training.
+    ``Trainer.record_tasks`` runs an epoch of the scenario on one thread
+    with the compiled code and times every task of every phase (the rows
+    and units phases of a batch split into rows x units, the slots and
+    reduce phases of a batch split over slots), each batch as a whole, and
+    counts the barriers; the epoch is recorded ``--repeats`` times,
+    interleaved with the validation runs, and each task's median taken. A
+    team of ``n`` threads gives thread ``tid`` the tasks ``tid, tid + n,
+    ...`` of each phase (``_share`` in ``src/_trainer.pyx``), and the
+    phases meet at barriers, so the predicted time of an epoch is::
+
+        sum over phases of max over threads of their tasks' summed times
+        + n_barriers x barrier(n)
+        + what the batches do outside their tasks (every thread does it,
+          at once: the same at any n)
+        + what the call does outside its batches (checks, the team's start)
+
+    The team size at ``c`` cores is what the package would choose: the
+    trainer runs ``min(threads_for_work(c, work of a batch),
+    Trainer.team_limit(batch))`` threads (``sklearn_twolayer._threads``:
+    budget and cores are both ``c``; the trainer never starts more threads
+    than the larger of a batch's phases has tasks). Task counts come from
+    the recorded tasks, never from the trainer's constants.
+
+Prediction.
+    ``predict_rows`` is a ``prange(schedule="static")`` over blocks of
+    ``BLOCK_ROWS`` rows: thread ``t`` of ``n`` takes a contiguous run of
+    ``q`` or ``q + 1`` blocks (the first ``r`` threads one more, ``q, r =
+    divmod(n_blocks, n)``, as GNU libgomp cuts a static loop). Each
+    block's time is measured by calling the compiled kernel on that block
+    alone on one thread (minus the cost of a call on no rows); the rest of
+    a ``predict_proba`` (validation, allocations) is its one-thread time
+    minus the blocks' sum. The team is ``threads_for_work(c, products'
+    work)`` capped at the number of blocks; the end of the loop is one
+    barrier of OpenMP's.
+
+Barriers.
+    ``barrier_seconds`` (``sklearn_twolayer._openmp_helpers``) times the
+    trainer's own barrier here, in a team of 2, with one thread arriving
+    100 microseconds late each time (a different one each time), so that
+    the others spin, go to sleep on the futex and are woken, as at the end
+    of an unbalanced phase. The barrier is a counter on one cache line:
+    each arrival is an atomic add on that line, and the last one wakes all
+    sleepers with one futex call whose cost grows with the sleepers, so
+    the model takes the cost as linear in the team: ``barrier(n) = (n - 1)
+    x barrier(2)``, and 0 for one thread (the barrier returns at once).
+    This is an assumption, not a measurement: on a many-core machine
+    threads on other sockets pay more per arrival, and threads that spin
+    instead of sleeping pay less.
+
+What the model leaves out: memory bandwidth shared by the threads (it
+assumes each task runs as fast as on an idle machine with one thread),
+caches (a thread's tasks touch rows and gradients other threads wrote),
+frequency scaling, and the scheduler of a machine whose cores are shared.
+
+Validation: the epoch (``Trainer.run_epoch`` with the order and batch
+size of a fit, the teams above) and ``predict_proba`` on 20000 rows are
+timed at 1 and 2 threads here, medians of ``--repeats`` interleaved runs,
+and compared with the prediction.
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+# Run as a script, asv_bench/ is on sys.path: compare.py's data and the asv
+# suite's scenario table and estimator factory.
+from benchmarks.scenarios import SCENARIOS, estimators_for, make_scenario_estimator
+from compare import load, settle
+from sklearn.exceptions import ConvergenceWarning
+from sklearn_twolayer._openmp_helpers import barrier_seconds
+from threadpoolctl import threadpool_limits
+
+from sklearn_twolayer._dispatch import forward as compiled_forward
+from sklearn_twolayer._dispatch import trainer as compiled_trainer
+from sklearn_twolayer._fitting import Fit, _batch_size
+from sklearn_twolayer._network import forward_flops
+from sklearn_twolayer._registry import ACTIVATION_CODES
+from sklearn_twolayer._threads import single_threaded_blas, threads_for_work
+
+#: Thread counts of the prediction table.
+THREADS = (1, 2, 4, 8, 16, 32, 64)
+
+#: Rows of the predict_proba scenario (as in ``compare.py``).
+PREDICT_ROWS = 20000
+
+#: How late one thread arrives at each barrier when its cost is measured.
+BARRIER_DELAY = 100e-6
+
+
+# ---------------------------------------------------------------------------
+# The replay: pure functions of measured times.
+
+
+@dataclass
+class EpochProfile:
+    """Measured one-thread times of an epoch.
+
+    Attributes
+    ----------
+    phases : list of ndarray
+        Seconds of each task of each phase, indexed by the task's number,
+        in the order the phases run; each phase ends at a barrier.
+    kinds : list of str
+        The kind of each phase ("rows", "units", "slots", "reduce").
+    serial : float
+        Seconds the batches spend outside their tasks, and the call outside
+        its batches: every thread does that work, or one while the others
+        wait, at any team size.
+    """
+
+    phases: list
+    kinds: list
+    serial: float
+
+    @property
+    def n_barriers(self):
+        return len(self.phases)
+
+
+def thread_loads(task_seconds, team):
+    """Seconds each thread of ``team`` spends on a phase whose tasks take
+    ``task_seconds``, when thread ``tid`` takes the tasks ``tid, tid +
+    team, ...`` (the trainer's ``_share``).
+
+    Parameters
+    ----------
+    task_seconds : array-like of shape (n_tasks,)
+    team : int
+
+    Returns
+    -------
+    loads : ndarray of shape (team,)
+    """
+    task_seconds = np.asarray(task_seconds, dtype=float)
+    owner = np.arange(task_seconds.shape[0]) % team
+    return np.bincount(owner, weights=task_seconds, minlength=team)
+
+
+def static_loads(block_seconds, team):
+    """Seconds each thread of ``team`` spends on a loop of blocks that take
+    ``block_seconds`` under ``schedule(static)``: thread ``t`` takes a
+    contiguous run of blocks, the first ``n_blocks % team`` threads one
+    block more than the others (GNU libgomp's split).
+
+    Returns
+    -------
+    loads : ndarray of shape (team,)
+    """
+    block_seconds = np.asarray(block_seconds, dtype=float)
+    q, r = divmod(block_seconds.shape[0], team)
+    sizes = np.full(team, q)
+    sizes[:r] += 1
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    sums = np.concatenate(([0.0], np.cumsum(block_seconds)))
+    return sums[bounds[1:]] - sums[bounds[:-1]]
+
+
+def barrier_cost(team, per_thread):
+    """Seconds of one barrier of ``team`` threads: 0 for one thread (the
+    barrier returns at once), else ``(team - 1) x per_thread`` (a counter
+    barrier: the arrivals on one cache line and the wake-ups grow linearly
+    with the team). ``per_thread`` is the cost measured for two threads."""
+    return 0.0 if team <= 1 else (team - 1) * per_thread
+
+
+def replay_epoch(profile, team, barrier_seconds_per_thread):
+    """Predicted seconds of an epoch with ``team`` threads.
+
+    Parameters
+    ----------
+    profile : EpochProfile
+    team : int
+    barrier_seconds_per_thread : float
+        See :func:`barrier_cost`.
+
+    Returns
+    -------
+    seconds : float
+    """
+    work = sum(thread_loads(tasks, team).max(initial=0.0) for tasks in profile.phases)
+    barriers = profile.n_barriers * barrier_cost(team, barrier_seconds_per_thread)
+    return work + barriers + profile.serial
+
+
+def tasks_with_work(profile, team):
+    """Per phase kind, the most threads of ``team`` that have a task in a
+    phase of that kind."""
+    busy = {}
+    for kind, tasks in zip(profile.kinds, profile.phases, strict=True):
+        busy[kind] = max(busy.get(kind, 0), min(team, len(tasks)))
+    return busy
+
+
+def profile_from_records(records, n_barriers, call_seconds, kinds):
+    """An :class:`EpochProfile` from ``Trainer.record_tasks``' records.
+
+    Parameters
+    ----------
+    records : structured ndarray, or list of them
+        The records of one epoch, or of the same epoch recorded several
+        times (the same tasks in the same order): each task's median is
+        taken.
+    n_barriers : int
+    call_seconds : float or list of float
+        Wall time of the ``record_tasks`` call(s).
+    kinds : sequence of str
+        ``TASK_KINDS`` of the trainer: the names of the ``kind`` codes.
+    """
+    if isinstance(records, np.ndarray):
+        records, call_seconds = [records], [call_seconds]
+    first = records[0]
+    for other in records[1:]:
+        if not np.array_equal(
+            other[["batch", "kind", "phase", "task"]],
+            first[["batch", "kind", "phase", "task"]],
+        ):
+            raise ValueError("the recorded epochs ran different tasks")
+    seconds = np.median([r["seconds"] for r in records], axis=0)
+    batch_kind = kinds.index("batch")
+    is_batch = first["kind"] == batch_kind
+    phases = [[] for _ in range(n_barriers)]
+    phase_kinds = [None] * n_barriers
+    for record, t in zip(first[~is_batch], seconds[~is_batch], strict=True):
+        tasks = phases[record["phase"]]
+        if record["task"] != len(tasks):
+            raise ValueError("the tasks of a phase are not numbered in order")
+        tasks.append(t)
+        phase_kinds[record["phase"]] = kinds[record["kind"]]
+    task_total = seconds[~is_batch].sum()
+    batch_total = seconds[is_batch].sum()
+    outside_batches = max(statistics.median(call_seconds) - batch_total, 0.0)
+    return EpochProfile(
+        phases=[np.asarray(p) for p in phases],
+        kinds=[k or "none" for k in phase_kinds],
+        serial=max(batch_total - task_total, 0.0) + outside_batches,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Teams: what the package would choose on a machine of ``cores`` cores.
+
+
+def epoch_team(trainer, batch_size, cores, work_cap=True):
+    """Threads of an epoch with batches of ``batch_size`` rows on ``cores``
+    cores, as a fit chooses them (budget and cores both ``cores``), capped
+    by the trainer's own limit (the larger phase's number of tasks)."""
+    n_threads = cores
+    if work_cap:
+        n_threads = threads_for_work(cores, trainer.flops_per_row * batch_size)
+    return int(min(n_threads, trainer.team_limit(batch_size)))
+
+
+def predict_team(n_blocks, flops, cores, work_cap=True):
+    """Threads of a prediction of ``flops`` operations over ``n_blocks``
+    blocks on ``cores`` cores (predict_rows starts no more than blocks)."""
+    n_threads = threads_for_work(cores, flops) if work_cap else cores
+    return int(min(n_threads, n_blocks))
+
+
+# ---------------------------------------------------------------------------
+# Measurements of the real code.
+
+
+def measure_barrier(repeats=5, n_barriers=2000, delay=BARRIER_DELAY):
+    """Median seconds of one barrier of two threads, the late arrival's
+    delay left out (see ``barrier_seconds``); 0 where no two threads run."""
+    times = []
+    for _ in range(repeats):
+        seconds, team = barrier_seconds(2, n_barriers, delay)
+        if team < 2:
+            return 0.0
+        times.append(seconds)
+    return max(statistics.median(times), 0.0)
+
+
+@dataclass
+class TrainingSetup:
+    """A scenario's trainer and one epoch's arguments, as its fit has them."""
+
+    trainer: object
+    X: object
+    Y: np.ndarray
+    batch_size: int
+    order: object
+
+
+def training_setup(scenario, small=False):
+    """The trainer of our estimator for ``scenario`` (``SCENARIOS``), on
+    ``compare.py``'s data, made as a fit makes it."""
+    data_name, settings = SCENARIOS[scenario]
+    X, y = load(data_name, small)
+    ours = estimators_for(data_name)[0]
+    estimator = make_scenario_estimator(ours, X.shape[0], **settings)
+    draft, _ = estimator._draft()
+    network, data, random_state = draft._prepare_fit(X, y, None, False, None, None)
+    fit = Fit(draft, network, data, random_state, False, reporter=None)
+    order = None
+    if draft.shuffle:
+        order = random_state.permutation(data.X.shape[0])
+    batch_size = _batch_size(draft.batch_size, data.X.shape[0])
+    return TrainingSetup(fit.trainer, data.X, data.Y, batch_size, order)
+
+
+def record_epoch(setup):
+    """``(records, n_barriers, seconds of the call)`` of one recorded epoch."""
+    start = time.perf_counter()
+    with single_threaded_blas():
+        records, n_barriers, _ = setup.trainer.record_tasks(
+            setup.X, setup.Y, batch_size=setup.batch_size, order=setup.order
+        )
+    return records, n_barriers, time.perf_counter() - start
+
+
+def time_epoch(setup, n_threads):
+    """Seconds of one epoch with at most ``n_threads`` threads, and the
+    team that ran it."""
+    start = time.perf_counter()
+    with single_threaded_blas():
+        setup.trainer.run_epoch(
+            setup.X,
+            setup.Y,
+            batch_size=setup.batch_size,
+            n_threads=n_threads,
+            order=setup.order,
+        )
+    return time.perf_counter() - start, setup.trainer.last_team
+
+
+def predict_setup(small=False):
+    """The medium scenario's classifier, trained one epoch, and up to
+    ``PREDICT_ROWS`` rows of its data (``compare.py``'s predict scenario)."""
+    data_name, settings = SCENARIOS["medium"]
+    X, y = load(data_name, small)
+    estimator = make_scenario_estimator(
+        estimators_for(data_name)[0], X.shape[0], **settings
+    )
+    estimator.set_params(max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(X, y)
+    return estimator, np.ascontiguousarray(X[:PREDICT_ROWS])
+
+
+def time_predict_blocks(estimator, X):
+    """Seconds of each block of rows of ``predict_rows`` on one thread: the
+    compiled kernel called on one block at a time, less the cost of a call
+    on no rows."""
+    dtype = X.dtype
+    W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in estimator.coefs_)
+    b1, b2 = (np.ascontiguousarray(b, dtype=dtype) for b in estimator.intercepts_)
+    out = np.empty((X.shape[0], W2.shape[1]), dtype=dtype)
+    codes = (
+        ACTIVATION_CODES[estimator.hidden_activation_],
+        ACTIVATION_CODES[estimator.out_activation_],
+    )
+    rows = compiled_forward.BLOCK_ROWS
+
+    def call(start, stop):
+        began = time.perf_counter()
+        compiled_forward.predict_rows(
+            X[start:stop], W1, b1, W2, b2, out[start:stop], *codes, 1
+        )
+        return time.perf_counter() - began
+
+    empty = statistics.median(call(0, 0) for _ in range(50))
+    return np.array(
+        [
+            max(call(start, min(start + rows, X.shape[0])) - empty, 0.0)
+            for start in range(0, X.shape[0], rows)
+        ]
+    )
+
+
+def time_predict_proba(estimator, X, n_threads):
+    """Seconds of ``predict_proba(X)`` with OpenMP limited to ``n_threads``."""
+    with threadpool_limits(n_threads, user_api="openmp"):
+        start = time.perf_counter()
+        estimator.predict_proba(X)
+        return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------
+# The scenarios.
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    measured: dict
+    predicted: dict
+    teams: dict
+    busy: dict
+
+
+def model_training(scenario, args, barrier_per_thread):
+    """Record, validate and replay one training scenario."""
+    setup = training_setup(scenario, args.small)
+    kinds = list(compiled_trainer.TASK_KINDS)
+    recorded, calls, measured = [], [], {1: [], 2: []}
+    ran = {}
+    # A first epoch of each kind warms the caches and allocates the buffers.
+    record_epoch(setup)
+    for cores in (1, 2):
+        time_epoch(
+            setup,
+            epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap),
+        )
+    for _ in range(args.repeats):
+        settle()
+        records, n_barriers, seconds = record_epoch(setup)
+        recorded.append(records)
+        calls.append(seconds)
+        for cores in (1, 2):
+            settle()
+            team = epoch_team(
+                setup.trainer, setup.batch_size, cores, not args.no_work_cap
+            )
+            seconds, ran[cores] = time_epoch(setup, team)
+            measured[cores].append(seconds)
+    profile = profile_from_records(recorded, n_barriers, calls, kinds)
+    teams = {
+        cores: epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap)
+        for cores in THREADS
+    }
+    for cores in (1, 2):
+        if ran[cores] != teams[cores]:
+            raise RuntimeError(
+                f"{scenario}: the epoch ran {ran[cores]} threads at {cores} "
+                f"cores, the model says {teams[cores]}"
+            )
+    predicted = {
+        cores: replay_epoch(profile, team, barrier_per_thread)
+        for cores, team in teams.items()
+    }
+    return ScenarioResult(
+        scenario,
+        {cores: statistics.median(t) for cores, t in measured.items()},
+        predicted,
+        teams,
+        tasks_with_work(profile, teams[16]),
+    )
+
+
+def model_predict(args, barrier_per_thread):
+    """Record, validate and replay predict_proba on 20000 rows."""
+    estimator, X = predict_setup(args.small)
+    flops = forward_flops(X.shape[0], estimator.coefs_)
+    blocks, whole, measured = [], [], {1: [], 2: []}
+    time_predict_proba(estimator, X, 1)
+    for _ in range(args.repeats):
+        settle()
+        blocks.append(time_predict_blocks(estimator, X))
+        whole.append(time_predict_proba(estimator, X, 1))
+        for cores in (1, 2):
+            settle()
+            measured[cores].append(time_predict_proba(estimator, X, cores))
+    block_seconds = np.median(blocks, axis=0)
+    n_blocks = block_seconds.shape[0]
+    serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
+    teams = {
+        cores: predict_team(n_blocks, flops, cores, not args.no_work_cap)
+        for cores in THREADS
+    }
+    predicted = {
+        cores: static_loads(block_seconds, team).max()
+        + barrier_cost(team, barrier_per_thread)
+        + serial
+        for cores, team in teams.items()
+    }
+    return ScenarioResult(
+        f"predict {X.shape[0]}",
+        {cores: statistics.median(t) for cores, t in measured.items()},
+        predicted,
+        teams,
+        {"blocks": min(teams[16], n_blocks)},
+    )
+
+
+def print_table(results, barrier_per_thread):
+    print(
+        f"\nbarrier, 2 threads: {barrier_per_thread * 1e6:.1f} us "
+        "(the model: (team - 1) x this)"
+    )
+    header = (
+        f"{'scenario':16s} {'meas 1t':>9s} {'meas 2t':>9s} {'pred 1t':>9s} "
+        f"{'err':>6s} {'pred 2t':>9s} {'err':>6s} {'pred 16t':>9s} "
+        f"{'pred 64t':>9s} {'x16':>6s} {'x64':>6s} {'team 2/16/64':>13s}  "
+        "threads with work per phase at 16"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        m, p = r.measured, r.predicted
+        err = {c: 100 * (p[c] - m[c]) / m[c] for c in (1, 2)}
+        busy = ", ".join(f"{k} {v}" for k, v in r.busy.items())
+        teams = f"{r.teams[2]}/{r.teams[16]}/{r.teams[64]}"
+        print(
+            f"{r.name:16s} {m[1] * 1e3:7.2f}ms {m[2] * 1e3:7.2f}ms "
+            f"{p[1] * 1e3:7.2f}ms {err[1]:+5.1f}% {p[2] * 1e3:7.2f}ms "
+            f"{err[2]:+5.1f}% {p[16] * 1e3:7.2f}ms {p[64] * 1e3:7.2f}ms "
+            f"{p[1] / p[16]:6.2f} {p[1] / p[64]:6.2f} {teams:>13s}  {busy}"
+        )
+    print("\npredicted speed-up by threads (1 / t):")
+    print(f"{'scenario':16s} " + " ".join(f"{c:>6d}" for c in THREADS))
+    for r in results:
+        p = r.predicted
+        print(f"{r.name:16s} " + " ".join(f"{p[1] / p[c]:6.2f}" for c in THREADS))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=[*SCENARIOS, "predict"],
+        choices=[*SCENARIOS, "predict"],
+    )
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--small", action="store_true", help="smaller data sets")
+    parser.add_argument(
+        "--no-work-cap",
+        action="store_true",
+        help="teams not limited by the work per thread (threads_for_work), "
+        "only by the tasks",
+    )
+    args = parser.parse_args()
+    barrier_per_thread = measure_barrier()
+    results = []
+    for scenario in args.scenarios:
+        if scenario == "predict":
+            results.append(model_predict(args, barrier_per_thread))
+        else:
+            results.append(model_training(scenario, args, barrier_per_thread))
+        print(f"{results[-1].name}: done", flush=True)
+    print_table(results, barrier_per_thread)
+
+
+if __name__ == "__main__":
+    main()
