@@ -60,10 +60,27 @@ Barriers.
     threads on other sockets pay more per arrival, and threads that spin
     instead of sleeping pay less.
 
-What the model leaves out: memory bandwidth shared by the threads (it
-assumes each task runs as fast as on an idle machine with one thread),
-caches (a thread's tasks touch rows and gradients other threads wrote),
-frequency scaling, and the scheduler of a machine whose cores are shared.
+Cores.
+    The predictions for 16 and 64 threads assume a core per thread, each
+    running a task as fast as one thread alone does here. A machine may
+    give less: two vCPUs of a virtual machine may share one physical core,
+    and threads share memory bandwidth and the last-level cache. So the
+    model also measures, per scenario, the *capacity* of two busy threads:
+    the same one-thread work (an epoch of a second trainer on the same
+    data; the forward pass) timed alone and while a second Python thread
+    runs it too (the compiled code releases the GIL), ``capacity = 2 x
+    alone / together`` (2: a core each; 1: the two take turns on one
+    core). With it, a phase of ``k`` busy threads takes ``max(slowest
+    thread's load, total load / capacity(k))``; the "here" column of the
+    validation is that prediction for 2 threads on this machine, the "own
+    cores" column the one with a core per thread.
+
+What the model leaves out: memory bandwidth and caches shared by more than
+two threads (each task runs as fast as alone), the cache misses of tasks
+that read what other threads wrote, frequency scaling, and the scheduler of
+a machine whose cores are shared with other work. The round-robin share
+need not be monotone: tasks of unequal sizes (a W2 block beside W1 tiles)
+may give a larger team a slower phase.
 
 Validation: the epoch (``Trainer.run_epoch`` with the order and batch
 size of a fit, the teams above) and ``predict_proba`` on 20000 rows are
@@ -73,6 +90,7 @@ and compared with the prediction.
 
 import argparse
 import statistics
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -180,7 +198,32 @@ def barrier_cost(team, per_thread):
     return 0.0 if team <= 1 else (team - 1) * per_thread
 
 
-def replay_epoch(profile, team, barrier_seconds_per_thread):
+def phase_seconds(loads, capacity=None):
+    """Seconds of a phase whose threads have ``loads`` seconds of work each.
+
+    On dedicated cores (``capacity`` None) the slowest thread's load. On a
+    machine where ``k`` busy threads do the work of ``capacity(k)`` lone
+    threads (fewer when they share cores, memory bandwidth or caches), the
+    phase also takes at least its total work divided by that capacity.
+
+    Parameters
+    ----------
+    loads : ndarray of shape (team,)
+    capacity : callable or None
+        ``capacity(k)``, for ``k`` threads with work; ``capacity(1) = 1``.
+
+    Returns
+    -------
+    seconds : float
+    """
+    longest = loads.max(initial=0.0)
+    busy = int(np.count_nonzero(loads))
+    if capacity is None or busy <= 1:
+        return longest
+    return max(longest, loads.sum() / capacity(busy))
+
+
+def replay_epoch(profile, team, barrier_seconds_per_thread, capacity=None):
     """Predicted seconds of an epoch with ``team`` threads.
 
     Parameters
@@ -189,12 +232,16 @@ def replay_epoch(profile, team, barrier_seconds_per_thread):
     team : int
     barrier_seconds_per_thread : float
         See :func:`barrier_cost`.
+    capacity : callable or None, default=None
+        See :func:`phase_seconds`; None: each thread has a core of its own.
 
     Returns
     -------
     seconds : float
     """
-    work = sum(thread_loads(tasks, team).max(initial=0.0) for tasks in profile.phases)
+    work = sum(
+        phase_seconds(thread_loads(tasks, team), capacity) for tasks in profile.phases
+    )
     barriers = profile.n_barriers * barrier_cost(team, barrier_seconds_per_thread)
     return work + barriers + profile.serial
 
@@ -290,6 +337,50 @@ def measure_barrier(repeats=5, n_barriers=2000, delay=BARRIER_DELAY):
     return max(statistics.median(times), 0.0)
 
 
+def measure_capacity(run, other, repeats):
+    """Lone threads' worth of work that two threads do here at once.
+
+    ``run()`` and ``other()`` each do the same one-thread work (releasing
+    the GIL); ``run`` is timed alone and while ``other`` runs over and over
+    in a second Python thread, interleaved, ``repeats`` times each.
+
+    Returns
+    -------
+    capacity : float
+        ``2 x alone / together``: 2 where each thread has a core of its
+        own, 1 where the two take turns on one core.
+    """
+
+    def busy(started, stop):
+        started.set()
+        while not stop.is_set():
+            other()
+
+    alone, together = [], []
+    for _ in range(repeats):
+        settle()
+        start = time.perf_counter()
+        run()
+        alone.append(time.perf_counter() - start)
+        stop = threading.Event()
+        started = threading.Event()
+        thread = threading.Thread(target=busy, args=(started, stop))
+        thread.start()
+        started.wait()
+        start = time.perf_counter()
+        run()
+        together.append(time.perf_counter() - start)
+        stop.set()
+        thread.join()
+    return 2 * statistics.median(alone) / statistics.median(together)
+
+
+def capacity_of(capacity_2):
+    """``capacity(k)`` for a replay of this machine: measured for two busy
+    threads; 1 for one."""
+    return lambda k: 1.0 if k <= 1 else capacity_2
+
+
 @dataclass
 class TrainingSetup:
     """A scenario's trainer and one epoch's arguments, as its fit has them."""
@@ -299,13 +390,15 @@ class TrainingSetup:
     Y: np.ndarray
     batch_size: int
     order: object
+    data: tuple
 
 
-def training_setup(scenario, small=False):
+def training_setup(scenario, small=False, data=None):
     """The trainer of our estimator for ``scenario`` (``SCENARIOS``), on
-    ``compare.py``'s data, made as a fit makes it."""
+    ``compare.py``'s data (or on ``data``, ``(X, y)``), made as a fit makes
+    it."""
     data_name, settings = SCENARIOS[scenario]
-    X, y = load(data_name, small)
+    X, y = load(data_name, small) if data is None else data
     ours = estimators_for(data_name)[0]
     estimator = make_scenario_estimator(ours, X.shape[0], **settings)
     draft, _ = estimator._draft()
@@ -315,7 +408,7 @@ def training_setup(scenario, small=False):
     if draft.shuffle:
         order = random_state.permutation(data.X.shape[0])
     batch_size = _batch_size(draft.batch_size, data.X.shape[0])
-    return TrainingSetup(fit.trainer, data.X, data.Y, batch_size, order)
+    return TrainingSetup(fit.trainer, data.X, data.Y, batch_size, order, (X, y))
 
 
 def record_epoch(setup):
@@ -328,18 +421,24 @@ def record_epoch(setup):
     return records, n_barriers, time.perf_counter() - start
 
 
+def run_epoch(setup, n_threads):
+    """One epoch with at most ``n_threads`` threads (BLAS limited by the
+    caller)."""
+    setup.trainer.run_epoch(
+        setup.X,
+        setup.Y,
+        batch_size=setup.batch_size,
+        n_threads=n_threads,
+        order=setup.order,
+    )
+
+
 def time_epoch(setup, n_threads):
     """Seconds of one epoch with at most ``n_threads`` threads, and the
     team that ran it."""
     start = time.perf_counter()
     with single_threaded_blas():
-        setup.trainer.run_epoch(
-            setup.X,
-            setup.Y,
-            batch_size=setup.batch_size,
-            n_threads=n_threads,
-            order=setup.order,
-        )
+        run_epoch(setup, n_threads)
     return time.perf_counter() - start, setup.trainer.last_team
 
 
@@ -358,10 +457,9 @@ def predict_setup(small=False):
     return estimator, np.ascontiguousarray(X[:PREDICT_ROWS])
 
 
-def time_predict_blocks(estimator, X):
-    """Seconds of each block of rows of ``predict_rows`` on one thread: the
-    compiled kernel called on one block at a time, less the cost of a call
-    on no rows."""
+def predict_kernel(estimator, X):
+    """``call(start, stop)``: the compiled forward pass of rows
+    ``start:stop`` of X on one thread, as ``predict_proba`` runs it."""
     dtype = X.dtype
     W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in estimator.coefs_)
     b1, b2 = (np.ascontiguousarray(b, dtype=dtype) for b in estimator.intercepts_)
@@ -370,22 +468,35 @@ def time_predict_blocks(estimator, X):
         ACTIVATION_CODES[estimator.hidden_activation_],
         ACTIVATION_CODES[estimator.out_activation_],
     )
+
+    def call(start, stop):
+        compiled_forward.predict_rows(
+            X[start:stop], W1, b1, W2, b2, out[start:stop], *codes, 1
+        )
+
+    return call
+
+
+def time_predict_blocks(estimator, X):
+    """Seconds of each block of rows of ``predict_rows`` on one thread: the
+    compiled kernel called on one block at a time, less the cost of a call
+    on no rows."""
+    kernel = predict_kernel(estimator, X)
     rows = compiled_forward.BLOCK_ROWS
 
     def call(start, stop):
         began = time.perf_counter()
-        compiled_forward.predict_rows(
-            X[start:stop], W1, b1, W2, b2, out[start:stop], *codes, 1
-        )
+        kernel(start, stop)
         return time.perf_counter() - began
 
-    empty = statistics.median(call(0, 0) for _ in range(50))
-    return np.array(
-        [
-            max(call(start, min(start + rows, X.shape[0])) - empty, 0.0)
-            for start in range(0, X.shape[0], rows)
-        ]
-    )
+    with single_threaded_blas():
+        empty = statistics.median(call(0, 0) for _ in range(50))
+        return np.array(
+            [
+                max(call(start, min(start + rows, X.shape[0])) - empty, 0.0)
+                for start in range(0, X.shape[0], rows)
+            ]
+        )
 
 
 def time_predict_proba(estimator, X, n_threads):
@@ -402,11 +513,20 @@ def time_predict_proba(estimator, X, n_threads):
 
 @dataclass
 class ScenarioResult:
+    """Measured (1 and 2 threads) and predicted seconds by cores, teams by
+    cores, the tasks of each phase kind (the most in one phase) and how
+    many threads have work in it at 16 cores; ``capacity``: what two busy
+    threads do here, in lone threads, and ``here``: the prediction at 2
+    threads with it."""
+
     name: str
     measured: dict
     predicted: dict
     teams: dict
+    tasks: dict
     busy: dict
+    capacity: float
+    here: float
 
 
 def model_training(scenario, args, barrier_per_thread):
@@ -435,6 +555,13 @@ def model_training(scenario, args, barrier_per_thread):
             seconds, ran[cores] = time_epoch(setup, team)
             measured[cores].append(seconds)
     profile = profile_from_records(recorded, n_barriers, calls, kinds)
+    # A second trainer on the same data, to measure what two busy threads
+    # do here.
+    second = training_setup(scenario, data=setup.data)
+    with single_threaded_blas():
+        capacity = measure_capacity(
+            lambda: run_epoch(setup, 1), lambda: run_epoch(second, 1), args.repeats
+        )
     teams = {
         cores: epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap)
         for cores in THREADS
@@ -454,7 +581,10 @@ def model_training(scenario, args, barrier_per_thread):
         {cores: statistics.median(t) for cores, t in measured.items()},
         predicted,
         teams,
+        tasks_with_work(profile, 1 << 30),
         tasks_with_work(profile, teams[16]),
+        capacity,
+        replay_epoch(profile, teams[2], barrier_per_thread, capacity_of(capacity)),
     )
 
 
@@ -473,55 +603,86 @@ def model_predict(args, barrier_per_thread):
             measured[cores].append(time_predict_proba(estimator, X, cores))
     block_seconds = np.median(blocks, axis=0)
     n_blocks = block_seconds.shape[0]
+    kernel = predict_kernel(estimator, X)
+    with single_threaded_blas():
+        capacity = measure_capacity(
+            lambda: kernel(0, X.shape[0]), lambda: kernel(0, X.shape[0]), args.repeats
+        )
     serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
     teams = {
         cores: predict_team(n_blocks, flops, cores, not args.no_work_cap)
         for cores in THREADS
     }
-    predicted = {
-        cores: static_loads(block_seconds, team).max()
-        + barrier_cost(team, barrier_per_thread)
-        + serial
-        for cores, team in teams.items()
-    }
+
+    def replay(team, capacity=None):
+        return (
+            phase_seconds(static_loads(block_seconds, team), capacity)
+            + barrier_cost(team, barrier_per_thread)
+            + serial
+        )
+
     return ScenarioResult(
         f"predict {X.shape[0]}",
         {cores: statistics.median(t) for cores, t in measured.items()},
-        predicted,
+        {cores: replay(team) for cores, team in teams.items()},
         teams,
+        {"blocks": n_blocks},
         {"blocks": min(teams[16], n_blocks)},
+        capacity,
+        replay(teams[2], capacity_of(capacity)),
     )
 
 
 def print_table(results, barrier_per_thread):
+    """The validation, the predictions and the speed-ups by threads."""
     print(
         f"\nbarrier, 2 threads: {barrier_per_thread * 1e6:.1f} us "
         "(the model: (team - 1) x this)"
     )
+
+    def ms(seconds):
+        return f"{seconds * 1e3:9.2f}"
+
+    def error(predicted, measured):
+        return f"{100 * (predicted - measured) / measured:+6.1f}%"
+
+    print("\nValidation (ms, medians; 'own cores': a core per thread; 'here':")
+    print("with the capacity of two busy threads measured on this machine)")
     header = (
-        f"{'scenario':16s} {'meas 1t':>9s} {'meas 2t':>9s} {'pred 1t':>9s} "
-        f"{'err':>6s} {'pred 2t':>9s} {'err':>6s} {'pred 16t':>9s} "
-        f"{'pred 64t':>9s} {'x16':>6s} {'x64':>6s} {'team 2/16/64':>13s}  "
-        "threads with work per phase at 16"
+        f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
+        f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "
+        f"{'here':>9s} {'err':>7s}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         m, p = r.measured, r.predicted
-        err = {c: 100 * (p[c] - m[c]) / m[c] for c in (1, 2)}
-        busy = ", ".join(f"{k} {v}" for k, v in r.busy.items())
-        teams = f"{r.teams[2]}/{r.teams[16]}/{r.teams[64]}"
         print(
-            f"{r.name:16s} {m[1] * 1e3:7.2f}ms {m[2] * 1e3:7.2f}ms "
-            f"{p[1] * 1e3:7.2f}ms {err[1]:+5.1f}% {p[2] * 1e3:7.2f}ms "
-            f"{err[2]:+5.1f}% {p[16] * 1e3:7.2f}ms {p[64] * 1e3:7.2f}ms "
-            f"{p[1] / p[16]:6.2f} {p[1] / p[64]:6.2f} {teams:>13s}  {busy}"
+            f"{r.name:14s} {ms(m[1])} {ms(p[1])} {error(p[1], m[1])} "
+            f"{ms(m[2])} {ms(p[2])} {error(p[2], m[2])} {r.capacity:8.2f} "
+            f"{ms(r.here)} {error(r.here, m[2])}"
         )
-    print("\npredicted speed-up by threads (1 / t):")
-    print(f"{'scenario':16s} " + " ".join(f"{c:>6d}" for c in THREADS))
+    print("\nPrediction, a core per thread (ms); tasks per phase (threads with")
+    print("work at 16 cores)")
+    header = (
+        f"{'scenario':14s} {'1t':>9s} {'16t':>9s} {'64t':>9s} {'x16':>6s} "
+        f"{'x64':>6s} {'team 2/16/64':>12s}  tasks per phase (busy at 16)"
+    )
+    print(header)
+    print("-" * len(header))
     for r in results:
         p = r.predicted
-        print(f"{r.name:16s} " + " ".join(f"{p[1] / p[c]:6.2f}" for c in THREADS))
+        tasks = ", ".join(f"{k} {n} ({r.busy[k]})" for k, n in r.tasks.items())
+        teams = f"{r.teams[2]}/{r.teams[16]}/{r.teams[64]}"
+        print(
+            f"{r.name:14s} {ms(p[1])} {ms(p[16])} {ms(p[64])} "
+            f"{p[1] / p[16]:6.2f} {p[1] / p[64]:6.2f} {teams:>12s}  {tasks}"
+        )
+    print("\nPredicted speed-up by cores (1 / t), a core per thread:")
+    print(f"{'scenario':14s} " + " ".join(f"{c:>6d}" for c in THREADS))
+    for r in results:
+        p = r.predicted
+        print(f"{r.name:14s} " + " ".join(f"{p[1] / p[c]:6.2f}" for c in THREADS))
 
 
 def main():

@@ -211,6 +211,22 @@ def test_a_hand_made_schedule_replays_to_its_hand_computed_time(model):
     assert model.tasks_with_work(profile, 2) == {"rows": 2, "units": 1, "slots": 2}
 
 
+def test_a_phase_on_shared_cores_takes_its_work_over_their_capacity(model):
+    loads = np.array([3.0, 1.0, 0.0])
+    # A core per thread: the slowest thread.
+    assert model.phase_seconds(loads) == 3.0
+    assert model.phase_seconds(loads, lambda k: 2.0) == 3.0
+    # Two busy threads taking turns on one core: all the work, one at a time.
+    assert model.phase_seconds(loads, lambda k: 1.0) == 4.0
+    assert model.phase_seconds(np.array([2.0, 2.0]), lambda k: 1.6) == 2.5
+    # One busy thread is never slowed down.
+    assert model.phase_seconds(np.array([2.0, 0.0]), lambda k: 0.5) == 2.0
+    capacity = model.capacity_of(1.25)
+    assert capacity(1) == 1.0 and capacity(2) == 1.25
+    profile = model.EpochProfile([np.array([1.0, 1.0])], ["rows"], serial=0.0)
+    assert model.replay_epoch(profile, 2, 0.0, capacity) == pytest.approx(1.6)
+
+
 def test_a_static_loop_gives_each_thread_a_contiguous_run(model):
     blocks = [1.0, 2.0, 3.0, 4.0, 5.0]
     # Two threads: blocks 0-2 and 3-4 (the first thread one more).
