@@ -70,10 +70,12 @@ Cores.
     data; the forward pass) timed alone and while a second Python thread
     runs it too (the compiled code releases the GIL), ``capacity = 2 x
     alone / together`` (2: a core each; 1: the two take turns on one
-    core). With it, a phase of ``k`` busy threads takes ``max(slowest
-    thread's load, total load / capacity(k))``; the "here" column of the
-    validation is that prediction for 2 threads on this machine, the "own
-    cores" column the one with a core per thread.
+    core), once beside each timed repeat: on a shared virtual machine it
+    changes from one minute to the next. With it, a phase of ``k`` busy
+    threads takes ``max(slowest thread's load, total load / capacity(k))``;
+    the "here" column of the validation is that prediction for 2 threads
+    on this machine, the "own cores" column the one with a core per
+    thread.
 
 What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
@@ -337,12 +339,14 @@ def measure_barrier(repeats=5, n_barriers=2000, delay=BARRIER_DELAY):
     return max(statistics.median(times), 0.0)
 
 
-def measure_capacity(run, other, repeats):
-    """Lone threads' worth of work that two threads do here at once.
+def measure_capacity(run, other):
+    """Lone threads' worth of work that two threads do here at once, now.
 
     ``run()`` and ``other()`` each do the same one-thread work (releasing
-    the GIL); ``run`` is timed alone and while ``other`` runs over and over
-    in a second Python thread, interleaved, ``repeats`` times each.
+    the GIL); ``run`` is timed alone, then while ``other`` runs over and
+    over in a second Python thread. A virtual machine's two vCPUs may be
+    two cores at one moment and one core's worth the next, so the
+    validation measures this beside each timed run.
 
     Returns
     -------
@@ -356,23 +360,19 @@ def measure_capacity(run, other, repeats):
         while not stop.is_set():
             other()
 
-    alone, together = [], []
-    for _ in range(repeats):
-        settle()
-        start = time.perf_counter()
-        run()
-        alone.append(time.perf_counter() - start)
-        stop = threading.Event()
-        started = threading.Event()
-        thread = threading.Thread(target=busy, args=(started, stop))
-        thread.start()
-        started.wait()
-        start = time.perf_counter()
-        run()
-        together.append(time.perf_counter() - start)
-        stop.set()
-        thread.join()
-    return 2 * statistics.median(alone) / statistics.median(together)
+    start = time.perf_counter()
+    run()
+    alone = time.perf_counter() - start
+    stop, started = threading.Event(), threading.Event()
+    thread = threading.Thread(target=busy, args=(started, stop))
+    thread.start()
+    started.wait()
+    start = time.perf_counter()
+    run()
+    together = time.perf_counter() - start
+    stop.set()
+    thread.join()
+    return 2 * alone / together
 
 
 def capacity_of(capacity_2):
@@ -499,12 +499,14 @@ def time_predict_blocks(estimator, X):
         )
 
 
-def time_predict_proba(estimator, X, n_threads):
-    """Seconds of ``predict_proba(X)`` with OpenMP limited to ``n_threads``."""
+def time_predict_proba(estimator, X, n_threads, calls=5):
+    """Seconds per call of ``predict_proba(X)`` with OpenMP limited to
+    ``n_threads``, over ``calls`` calls in a row (as ``compare.py``)."""
     with threadpool_limits(n_threads, user_api="openmp"):
         start = time.perf_counter()
-        estimator.predict_proba(X)
-        return time.perf_counter() - start
+        for _ in range(calls):
+            estimator.predict_proba(X)
+        return (time.perf_counter() - start) / calls
 
 
 # ---------------------------------------------------------------------------
@@ -516,8 +518,9 @@ class ScenarioResult:
     """Measured (1 and 2 threads) and predicted seconds by cores, teams by
     cores, the tasks of each phase kind (the most in one phase) and how
     many threads have work in it at 16 cores; ``capacity``: what two busy
-    threads do here, in lone threads, and ``here``: the prediction at 2
-    threads with it."""
+    threads do here, in lone threads (the median of the measurements made
+    beside the timed runs), and ``here``: the median of the predictions at 2
+    threads with each of them."""
 
     name: str
     measured: dict
@@ -533,8 +536,11 @@ def model_training(scenario, args, barrier_per_thread):
     """Record, validate and replay one training scenario."""
     setup = training_setup(scenario, args.small)
     kinds = list(compiled_trainer.TASK_KINDS)
-    recorded, calls, measured = [], [], {1: [], 2: []}
+    recorded, calls, measured, capacities = [], [], {1: [], 2: []}, []
     ran = {}
+    # A second trainer on the same data, to measure what two busy threads
+    # do here.
+    second = training_setup(scenario, data=setup.data)
     # A first epoch of each kind warms the caches and allocates the buffers.
     record_epoch(setup)
     for cores in (1, 2):
@@ -554,14 +560,14 @@ def model_training(scenario, args, barrier_per_thread):
             )
             seconds, ran[cores] = time_epoch(setup, team)
             measured[cores].append(seconds)
+        settle()
+        with single_threaded_blas():
+            capacities.append(
+                measure_capacity(
+                    lambda: run_epoch(setup, 1), lambda: run_epoch(second, 1)
+                )
+            )
     profile = profile_from_records(recorded, n_barriers, calls, kinds)
-    # A second trainer on the same data, to measure what two busy threads
-    # do here.
-    second = training_setup(scenario, data=setup.data)
-    with single_threaded_blas():
-        capacity = measure_capacity(
-            lambda: run_epoch(setup, 1), lambda: run_epoch(second, 1), args.repeats
-        )
     teams = {
         cores: epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap)
         for cores in THREADS
@@ -583,8 +589,11 @@ def model_training(scenario, args, barrier_per_thread):
         teams,
         tasks_with_work(profile, 1 << 30),
         tasks_with_work(profile, teams[16]),
-        capacity,
-        replay_epoch(profile, teams[2], barrier_per_thread, capacity_of(capacity)),
+        statistics.median(capacities),
+        statistics.median(
+            replay_epoch(profile, teams[2], barrier_per_thread, capacity_of(c))
+            for c in capacities
+        ),
     )
 
 
@@ -592,7 +601,9 @@ def model_predict(args, barrier_per_thread):
     """Record, validate and replay predict_proba on 20000 rows."""
     estimator, X = predict_setup(args.small)
     flops = forward_flops(X.shape[0], estimator.coefs_)
-    blocks, whole, measured = [], [], {1: [], 2: []}
+    blocks, whole, measured, capacities = [], [], {1: [], 2: []}, []
+    # Each with an output of its own.
+    kernel, other = predict_kernel(estimator, X), predict_kernel(estimator, X)
     time_predict_proba(estimator, X, 1)
     for _ in range(args.repeats):
         settle()
@@ -601,14 +612,16 @@ def model_predict(args, barrier_per_thread):
         for cores in (1, 2):
             settle()
             measured[cores].append(time_predict_proba(estimator, X, cores))
+        settle()
+        with single_threaded_blas():
+            capacities.append(
+                measure_capacity(
+                    lambda: [kernel(0, X.shape[0]) for _ in range(5)],
+                    lambda: other(0, X.shape[0]),
+                )
+            )
     block_seconds = np.median(blocks, axis=0)
     n_blocks = block_seconds.shape[0]
-    # Each with an output of its own.
-    kernel, other = predict_kernel(estimator, X), predict_kernel(estimator, X)
-    with single_threaded_blas():
-        capacity = measure_capacity(
-            lambda: kernel(0, X.shape[0]), lambda: other(0, X.shape[0]), args.repeats
-        )
     serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
     teams = {
         cores: predict_team(n_blocks, flops, cores, not args.no_work_cap)
@@ -629,8 +642,8 @@ def model_predict(args, barrier_per_thread):
         teams,
         {"blocks": n_blocks},
         {"blocks": min(teams[16], n_blocks)},
-        capacity,
-        replay(teams[2], capacity_of(capacity)),
+        statistics.median(capacities),
+        statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
     )
 
 
