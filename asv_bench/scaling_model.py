@@ -48,10 +48,11 @@ Prediction.
 
 Barriers.
     ``barrier_seconds`` (``sklearn_twolayer._openmp_helpers``) times the
-    trainer's own barrier here, in a team of 2, with one thread arriving
-    100 microseconds late each time (a different one each time), so that
-    the others spin, go to sleep on the futex and are woken, as at the end
-    of an unbalanced phase. The barrier is a counter on one cache line:
+    trainer's own barrier here beside each timed repeat (the median is
+    taken), in a team of 2, with one thread arriving 100 microseconds late
+    each time (a different one each time), so that the others spin, go to
+    sleep on the futex and are woken, as at the end of an unbalanced
+    phase. The barrier is a counter on one cache line:
     each arrival is an atomic add on that line, and the last one wakes all
     sleepers with one futex call whose cost grows with the sleepers, so
     the model takes the cost as linear in the team: ``barrier(n) = (n - 1)
@@ -520,7 +521,8 @@ class ScenarioResult:
     many threads have work in it at 16 cores; ``capacity``: what two busy
     threads do here, in lone threads (the median of the measurements made
     beside the timed runs), and ``here``: the median of the predictions at 2
-    threads with each of them."""
+    threads with each of them; ``barrier``: the barrier's cost for two
+    threads (the median of the measurements beside the timed runs)."""
 
     name: str
     measured: dict
@@ -530,13 +532,15 @@ class ScenarioResult:
     busy: dict
     capacity: float
     here: float
+    barrier: float
 
 
-def model_training(scenario, args, barrier_per_thread):
+def model_training(scenario, args):
     """Record, validate and replay one training scenario."""
     setup = training_setup(scenario, args.small)
     kinds = list(compiled_trainer.TASK_KINDS)
     recorded, calls, measured, capacities = [], [], {1: [], 2: []}, []
+    barriers = []
     ran = {}
     # A second trainer on the same data, to measure what two busy threads
     # do here.
@@ -567,7 +571,9 @@ def model_training(scenario, args, barrier_per_thread):
                     lambda: run_epoch(setup, 1), lambda: run_epoch(second, 1)
                 )
             )
+        barriers.append(measure_barrier(repeats=1))
     profile = profile_from_records(recorded, n_barriers, calls, kinds)
+    barrier_per_thread = statistics.median(barriers)
     teams = {
         cores: epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap)
         for cores in THREADS
@@ -594,14 +600,16 @@ def model_training(scenario, args, barrier_per_thread):
             replay_epoch(profile, teams[2], barrier_per_thread, capacity_of(c))
             for c in capacities
         ),
+        barrier_per_thread,
     )
 
 
-def model_predict(args, barrier_per_thread):
+def model_predict(args):
     """Record, validate and replay predict_proba on 20000 rows."""
     estimator, X = predict_setup(args.small)
     flops = forward_flops(X.shape[0], estimator.coefs_)
     blocks, whole, measured, capacities = [], [], {1: [], 2: []}, []
+    barriers = []
     # Each with an output of its own.
     kernel, other = predict_kernel(estimator, X), predict_kernel(estimator, X)
     time_predict_proba(estimator, X, 1)
@@ -620,7 +628,9 @@ def model_predict(args, barrier_per_thread):
                     lambda: other(0, X.shape[0]),
                 )
             )
+        barriers.append(measure_barrier(repeats=1))
     block_seconds = np.median(blocks, axis=0)
+    barrier_per_thread = statistics.median(barriers)
     n_blocks = block_seconds.shape[0]
     serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
     teams = {
@@ -644,15 +654,12 @@ def model_predict(args, barrier_per_thread):
         {"blocks": min(teams[16], n_blocks)},
         statistics.median(capacities),
         statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
+        barrier_per_thread,
     )
 
 
-def print_table(results, barrier_per_thread):
+def print_table(results):
     """The validation, the predictions and the speed-ups by threads."""
-    print(
-        f"\nbarrier, 2 threads: {barrier_per_thread * 1e6:.1f} us "
-        "(the model: (team - 1) x this)"
-    )
 
     def ms(seconds):
         return f"{seconds * 1e3:9.2f}"
@@ -661,11 +668,12 @@ def print_table(results, barrier_per_thread):
         return f"{100 * (predicted - measured) / measured:+6.1f}%"
 
     print("\nValidation (ms, medians; 'own cores': a core per thread; 'here':")
-    print("with the capacity of two busy threads measured on this machine)")
+    print("with the capacity of two busy threads measured on this machine;")
+    print("barrier: one barrier of 2 threads, us, (team - 1) x this for more)")
     header = (
         f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
         f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "
-        f"{'here':>9s} {'err':>7s}"
+        f"{'here':>9s} {'err':>7s} {'barrier':>7s}"
     )
     print(header)
     print("-" * len(header))
@@ -674,7 +682,7 @@ def print_table(results, barrier_per_thread):
         print(
             f"{r.name:14s} {ms(m[1])} {ms(p[1])} {error(p[1], m[1])} "
             f"{ms(m[2])} {ms(p[2])} {error(p[2], m[2])} {r.capacity:8.2f} "
-            f"{ms(r.here)} {error(r.here, m[2])}"
+            f"{ms(r.here)} {error(r.here, m[2])} {r.barrier * 1e6:7.1f}"
         )
     print("\nPrediction, a core per thread (ms); tasks per phase (threads with")
     print("work at 16 cores)")
@@ -716,15 +724,14 @@ def main():
         "only by the tasks",
     )
     args = parser.parse_args()
-    barrier_per_thread = measure_barrier()
     results = []
     for scenario in args.scenarios:
         if scenario == "predict":
-            results.append(model_predict(args, barrier_per_thread))
+            results.append(model_predict(args))
         else:
-            results.append(model_training(scenario, args, barrier_per_thread))
+            results.append(model_training(scenario, args))
         print(f"{results[-1].name}: done", flush=True)
-    print_table(results, barrier_per_thread)
+    print_table(results)
 
 
 if __name__ == "__main__":
