@@ -15,7 +15,8 @@ Training.
     with the compiled code and times every task of every phase (the rows
     and units phases of a batch split into rows x units, the slots and
     reduce phases of a batch split over slots), each batch as a whole, and
-    counts the barriers; the epoch is recorded ``--repeats`` times,
+    counts the barriers; the epoch is recorded ``--repeats`` times (an
+    epoch shorter than ``MIN_RUN_SECONDS`` several times each time),
     interleaved with the validation runs, and each task's median taken. A
     team of ``n`` threads gives thread ``tid`` the tasks ``tid, tid + n,
     ...`` of each phase (``_share`` in ``src/_trainer.pyx``), and the
@@ -92,6 +93,7 @@ and compared with the prediction.
 """
 
 import argparse
+import math
 import statistics
 import threading
 import time
@@ -123,6 +125,11 @@ PREDICT_ROWS = 20000
 
 #: How late one thread arrives at each barrier when its cost is measured.
 BARRIER_DELAY = 100e-6
+
+#: Shortest timed run: a short epoch is timed (and recorded) several times
+#: in a row, so that one late wake-up of a vCPU (some milliseconds here)
+#: does not decide its time.
+MIN_RUN_SECONDS = 0.05
 
 
 # ---------------------------------------------------------------------------
@@ -434,13 +441,14 @@ def run_epoch(setup, n_threads):
     )
 
 
-def time_epoch(setup, n_threads):
-    """Seconds of one epoch with at most ``n_threads`` threads, and the
-    team that ran it."""
+def time_epoch(setup, n_threads, epochs=1):
+    """Seconds per epoch of ``epochs`` epochs in a row with at most
+    ``n_threads`` threads, and the team that ran them."""
     start = time.perf_counter()
     with single_threaded_blas():
-        run_epoch(setup, n_threads)
-    return time.perf_counter() - start, setup.trainer.last_team
+        for _ in range(epochs):
+            run_epoch(setup, n_threads)
+    return (time.perf_counter() - start) / epochs, setup.trainer.last_team
 
 
 def predict_setup(small=False):
@@ -552,24 +560,29 @@ def model_training(scenario, args):
             setup,
             epoch_team(setup.trainer, setup.batch_size, cores, not args.no_work_cap),
         )
+    epochs = max(1, math.ceil(MIN_RUN_SECONDS / time_epoch(setup, 1)[0]))
+
+    def epochs_of(trainer_setup):
+        for _ in range(epochs):
+            run_epoch(trainer_setup, 1)
+
     for _ in range(args.repeats):
         settle()
-        records, n_barriers, seconds = record_epoch(setup)
-        recorded.append(records)
-        calls.append(seconds)
+        for _ in range(epochs):
+            records, n_barriers, seconds = record_epoch(setup)
+            recorded.append(records)
+            calls.append(seconds)
         for cores in (1, 2):
             settle()
             team = epoch_team(
                 setup.trainer, setup.batch_size, cores, not args.no_work_cap
             )
-            seconds, ran[cores] = time_epoch(setup, team)
+            seconds, ran[cores] = time_epoch(setup, team, epochs)
             measured[cores].append(seconds)
         settle()
         with single_threaded_blas():
             capacities.append(
-                measure_capacity(
-                    lambda: run_epoch(setup, 1), lambda: run_epoch(second, 1)
-                )
+                measure_capacity(lambda: epochs_of(setup), lambda: epochs_of(second))
             )
         barriers.append(measure_barrier(repeats=1))
     profile = profile_from_records(recorded, n_barriers, calls, kinds)
