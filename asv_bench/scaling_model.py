@@ -77,7 +77,9 @@ Cores.
     threads takes ``max(slowest thread's load, total load / capacity(k))``;
     the "here" column of the validation is that prediction for 2 threads
     on this machine, the "own cores" column the one with a core per
-    thread.
+    thread, and the "2 cores" column the measured 2-thread time of only
+    those repeats whose capacity was at least ``TWO_CORES``, which the
+    "own cores" prediction is compared with.
 
 What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
@@ -130,6 +132,11 @@ BARRIER_DELAY = 100e-6
 #: in a row, so that one late wake-up of a vCPU (some milliseconds here)
 #: does not decide its time.
 MIN_RUN_SECONDS = 0.05
+
+#: A repeat whose capacity (see ``measure_capacity``) is at least this had
+#: two cores: its 2-thread time validates the prediction with a core per
+#: thread.
+TWO_CORES = 1.8
 
 
 # ---------------------------------------------------------------------------
@@ -383,6 +390,12 @@ def measure_capacity(run, other):
     return 2 * alone / together
 
 
+def two_core_times(times, capacities):
+    """The times of the repeats that had two cores (capacity at least
+    ``TWO_CORES``), or an empty list."""
+    return [t for t, c in zip(times, capacities, strict=True) if c >= TWO_CORES]
+
+
 def capacity_of(capacity_2):
     """``capacity(k)`` for a replay of this machine: measured for two busy
     threads; 1 for one."""
@@ -530,7 +543,9 @@ class ScenarioResult:
     threads do here, in lone threads (the median of the measurements made
     beside the timed runs), and ``here``: the median of the predictions at 2
     threads with each of them; ``barrier``: the barrier's cost for two
-    threads (the median of the measurements beside the timed runs)."""
+    threads (the median of the measurements beside the timed runs);
+    ``two_cores``: the 2-thread times of the repeats that had two cores, of
+    ``repeats``."""
 
     name: str
     measured: dict
@@ -541,6 +556,8 @@ class ScenarioResult:
     capacity: float
     here: float
     barrier: float
+    two_cores: list
+    repeats: int
 
 
 def model_training(scenario, args):
@@ -614,6 +631,8 @@ def model_training(scenario, args):
             for c in capacities
         ),
         barrier_per_thread,
+        two_core_times(measured[2], capacities),
+        args.repeats,
     )
 
 
@@ -668,6 +687,8 @@ def model_predict(args):
         statistics.median(capacities),
         statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
         barrier_per_thread,
+        two_core_times(measured[2], capacities),
+        args.repeats,
     )
 
 
@@ -680,22 +701,30 @@ def print_table(results):
     def error(predicted, measured):
         return f"{100 * (predicted - measured) / measured:+6.1f}%"
 
-    print("\nValidation (ms, medians; 'own cores': a core per thread; 'here':")
-    print("with the capacity of two busy threads measured on this machine;")
-    print("barrier: one barrier of 2 threads, us, (team - 1) x this for more)")
+    print("\nValidation (ms, medians; 'own cores': predicted with a core per")
+    print("thread; 'here': with the capacity of two busy threads measured")
+    print("beside each repeat; '2 cores': the repeats that had two cores")
+    print("(capacity >= 1.8), against 'own cores'; barrier: one barrier of 2")
+    print("threads, us, (team - 1) x this for more)")
     header = (
         f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
         f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "
-        f"{'here':>9s} {'err':>7s} {'barrier':>7s}"
+        f"{'here':>9s} {'err':>7s} {'2 cores':>9s} {'err':>7s} {'of':>5s} "
+        f"{'barrier':>7s}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         m, p = r.measured, r.predicted
+        two = f"{'-':>9s} {'-':>7s}"
+        if r.two_cores:
+            free = statistics.median(r.two_cores)
+            two = f"{ms(free)} {error(p[2], free)}"
         print(
             f"{r.name:14s} {ms(m[1])} {ms(p[1])} {error(p[1], m[1])} "
             f"{ms(m[2])} {ms(p[2])} {error(p[2], m[2])} {r.capacity:8.2f} "
-            f"{ms(r.here)} {error(r.here, m[2])} {r.barrier * 1e6:7.1f}"
+            f"{ms(r.here)} {error(r.here, m[2])} {two} "
+            f"{len(r.two_cores):>2d}/{r.repeats:<2d} {r.barrier * 1e6:7.1f}"
         )
     print("\nPrediction, a core per thread (ms); tasks per phase (threads with")
     print("work at 16 cores)")

@@ -227,6 +227,12 @@ def test_a_phase_on_shared_cores_takes_its_work_over_their_capacity(model):
     assert model.replay_epoch(profile, 2, 0.0, capacity) == pytest.approx(1.6)
 
 
+def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
+    times = [1.0, 2.0, 3.0, 4.0]
+    assert model.two_core_times(times, [2.0, 1.0, 1.9, 1.79]) == [1.0, 3.0]
+    assert model.two_core_times(times, [1.0] * 4) == []
+
+
 def test_a_static_loop_gives_each_thread_a_contiguous_run(model):
     blocks = [1.0, 2.0, 3.0, 4.0, 5.0]
     # Two threads: blocks 0-2 and 3-4 (the first thread one more).
