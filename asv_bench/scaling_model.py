@@ -17,7 +17,8 @@ Training.
     reduce phases of a batch split over slots), each batch as a whole, and
     counts the barriers; the epoch is recorded ``--repeats`` times (an
     epoch shorter than ``MIN_RUN_SECONDS`` several times each time),
-    interleaved with the validation runs, and each task's median taken. A
+    interleaved with the validation runs (see ``profile_from_records`` for
+    how the recorded epochs make one). A
     team of ``n`` threads gives thread ``tid`` the tasks ``tid, tid + n,
     ...`` of each phase (``_share`` in ``src/_trainer.pyx``), and the
     phases meet at barriers, so the predicted time of an epoch is::
@@ -279,8 +280,13 @@ def profile_from_records(records, n_barriers, call_seconds, kinds):
     ----------
     records : structured ndarray, or list of them
         The records of one epoch, or of the same epoch recorded several
-        times (the same tasks in the same order): each task's median is
-        taken.
+        times (the same tasks in the same order). A task's time is its
+        shortest, scaled so that all tasks add up to the median epoch's
+        total: on a shared machine a task is now and then interrupted,
+        which adds time to some tasks of some epochs; each task's median
+        would let the tasks that were interrupted in half the epochs decide
+        the slowest thread of a phase, while the shortest times keep the
+        tasks' proportions and the scale keeps the one-thread total.
     n_barriers : int
     call_seconds : float or list of float
         Wall time of the ``record_tasks`` call(s).
@@ -296,24 +302,28 @@ def profile_from_records(records, n_barriers, call_seconds, kinds):
             first[["batch", "kind", "phase", "task"]],
         ):
             raise ValueError("the recorded epochs ran different tasks")
-    seconds = np.median([r["seconds"] for r in records], axis=0)
-    batch_kind = kinds.index("batch")
-    is_batch = first["kind"] == batch_kind
+    is_batch = first["kind"] == kinds.index("batch")
+    task_seconds = np.array([r["seconds"][~is_batch] for r in records])
+    batch_seconds = np.array([r["seconds"][is_batch] for r in records])
+    shortest = task_seconds.min(axis=0)
+    task_total = np.median(task_seconds.sum(axis=1))
+    if shortest.sum() > 0:
+        shortest = shortest * (task_total / shortest.sum())
     phases = [[] for _ in range(n_barriers)]
     phase_kinds = [None] * n_barriers
-    for record, t in zip(first[~is_batch], seconds[~is_batch], strict=True):
+    for record, t in zip(first[~is_batch], shortest, strict=True):
         tasks = phases[record["phase"]]
         if record["task"] != len(tasks):
             raise ValueError("the tasks of a phase are not numbered in order")
         tasks.append(t)
         phase_kinds[record["phase"]] = kinds[record["kind"]]
-    task_total = seconds[~is_batch].sum()
-    batch_total = seconds[is_batch].sum()
+    in_batches = np.median(batch_seconds.sum(axis=1) - task_seconds.sum(axis=1))
+    batch_total = np.median(batch_seconds.sum(axis=1))
     outside_batches = max(statistics.median(call_seconds) - batch_total, 0.0)
     return EpochProfile(
         phases=[np.asarray(p) for p in phases],
         kinds=[k or "none" for k in phase_kinds],
-        serial=max(batch_total - task_total, 0.0) + outside_batches,
+        serial=float(max(in_batches, 0.0) + outside_batches),
     )
 
 

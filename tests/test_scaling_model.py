@@ -241,7 +241,7 @@ def test_a_static_loop_gives_each_thread_a_contiguous_run(model):
     np.testing.assert_array_equal(model.static_loads(blocks, 7), [1, 2, 3, 4, 5, 0, 0])
 
 
-def test_profile_takes_each_tasks_median_and_the_rest_as_serial(model):
+def test_profile_keeps_the_tasks_proportions_and_the_rest_is_serial(model):
     dtype = compiled_trainer._RECORD_DTYPE
     batch = KINDS.index("batch")
     rows, units = KINDS.index("rows"), KINDS.index("units")
@@ -265,6 +265,25 @@ def test_profile_takes_each_tasks_median_and_the_rest_as_serial(model):
     assert profile.kinds == ["rows", "units"]
     # The batch's 14 s less its tasks' 12 s, and the call's 20 s less 14 s.
     assert profile.serial == pytest.approx(2 + 6)
+
+
+def test_an_interrupted_task_does_not_decide_its_phase(model):
+    dtype = compiled_trainer._RECORD_DTYPE
+    slots, batch = KINDS.index("slots"), KINDS.index("batch")
+
+    def records(late):
+        # Four equal slots; one of them interrupted in this epoch.
+        seconds = [1.0, 1.0, 1.0, 1.0]
+        if late is not None:
+            seconds[late] += 3.0
+        rows = [(0, slots, 0, i, t) for i, t in enumerate(seconds)]
+        return np.array(rows + [(0, batch, 1, -1, sum(seconds))], dtype=dtype)
+
+    epochs = [records(0), records(1), records(None), records(0), records(2)]
+    profile = model.profile_from_records(epochs, 1, [10.0] * 5, KINDS)
+    # Equal tasks, adding up to the median epoch's 7 s.
+    np.testing.assert_allclose(profile.phases[0], [1.75] * 4)
+    assert model.replay_epoch(profile, 4, 0.0) == pytest.approx(1.75 + 3.0)
 
 
 def test_teams_follow_the_thread_policy_and_the_trainer_limit(model):
