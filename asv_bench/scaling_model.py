@@ -42,9 +42,10 @@ Prediction.
     ``q`` or ``q + 1`` blocks (the first ``r`` threads one more, ``q, r =
     divmod(n_blocks, n)``, as GNU libgomp cuts a static loop). Each
     block's time is measured by calling the compiled kernel on that block
-    alone on one thread (minus the cost of a call on no rows); the rest of
-    a ``predict_proba`` (validation, allocations) is its one-thread time
-    minus the blocks' sum. The team is ``threads_for_work(c, products'
+    alone on one thread (minus the cost of a call on no rows; over the
+    repeats as for the trainer's tasks, see ``typical_task_seconds``);
+    the rest of a ``predict_proba`` (validation, allocations) is its
+    one-thread time minus the blocks' sum. The team is ``threads_for_work(c, products'
     work)`` capped at the number of blocks; the end of the loop is one
     barrier of OpenMP's.
 
@@ -273,6 +274,24 @@ def tasks_with_work(profile, team):
     return busy
 
 
+def typical_task_seconds(seconds):
+    """Each task's shortest time, scaled so that the tasks add up to the
+    median run's total (see :func:`profile_from_records`).
+
+    Parameters
+    ----------
+    seconds : ndarray of shape (n_runs, n_tasks)
+
+    Returns
+    -------
+    ndarray of shape (n_tasks,)
+    """
+    shortest = seconds.min(axis=0)
+    if shortest.sum() <= 0:
+        return shortest
+    return shortest * (np.median(seconds.sum(axis=1)) / shortest.sum())
+
+
 def profile_from_records(records, n_barriers, call_seconds, kinds):
     """An :class:`EpochProfile` from ``Trainer.record_tasks``' records.
 
@@ -305,10 +324,7 @@ def profile_from_records(records, n_barriers, call_seconds, kinds):
     is_batch = first["kind"] == kinds.index("batch")
     task_seconds = np.array([r["seconds"][~is_batch] for r in records])
     batch_seconds = np.array([r["seconds"][is_batch] for r in records])
-    shortest = task_seconds.min(axis=0)
-    task_total = np.median(task_seconds.sum(axis=1))
-    if shortest.sum() > 0:
-        shortest = shortest * (task_total / shortest.sum())
+    shortest = typical_task_seconds(task_seconds)
     phases = [[] for _ in range(n_barriers)]
     phase_kinds = [None] * n_barriers
     for record, t in zip(first[~is_batch], shortest, strict=True):
@@ -671,7 +687,7 @@ def model_predict(args):
                 )
             )
         barriers.append(measure_barrier(repeats=1))
-    block_seconds = np.median(blocks, axis=0)
+    block_seconds = typical_task_seconds(np.array(blocks))
     barrier_per_thread = statistics.median(barriers)
     n_blocks = block_seconds.shape[0]
     serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
