@@ -133,7 +133,7 @@ BARRIER_DELAY = 100e-6
 #: Shortest timed run: a short epoch is timed (and recorded) several times
 #: in a row, so that one late wake-up of a vCPU (some milliseconds here)
 #: does not decide its time.
-MIN_RUN_SECONDS = 0.05
+MIN_RUN_SECONDS = 0.2
 
 #: A repeat whose capacity (see ``measure_capacity``) is at least this had
 #: two cores: its 2-thread time validates the prediction with a core per
