@@ -20,6 +20,10 @@ cdef enum:
 #: Slope of "leaky_relu" for negative inputs.
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
 
+#: Rows per task of ``predict_rows`` and ``transform_rows`` (the last task
+#: takes what is left).
+BLOCK_ROWS = PREDICT_ROWS
+
 
 cdef inline bint _all_finite(const floating* values,
                              Py_ssize_t n) noexcept nogil:

@@ -96,8 +96,21 @@ cdef extern from *:
         #endif
     }
     #endif
+
+    /* Wall-clock seconds, for timing tasks (the scaling model). */
+    #ifdef _OPENMP
+    static inline double twolayer_wtime(void) { return omp_get_wtime(); }
+    #else
+    #include <time.h>
+    static inline double twolayer_wtime(void) {
+        struct timespec t;
+        timespec_get(&t, TIME_UTC);
+        return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+    }
+    #endif
     """
     bint TWOLAYER_OPENMP_ENABLED
+    double wtime "twolayer_wtime"() noexcept nogil
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_threads() noexcept nogil

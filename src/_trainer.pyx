@@ -63,6 +63,14 @@ the trainer never starts more threads than the larger of its phases has
 tasks. How many threads a call may use at most is the caller's decision
 (``sklearn_twolayer._threads``: cores available, the work of a batch).
 
+Task timing
+-----------
+``record_tasks`` runs an epoch on one thread and times each task, in the
+order they run, for the scaling model (``asv_bench/scaling_model.py``);
+each phase ends at a barrier, and the barriers met before a task number
+its phase. Unless it records, the state's ``recording`` is NULL and a task
+costs one more test of it.
+
 Activations and dropout
 -----------------------
 * Hidden activations whose derivative cannot be read off A1 (gelu, silu):
@@ -80,7 +88,7 @@ from cython cimport floating
 from cython.parallel cimport parallel
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport pow, sqrt
-from libc.stdlib cimport free
+from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
 import numpy as np
@@ -98,6 +106,7 @@ from _layers cimport (
 )
 from _openmp cimport (
     Barrier, barrier, barrier_init, omp_get_num_threads, omp_get_thread_num,
+    wtime,
 )
 from _sparse cimport (
     check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
@@ -247,6 +256,49 @@ cdef struct Split:
     Py_ssize_t chunk_rows
 
 
+# Task timing (``record_tasks``), apart from the work itself.
+
+
+cdef enum TaskKind:
+    # The phases' tasks, and a whole batch.
+    KIND_ROWS = 0
+    KIND_UNITS = 1
+    KIND_SLOTS = 2
+    KIND_REDUCE = 3
+    KIND_BATCH = 4
+
+
+#: Names of the ``kind`` codes of ``record_tasks``' records.
+TASK_KINDS = ("rows", "units", "slots", "reduce", "batch")
+
+
+cdef struct TaskRecord:
+    # Laid out as ``_RECORD_DTYPE``.
+    Py_ssize_t batch
+    Py_ssize_t kind
+    Py_ssize_t phase
+    Py_ssize_t task
+    double seconds
+
+
+cdef struct Recording:
+    TaskRecord* records
+    Py_ssize_t n_records
+    Py_ssize_t capacity
+    Py_ssize_t batch
+    # Barriers met so far: the index of the running phase.
+    Py_ssize_t barriers
+    bint failed
+    # The team whose tasks are recorded (the rows phase has one per
+    # thread), run by one thread.
+    int split_team
+
+
+_RECORD_DTYPE = np.dtype([("batch", np.intp), ("kind", np.intp),
+                          ("phase", np.intp), ("task", np.intp),
+                          ("seconds", np.float64)])
+
+
 cdef struct State:
     Layout layout
     Settings settings
@@ -271,6 +323,47 @@ cdef struct State:
     Py_ssize_t n_flat_blocks
     # Where the team meets between phases.
     Barrier meeting
+    # Task times being recorded, or NULL.
+    Recording* recording
+
+
+# ---------------------------------------------------------------------------
+# Task timing: the recording's clock, appends and barrier count.
+
+
+cdef inline double _clock(const State* st) noexcept nogil:
+    return wtime() if st.recording != NULL else 0
+
+
+cdef void _append(Recording* rec, int kind, Py_ssize_t task,
+                  double started) noexcept nogil:
+    cdef double now = wtime()
+    cdef TaskRecord* grown
+    if rec.n_records == rec.capacity:
+        grown = <TaskRecord*> realloc(rec.records, 2 * rec.capacity
+                                      * sizeof(TaskRecord))
+        if grown == NULL:
+            rec.failed = True
+            return
+        rec.records = grown
+        rec.capacity *= 2
+    rec.records[rec.n_records] = TaskRecord(
+        rec.batch, kind, rec.barriers, task, now - started)
+    rec.n_records += 1
+
+
+cdef inline void _record(State* st, int kind, Py_ssize_t task,
+                         double started) noexcept nogil:
+    """Append a task that began at ``started``, when recording."""
+    if st.recording != NULL:
+        _append(st.recording, kind, task, started)
+
+
+cdef inline void _meet(State* st, int team) noexcept nogil:
+    """The team's barrier, counted when recording."""
+    if st.recording != NULL:
+        st.recording.barriers += 1
+    barrier(&st.meeting, team)
 
 
 cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
@@ -321,6 +414,17 @@ cdef Split _split(const Layout* s, Py_ssize_t itemsize,
         split.n_slots = 0
         split.chunk_rows = CHUNK_ROWS
     return split
+
+
+cdef Py_ssize_t _team_limit(const State* st, Py_ssize_t itemsize,
+                            Py_ssize_t batch_size) noexcept nogil:
+    """Threads beyond the larger phase's number of tasks of a batch of
+    ``batch_size`` rows would only wait at its barriers."""
+    cdef Split split = _split(&st.layout, itemsize, batch_size)
+    if split.n_slots:
+        return max(split.n_slots, st.n_flat_blocks)
+    return max(n_blocks(min(batch_size, CHUNK_ROWS), LOSS_ROWS),
+               st.layout.unit_tasks)
 
 
 # ---------------------------------------------------------------------------
@@ -626,35 +730,42 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
     cdef Py_ssize_t n_loss_blocks
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
-    cdef double data_loss = 0, squares = 0
+    cdef double data_loss = 0, squares = 0, started
     cdef bint finish
     for chunk in range(n_blocks(n_rows, CHUNK_ROWS)):
         first = start + chunk * CHUNK_ROWS
         rows = min(CHUNK_ROWS, start + n_rows - first)
         finish = first + rows == start + n_rows
-        # As many runs of whole loss blocks as the team has threads.
+        # As many runs of whole loss blocks as the team has threads (a
+        # recording: as the recorded team has).
         n_loss_blocks = n_blocks(rows, LOSS_ROWS)
-        task_blocks = n_blocks(n_loss_blocks, min(team, n_loss_blocks))
+        task_blocks = n_blocks(n_loss_blocks, min(
+            team if st.recording == NULL else st.recording.split_team,
+            n_loss_blocks))
         n_row_tasks = n_blocks(n_loss_blocks, task_blocks)
         for k in range(_share(n_row_tasks, tid, team)):
             task = tid + k * team
             r0 = task * task_blocks * LOSS_ROWS
+            started = _clock(st)
             _rows_task(st, d, c, <const floating*> st.params, first, r0,
                        min(task_blocks * LOSS_ROWS, rows - r0), p, step,
                        st.row_loss + task * task_blocks)
-        barrier(&st.meeting, team)
+            _record(st, KIND_ROWS, task, started)
+        _meet(st, team)
         # Block order, not thread order: the same sum for any team.
         for k in range(n_loss_blocks):
             data_loss += st.row_loss[k]
         if p.gradient:
             for k in range(_share(s.unit_tasks, tid, team)):
                 task = tid + k * team
+                started = _clock(st)
                 st.unit_squares[task] = _units_task(
                     st, d, c, task, first, rows, chunk > 0, finish, p.update,
                     divisor, step_size)
+                _record(st, KIND_UNITS, task, started)
         # Chunk buffers, partial sums and (after an update) the parameters
         # are read by all before anyone writes them again.
-        barrier(&st.meeting, team)
+        _meet(st, team)
     if st.settings.alpha != 0:
         if p.gradient:
             for task in range(s.unit_tasks):
@@ -675,9 +786,10 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
     cdef Py_ssize_t slot, chunk, slot_start, first, rows, block, k
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
-    cdef double data_loss = 0, squares = 0, loss
+    cdef double data_loss = 0, squares = 0, loss, started
     for k in range(_share(n_slots, tid, team)):
         slot = tid + k * team
+        started = _clock(st)
         # Chunks [slot_start, next slot's start) accumulate into the slot.
         slot_start = n_blocks(slot * n_chunks, n_slots)
         loss = 0
@@ -693,17 +805,20 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
                     <floating*> st.slot_grads + slot * s.n_params,
                     chunk > slot_start)
         st.slot_loss[slot] = loss
-    barrier(&st.meeting, team)
+        _record(st, KIND_SLOTS, slot, started)
+    _meet(st, team)
     for slot in range(n_slots):
         data_loss += st.slot_loss[slot]
     if p.gradient:
         for k in range(_share(st.n_flat_blocks, tid, team)):
             block = tid + k * team
+            started = _clock(st)
             st.block_squares[block] = _reduce_block(
                 st, block * FLAT_BLOCK,
                 min(s.n_params, (block + 1) * FLAT_BLOCK), n_slots, divisor,
                 p.update, step_size)
-    barrier(&st.meeting, team)
+            _record(st, KIND_REDUCE, block, started)
+    _meet(st, team)
     if st.settings.alpha != 0:
         if p.gradient:
             for block in range(st.n_flat_blocks):
@@ -720,9 +835,12 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
     cdef const Settings* settings = &st.settings
     cdef Py_ssize_t batch, start, rows
     cdef long steps = st.steps
-    cdef double total = 0, step_size = 0
+    cdef double total = 0, step_size = 0, started
     cdef Split split
     for batch in range(n_blocks(d.n_rows, p.batch_size)):
+        started = _clock(st)
+        if st.recording != NULL:
+            st.recording.batch = batch
         start = batch * p.batch_size
         rows = min(p.batch_size, d.n_rows - start)
         if p.update:
@@ -742,6 +860,7 @@ cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
             total += rows * _tiled_batch(st, d, p, start, rows,
                                          <floating> step_size, steps, tid,
                                          team)
+        _record(st, KIND_BATCH, -1, started)
     if tid == 0:
         p.loss = total / d.n_rows
         p.steps = steps
@@ -838,6 +957,7 @@ cdef class Trainer:
         self.st.unit_squares = NULL
         self.st.slot_loss = NULL
         self.st.block_squares = NULL
+        self.st.recording = NULL
 
     def __init__(self, params, Py_ssize_t n_features, Py_ssize_t n_hidden,
                  Py_ssize_t n_outputs, *, activation, out_activation, loss,
@@ -1113,7 +1233,6 @@ cdef class Trainer:
                       bint update, bint gradient, int n_threads) except? -1:
         cdef Data d
         cdef Pass p
-        cdef Py_ssize_t n_tasks
         cdef Split split
         cdef bint single
         keep = self._bind(X, Y, sample_weight, order, &d)
@@ -1124,13 +1243,8 @@ cdef class Trainer:
         # The last batch may be smaller: it splits over fewer slots, or is
         # tiled; its needs are covered by those of a full batch.
         split = _split(&self.st.layout, self.dtype.itemsize, p.batch_size)
-        # Never more threads than the larger phase has tasks.
-        if split.n_slots:
-            n_tasks = max(split.n_slots, self.st.n_flat_blocks)
-        else:
-            n_tasks = max(n_blocks(min(p.batch_size, CHUNK_ROWS), LOSS_ROWS),
-                          self.st.layout.unit_tasks)
-        n_threads = <int> max(1, min(n_threads, n_tasks))
+        n_threads = <int> max(1, min(n_threads, _team_limit(
+            &self.st, self.dtype.itemsize, p.batch_size)))
         self._reserve(n_threads if split.n_slots else 1,
                       split.n_slots and gradient)
         single = self.dtype == np.float32
@@ -1197,6 +1311,71 @@ cdef class Trainer:
         """
         return self._pass(X, Y, sample_weight, None, X.shape[0], False,
                           gradient, n_threads)
+
+    def team_limit(self, Py_ssize_t batch_size):
+        """The most threads a pass with batches of ``batch_size`` rows
+        starts: the larger of a batch's phases has that many tasks. It
+        follows from the shapes and the dtype only."""
+        if batch_size < 1:
+            raise ValueError("a batch has at least one row")
+        return _team_limit(&self.st, self.dtype.itemsize, batch_size)
+
+    def record_tasks(self, X, Y, *, Py_ssize_t batch_size, sample_weight=None,
+                     order=None, int team=1):
+        """One epoch of :meth:`run_epoch` on one thread, timing each task.
+
+        The weights and the optimizer's state change exactly as
+        ``run_epoch`` changes them; only the time each task and each batch
+        took is written down as well.
+
+        Parameters
+        ----------
+        X, Y, batch_size, sample_weight, order
+            As for :meth:`run_epoch`.
+        team : int, default=1
+            The tasks recorded are those of a team of ``team`` threads: the
+            rows phase of a batch split into rows x units has one task per
+            thread (the other phases' tasks follow from the shapes alone).
+
+        Returns
+        -------
+        records : structured ndarray
+            One entry per task in the order they ran, and one per batch
+            after its tasks: ``batch`` (its index in the epoch), ``kind``
+            (a code of ``TASK_KINDS``: "rows" and "units" of a batch split
+            into rows x units, "slots" and "reduce" of a batch split over
+            slots, "batch" for the whole batch), ``phase`` (the barriers
+            met before the task ran; for a batch, at its end), ``task``
+            (the task's index in its phase: thread ``tid`` of a team of
+            ``n`` runs the tasks ``tid, tid + n, ...``; -1 for a batch) and
+            ``seconds``.
+        n_barriers : int
+            Barriers the team meets in the epoch.
+        loss : float
+            As returned by ``run_epoch``.
+        """
+        cdef Recording rec
+        rec.capacity = 1024
+        rec.n_records = 0
+        rec.batch = 0
+        rec.barriers = 0
+        rec.failed = False
+        rec.split_team = max(team, 1)
+        rec.records = <TaskRecord*> _alloc(rec.capacity, sizeof(TaskRecord))
+        self.st.recording = &rec
+        try:
+            loss = self._pass(X, Y, sample_weight, order, batch_size, True,
+                              True, 1)
+            if rec.failed:
+                raise MemoryError("cannot allocate the task records")
+            records = np.empty(rec.n_records, dtype=_RECORD_DTYPE)
+            if rec.n_records:
+                memcpy(<void*> <size_t> records.ctypes.data, rec.records,
+                       rec.n_records * sizeof(TaskRecord))
+        finally:
+            self.st.recording = NULL
+            free(rec.records)
+        return records, rec.barriers, loss
 
     def __reduce__(self):
         raise TypeError("a Trainer is not picklable; pickle its "
