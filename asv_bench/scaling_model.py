@@ -30,10 +30,10 @@ Training.
         + what the call does outside its batches (checks, the team's start)
 
     The team size at ``c`` cores is what the package would choose: the
-    trainer runs ``min(threads_for_work(c, work of a batch),
-    Trainer.team_limit(batch))`` threads (``sklearn_twolayer._threads``:
-    budget and cores are both ``c``; the trainer never starts more threads
-    than the larger of a batch's phases has tasks). Task counts come from
+    trainer runs ``Trainer.team_size(batch, threads_for_work(c, work of a
+    batch))`` threads (``sklearn_twolayer._threads``: budget and cores are
+    both ``c``; the trainer never starts more threads than the larger of a
+    batch's phases has tasks, nor more than take as many rounds of them). Task counts come from
     the recorded tasks, never from the trainer's constants. The rows phase
     of a batch split into rows x units has one task per thread (runs of
     32-row blocks): each team size is recorded with its own tasks
@@ -352,12 +352,13 @@ def profile_from_records(records, n_barriers, call_seconds, kinds):
 
 def epoch_team(trainer, batch_size, cores, work_cap=True):
     """Threads of an epoch with batches of ``batch_size`` rows on ``cores``
-    cores, as a fit chooses them (budget and cores both ``cores``), capped
-    by the trainer's own limit (the larger phase's number of tasks)."""
+    cores, as a fit chooses them (budget and cores both ``cores``), then as
+    the trainer cuts them (``Trainer.team_size``: at most the larger phase's
+    number of tasks, and no more than take as many rounds of them)."""
     n_threads = cores
     if work_cap:
         n_threads = threads_for_work(cores, trainer.flops_per_row * batch_size)
-    return int(min(n_threads, trainer.team_limit(batch_size)))
+    return int(trainer.team_size(batch_size, n_threads))
 
 
 def predict_team(n_blocks, flops, cores, work_cap=True):

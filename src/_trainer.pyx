@@ -427,6 +427,16 @@ cdef Py_ssize_t _team_limit(const State* st, Py_ssize_t itemsize,
                st.layout.unit_tasks)
 
 
+cdef int _team(const State* st, Py_ssize_t itemsize,
+               Py_ssize_t batch_size, int n_threads) noexcept nogil:
+    """The team of a pass allowed ``n_threads`` threads: no more than the
+    larger phase has tasks, and no more than take as many rounds of them
+    (3 threads take 4 tasks in two rounds, as 2 do, and meet in more)."""
+    cdef Py_ssize_t limit = _team_limit(st, itemsize, batch_size)
+    cdef Py_ssize_t team = max(1, min(n_threads, limit))
+    return <int> n_blocks(limit, n_blocks(limit, team))
+
+
 # ---------------------------------------------------------------------------
 # Tasks: each touches only its own rows or its own parameters.
 
@@ -1243,8 +1253,8 @@ cdef class Trainer:
         # The last batch may be smaller: it splits over fewer slots, or is
         # tiled; its needs are covered by those of a full batch.
         split = _split(&self.st.layout, self.dtype.itemsize, p.batch_size)
-        n_threads = <int> max(1, min(n_threads, _team_limit(
-            &self.st, self.dtype.itemsize, p.batch_size)))
+        n_threads = _team(&self.st, self.dtype.itemsize, p.batch_size,
+                          n_threads)
         self._reserve(n_threads if split.n_slots else 1,
                       split.n_slots and gradient)
         single = self.dtype == np.float32
@@ -1319,6 +1329,14 @@ cdef class Trainer:
         if batch_size < 1:
             raise ValueError("a batch has at least one row")
         return _team_limit(&self.st, self.dtype.itemsize, batch_size)
+
+    def team_size(self, Py_ssize_t batch_size, int n_threads):
+        """The threads a pass with batches of ``batch_size`` rows runs when
+        it may use ``n_threads``: at most :meth:`team_limit`, and no more
+        than take as many rounds of the larger phase's tasks."""
+        if batch_size < 1:
+            raise ValueError("a batch has at least one row")
+        return _team(&self.st, self.dtype.itemsize, batch_size, n_threads)
 
     def record_tasks(self, X, Y, *, Py_ssize_t batch_size, sample_weight=None,
                      order=None, int team=1):

@@ -299,6 +299,14 @@ def test_teams_follow_the_thread_policy_and_the_trainer_limit(model):
             64, limit
         )
         assert model.epoch_team(trainer, batch_size, 64) <= limit
+    # No more threads than take as many rounds of the larger phase's tasks.
+    for n_threads in range(1, 40):
+        team = trainer.team_size(5000, n_threads)
+        limit = trainer.team_limit(5000)
+        rounds = -(-limit // min(n_threads, limit))
+        assert team <= min(n_threads, limit)
+        assert -(-limit // team) == rounds
+        assert team == 1 or -(-limit // (team - 1)) > rounds
     assert model.predict_team(5, 10**12, 64) == 5
     assert model.predict_team(80, 10**12, 64, work_cap=False) == 64
 
