@@ -13,19 +13,23 @@ typedef GEMM_T GEMM_VEC
     __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)),
                    may_alias));
 
-/* One tile of mr rows x nv vectors of columns over kc steps of k, with A
-   not transposed: row i of the tile reads a[i][0 .. kc), the panel row p
-   is panel[p * ldp ...]. With load_c the tile continues the chains already
-   in c; otherwise they start from 0. mr and nv are constants where it is
-   called (see GEMM_DISPATCH), so the loops unroll and the accumulators stay
-   in registers. */
-GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
-    const int mr, const int nv, Py_ssize_t kc, const GEMM_T *const *a,
-    const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
-    int load_c)
+/* One tile of mr rows x nv vectors of columns over kc steps of k. Element
+   (i, p) of op(A) is a_n[i][p] when A is not transposed (a_n: the rows of
+   the tile), and a_row(p)[i] when it is (trans), where a_row(p) is row
+   first + p (or rows[first + p]) of the stored A, offset to the tile's
+   first column. The panel row p is panel[p * ldp ...]. With load_c the
+   tile continues the chains already in c; otherwise they start from 0.
+   mr, nv and trans are constants where it is called (see GEMM_DISPATCH),
+   so the loops unroll and the accumulators stay in registers. */
+GEMM_INLINE void GEMM_NAME(gemm_tile)(
+    const int mr, const int nv, const int trans, Py_ssize_t kc,
+    const GEMM_T *const *a_n, const GEMM_T *a, Py_ssize_t lda,
+    const Py_ssize_t *rows, Py_ssize_t first, const GEMM_T *panel,
+    Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c)
 {
     GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
     GEMM_VEC zero = {0};
+    const GEMM_T *x = NULL;
     Py_ssize_t p;
     int i, v;
 #pragma GCC unroll 16
@@ -35,55 +39,17 @@ GEMM_INLINE void GEMM_NAME(gemm_tile_n)(
             acc[v][i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + v * GEMM_LANES)
                                : zero;
     for (p = 0; p < kc; p++) {
+        if (trans)
+            x = a + (rows != NULL ? rows[first + p] : first + p) * lda;
 #pragma GCC unroll 4
         for (v = 0; v < nv; v++)
             b[v] = *(const GEMM_VEC *) (panel + p * ldp + v * GEMM_LANES);
 #pragma GCC unroll 16
         for (i = 0; i < mr; i++) {
-            const GEMM_VEC ai = GEMM_NAME(GEMM_SPLAT)(a[i][p]);
+            const GEMM_VEC ai = GEMM_NAME(GEMM_SPLAT)(trans ? x[i] : a_n[i][p]);
 #pragma GCC unroll 4
             for (v = 0; v < nv; v++)
                 acc[v][i] = GEMM_NAME(GEMM_FMA)(acc[v][i], ai, b[v]);
-        }
-    }
-#pragma GCC unroll 16
-    for (i = 0; i < mr; i++)
-#pragma GCC unroll 4
-        for (v = 0; v < nv; v++)
-            *(GEMM_VEC *) (c + i * ldc + v * GEMM_LANES) = acc[v][i];
-}
-
-/* The same with A transposed: element (i, p) of op(A) is a_row(p)[i],
-   where a_row(p) is row first + p (or rows[first + p]) of the stored A,
-   offset to the tile's first column. */
-GEMM_INLINE void GEMM_NAME(gemm_tile_t)(
-    const int mr, const int nv, Py_ssize_t kc, const GEMM_T *a,
-    Py_ssize_t lda, const Py_ssize_t *rows, Py_ssize_t first,
-    const GEMM_T *panel, Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc,
-    int load_c)
-{
-    GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
-    GEMM_VEC zero = {0};
-    Py_ssize_t p;
-    int i, v;
-#pragma GCC unroll 16
-    for (i = 0; i < mr; i++)
-#pragma GCC unroll 4
-        for (v = 0; v < nv; v++)
-            acc[v][i] = load_c ? *(const GEMM_VEC *) (c + i * ldc + v * GEMM_LANES)
-                               : zero;
-    for (p = 0; p < kc; p++) {
-        const GEMM_T *x =
-            a + (rows != NULL ? rows[first + p] : first + p) * lda;
-#pragma GCC unroll 4
-        for (v = 0; v < nv; v++)
-            b[v] = *(const GEMM_VEC *) (panel + p * ldp + v * GEMM_LANES);
-#pragma GCC unroll 16
-        for (i = 0; i < mr; i++) {
-            const GEMM_VEC xi = GEMM_NAME(GEMM_SPLAT)(x[i]);
-#pragma GCC unroll 4
-            for (v = 0; v < nv; v++)
-                acc[v][i] = GEMM_NAME(GEMM_FMA)(acc[v][i], xi, b[v]);
         }
     }
 #pragma GCC unroll 16
@@ -257,20 +223,20 @@ static void GEMM_NAME(gemm)(
                             memcpy(scratch + i * GEMM_WIDE_NR, c + (i0 + i) * ldc + j0,
                                    nr * sizeof(GEMM_T));
                 }
-                if (!trans_a) {
+                if (!trans_a)
                     for (i = 0; i < mr; i++)
                         a_n[i] = a + (a_rows != NULL ? a_rows[i0 + i] : i0 + i) * lda + p0;
 #define GEMM_TILE(r, v) \
-    GEMM_NAME(gemm_tile_n)(r, v, kc, a_n, bp, ldp, tile, ldt, load_c)
-                    GEMM_DISPATCH(mr, nv)
+    do { \
+        if (trans_a) \
+            GEMM_NAME(gemm_tile)(r, v, 1, kc, NULL, a + i0, lda, a_rows, p0, \
+                                 bp, ldp, tile, ldt, load_c); \
+        else \
+            GEMM_NAME(gemm_tile)(r, v, 0, kc, a_n, NULL, 0, NULL, 0, bp, ldp, \
+                                 tile, ldt, load_c); \
+    } while (0)
+                GEMM_DISPATCH(mr, nv)
 #undef GEMM_TILE
-                } else {
-#define GEMM_TILE(r, v) \
-    GEMM_NAME(gemm_tile_t)(r, v, kc, a + i0, lda, a_rows, p0, bp, ldp, tile, \
-                           ldt, load_c)
-                    GEMM_DISPATCH(mr, nv)
-#undef GEMM_TILE
-                }
                 if (nr < width)
                     for (i = 0; i < mr; i++)
                         memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_WIDE_NR,
