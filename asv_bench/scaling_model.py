@@ -33,8 +33,9 @@ Training.
     trainer runs ``Trainer.team_size(batch, threads_for_work(c, work of a
     batch))`` threads (``sklearn_twolayer._threads``: budget and cores are
     both ``c``; the trainer never starts more threads than the larger of a
-    batch's phases has tasks, nor more than take as many rounds of them). Task counts come from
-    the recorded tasks, never from the trainer's constants. The rows phase
+    batch's phases has tasks, nor more than take as many rounds of them).
+    Task counts come from the recorded tasks, never from the trainer's
+    constants. The rows phase
     of a batch split into rows x units has one task per thread (runs of
     32-row blocks): each team size is recorded with its own tasks
     (``record_tasks(team=n)``), still on one thread.
@@ -61,11 +62,13 @@ Barriers.
     phase. The barrier is a counter on one cache line:
     each arrival is an atomic add on that line, and the last one wakes all
     sleepers with one futex call whose cost grows with the sleepers, so
-    the model takes the cost as linear in the team: ``barrier(n) = (n - 1)
-    x barrier(2)``, and 0 for one thread (the barrier returns at once).
-    This is an assumption, not a measurement: on a many-core machine
-    threads on other sockets pay more per arrival, and threads that spin
-    instead of sleeping pay less.
+    the model takes the cost as linear in the team by default: ``barrier(n)
+    = (n - 1) x barrier(2)``, and 0 for one thread (the barrier returns at
+    once); with ``--barrier-growth flat``, ``barrier(n) = barrier(2)`` (the
+    woken threads' latencies overlap). These are assumptions, not
+    measurements, a pessimistic and an optimistic one: on a many-core
+    machine threads on other sockets pay more per arrival, and threads that
+    spin instead of sleeping pay less.
 
 Cores.
     The predictions for 16 and 64 threads assume a core per thread, each
@@ -212,12 +215,22 @@ def static_loads(block_seconds, team):
     return sums[bounds[1:]] - sums[bounds[:-1]]
 
 
-def barrier_cost(team, per_thread):
+#: How a barrier's cost grows with the team (``--barrier-growth``): a
+#: counter barrier's last arrival wakes the sleepers with one futex call;
+#: "linear" charges every extra thread a whole two-thread barrier (the
+#: wake-ups one after another), "flat" charges the team one (the woken
+#: threads' latencies overlap). A many-core machine lies between.
+BARRIER_GROWTHS = ("linear", "flat")
+
+
+def barrier_cost(team, per_thread, growth="linear"):
     """Seconds of one barrier of ``team`` threads: 0 for one thread (the
-    barrier returns at once), else ``(team - 1) x per_thread`` (a counter
-    barrier: the arrivals on one cache line and the wake-ups grow linearly
-    with the team). ``per_thread`` is the cost measured for two threads."""
-    return 0.0 if team <= 1 else (team - 1) * per_thread
+    barrier returns at once), else ``(team - 1) x per_thread`` ("linear") or
+    ``per_thread`` ("flat"); see ``BARRIER_GROWTHS``. ``per_thread`` is the
+    cost measured for two threads."""
+    if team <= 1:
+        return 0.0
+    return per_thread if growth == "flat" else (team - 1) * per_thread
 
 
 def phase_seconds(loads, capacity=None):
@@ -245,7 +258,9 @@ def phase_seconds(loads, capacity=None):
     return max(longest, loads.sum() / capacity(busy))
 
 
-def replay_epoch(profile, team, barrier_seconds_per_thread, capacity=None):
+def replay_epoch(
+    profile, team, barrier_seconds_per_thread, capacity=None, growth="linear"
+):
     """Predicted seconds of an epoch with ``team`` threads.
 
     Parameters
@@ -264,7 +279,9 @@ def replay_epoch(profile, team, barrier_seconds_per_thread, capacity=None):
     work = sum(
         phase_seconds(thread_loads(tasks, team), capacity) for tasks in profile.phases
     )
-    barriers = profile.n_barriers * barrier_cost(team, barrier_seconds_per_thread)
+    barriers = profile.n_barriers * barrier_cost(
+        team, barrier_seconds_per_thread, growth
+    )
     return work + barriers + profile.serial
 
 
@@ -658,7 +675,9 @@ def model_training(scenario, args):
                 f"cores, the model says {teams[cores]}"
             )
     predicted = {
-        cores: replay_epoch(profiles[team], team, barrier_per_thread)
+        cores: replay_epoch(
+            profiles[team], team, barrier_per_thread, growth=args.barrier_growth
+        )
         for cores, team in teams.items()
     }
     return ScenarioResult(
@@ -718,7 +737,7 @@ def model_predict(args):
     def replay(team, capacity=None):
         return (
             phase_seconds(static_loads(block_seconds, team), capacity)
-            + barrier_cost(team, barrier_per_thread)
+            + barrier_cost(team, barrier_per_thread, args.barrier_growth)
             + serial
         )
 
@@ -809,6 +828,12 @@ def main():
         action="store_true",
         help="teams not limited by the work per thread (threads_for_work), "
         "only by the tasks",
+    )
+    parser.add_argument(
+        "--barrier-growth",
+        choices=BARRIER_GROWTHS,
+        default="linear",
+        help="how a barrier's cost grows with the team (see BARRIER_GROWTHS)",
     )
     args = parser.parse_args()
     results = []

@@ -416,25 +416,46 @@ cdef Split _split(const Layout* s, Py_ssize_t itemsize,
     return split
 
 
+cdef Py_ssize_t _phase_tasks(const State* st, Py_ssize_t itemsize,
+                             Py_ssize_t batch_size, bint first) noexcept nogil:
+    """Tasks of the first or second phase of a batch of ``batch_size``
+    rows, at most: slots and flat blocks of a batch split over slots; loss
+    blocks of a chunk (the rows phase has a run of them per thread) and
+    units tasks of a batch split into rows x units."""
+    cdef Split split = _split(&st.layout, itemsize, batch_size)
+    if split.n_slots:
+        return split.n_slots if first else st.n_flat_blocks
+    if first:
+        return n_blocks(min(batch_size, CHUNK_ROWS), LOSS_ROWS)
+    return st.layout.unit_tasks
+
+
 cdef Py_ssize_t _team_limit(const State* st, Py_ssize_t itemsize,
                             Py_ssize_t batch_size) noexcept nogil:
     """Threads beyond the larger phase's number of tasks of a batch of
     ``batch_size`` rows would only wait at its barriers."""
-    cdef Split split = _split(&st.layout, itemsize, batch_size)
-    if split.n_slots:
-        return max(split.n_slots, st.n_flat_blocks)
-    return max(n_blocks(min(batch_size, CHUNK_ROWS), LOSS_ROWS),
-               st.layout.unit_tasks)
+    return max(_phase_tasks(st, itemsize, batch_size, True),
+               _phase_tasks(st, itemsize, batch_size, False))
+
+
+cdef inline Py_ssize_t _fewest(Py_ssize_t tasks,
+                               Py_ssize_t team) noexcept nogil:
+    """The fewest threads that run ``tasks`` tasks in as few rounds as
+    ``team`` threads do."""
+    return n_blocks(tasks, n_blocks(tasks, min(team, tasks)))
 
 
 cdef int _team(const State* st, Py_ssize_t itemsize,
                Py_ssize_t batch_size, int n_threads) noexcept nogil:
     """The team of a pass allowed ``n_threads`` threads: no more than the
-    larger phase has tasks, and no more than take as many rounds of them
-    (3 threads take 4 tasks in two rounds, as 2 do, and meet in more)."""
-    cdef Py_ssize_t limit = _team_limit(st, itemsize, batch_size)
-    cdef Py_ssize_t team = max(1, min(n_threads, limit))
-    return <int> n_blocks(limit, n_blocks(limit, team))
+    larger phase has tasks, and no more than take each phase's tasks in as
+    few rounds (3 threads take 4 tasks in two rounds, as 2 do, and meet in
+    more)."""
+    cdef Py_ssize_t team = max(1, min(n_threads,
+                                      _team_limit(st, itemsize, batch_size)))
+    return <int> max(
+        _fewest(_phase_tasks(st, itemsize, batch_size, True), team),
+        _fewest(_phase_tasks(st, itemsize, batch_size, False), team))
 
 
 # ---------------------------------------------------------------------------

@@ -299,14 +299,20 @@ def test_teams_follow_the_thread_policy_and_the_trainer_limit(model):
             64, limit
         )
         assert model.epoch_team(trainer, batch_size, 64) <= limit
-    # No more threads than take as many rounds of the larger phase's tasks.
+    # No more threads than take each phase's tasks in as few rounds: a
+    # batch over 16 slots, then 3 flat blocks of the parameters.
+    assert trainer.batch_slots(5000) == 16
+    phases = (16, -(-network.params.shape[0] // 4096))
+    assert trainer.team_limit(5000) == max(phases)
+
+    def rounds(team):
+        return [-(-tasks // min(team, tasks)) for tasks in phases]
+
     for n_threads in range(1, 40):
         team = trainer.team_size(5000, n_threads)
-        limit = trainer.team_limit(5000)
-        rounds = -(-limit // min(n_threads, limit))
-        assert team <= min(n_threads, limit)
-        assert -(-limit // team) == rounds
-        assert team == 1 or -(-limit // (team - 1)) > rounds
+        assert team <= min(n_threads, max(phases))
+        assert rounds(team) == rounds(n_threads)
+        assert team == 1 or rounds(team - 1) != rounds(n_threads)
     assert model.predict_team(5, 10**12, 64) == 5
     assert model.predict_team(80, 10**12, 64, work_cap=False) == 64
 
@@ -331,3 +337,10 @@ def test_a_recording_has_the_rows_tasks_of_its_team(team, expected):
     phases = phases_of(records, n_barriers)
     rows = [tasks for kind, tasks in phases.values() if kind == "rows"]
     assert [len(tasks) for tasks in rows] == [expected, expected]
+
+
+def test_a_flat_barrier_costs_a_team_what_it_costs_two_threads(model):
+    assert model.barrier_cost(1, 1e-5, "flat") == 0
+    assert model.barrier_cost(2, 1e-5, "flat") == model.barrier_cost(2, 1e-5)
+    assert model.barrier_cost(16, 1e-5, "flat") == 1e-5
+    assert model.barrier_cost(16, 1e-5) == pytest.approx(15e-5)
