@@ -98,7 +98,7 @@ def describe(run):
 # This version on two cores
 # -------------------------
 #
-# Measured with this version on a 2-core Intel Xeon with OpenBLAS, at one
+# Measured with this version on a 2-core AMD EPYC with OpenBLAS, at one
 # and two threads (``python asv_bench/compare.py --threads 1 2 --repeats 5
 # --json docs/data/compare_2core.json``): medians of five interleaved
 # repeats. The scenarios: *medium* is 20000 samples x 100 features, 128
@@ -120,7 +120,7 @@ two_cores = training_scenarios(
     json.loads((here.parent / "data" / "compare_2core.json").read_text())
 )
 describe(two_cores)
-plot_run(two_cores, f"2-core Xeon, version {two_cores['versions']['sklearn_twolayer']}")
+plot_run(two_cores, f"2-core EPYC, version {two_cores['versions']['sklearn_twolayer']}")
 
 # %%
 # The time of each implementation divided by that of TwoLayerClassifier at
