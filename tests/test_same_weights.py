@@ -121,7 +121,8 @@ def test_an_avx2_machine_with_another_blas_kernel_fits_the_same_weights():
         "print(*(ns['fit_digest'](name) for name in ns['FITS']))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, __file__],
+        # -P: the package as installed, not the source folder of a checkout.
+        [sys.executable, "-P", "-c", script, __file__],
         env=env,
         capture_output=True,
         text=True,
