@@ -184,7 +184,6 @@ static void GEMM_NAME(gemm)(
                 memset(c + i * ldc, 0, n * sizeof(GEMM_T));
         return;
     }
-    memset(scratch, 0, sizeof(scratch));
     for (p0 = 0; p0 < k; p0 += GEMM_KC) {
         kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
         load_c = accumulate || p0 > 0;
@@ -218,10 +217,14 @@ static void GEMM_NAME(gemm)(
                 if (nr < width) {
                     tile = scratch;
                     ldt = GEMM_WIDE_NR;
+                    /* The padding is zeroed only when the tile reads it. */
                     if (load_c)
-                        for (i = 0; i < mr; i++)
+                        for (i = 0; i < mr; i++) {
                             memcpy(scratch + i * GEMM_WIDE_NR, c + (i0 + i) * ldc + j0,
                                    nr * sizeof(GEMM_T));
+                            memset(scratch + i * GEMM_WIDE_NR + nr, 0,
+                                   (width - nr) * sizeof(GEMM_T));
+                        }
                 }
                 if (!trans_a)
                     for (i = 0; i < mr; i++)

@@ -21,10 +21,9 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
   ``SLOT_BYTES``), and batches of at most ``SLOT_ROWS`` rows, are split in
   two dimensions, with two barriers per chunk:
 
-  1. rows: per block of about ``ROW_ROWS`` rows (another size for a large
-     first layer), run both layers on the samples where they lie, the
-     output delta with the loss and the hidden delta while the block is in
-     cache;
+  1. rows: one run of ``LOSS_ROWS``-row blocks per thread, run both layers
+     on the samples where they lie, the output delta with the loss and the
+     hidden delta while the block is in cache;
   2. units: per tile of W1 (a block of features x a block of hidden units,
      the first tile of a hidden block also doing those b1 entries) and per
      block of W2 rows (the first also doing b2), add the chunk's
