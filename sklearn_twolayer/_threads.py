@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
+from ._openmp_helpers import MIN_FLOPS_PER_THREAD
 from ._openmp_helpers import effective_n_threads as openmp_n_threads
 
 __all__ = [
@@ -47,9 +48,6 @@ __all__ = [
     "single_threaded_blas",
     "threads_for_work",
 ]
-
-#: Least work (floating-point operations) per thread between two barriers.
-MIN_FLOPS_PER_THREAD = 4_000_000
 
 _controller = None
 _cores = None

@@ -11,6 +11,10 @@ cdef enum:
     UNIT_BLOCK = 32
     # Elements of a flat parameter vector handled by one optimizer task.
     FLAT_BLOCK = 4096
+    # Least work (floating-point operations) a thread is given between two
+    # barriers: the thread policy's work cap (sklearn_twolayer._threads),
+    # and so the least work of a batch worth splitting for two threads.
+    MIN_FLOPS_PER_THREAD = 4000000
 
 
 cdef inline Py_ssize_t n_blocks(Py_ssize_t n, Py_ssize_t block) noexcept nogil:

@@ -2,10 +2,16 @@
 
 from cython.parallel cimport parallel
 
+from _blocks cimport MIN_FLOPS_PER_THREAD as _MIN_FLOPS_PER_THREAD
+
 from _openmp cimport (
     TWOLAYER_OPENMP_ENABLED, Barrier, barrier, barrier_init,
     omp_get_max_threads, omp_get_num_threads, omp_get_thread_num, wtime,
 )
+
+#: Least work (floating-point operations) per thread between two barriers;
+#: the trainer splits no batch of less than twice this.
+MIN_FLOPS_PER_THREAD = _MIN_FLOPS_PER_THREAD
 
 
 def openmp_enabled():

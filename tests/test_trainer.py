@@ -11,6 +11,7 @@ from sklearn_twolayer._forward import predict_rows
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 from sklearn_twolayer._registry import ACTIVATION_CODES
+from sklearn_twolayer._threads import MIN_FLOPS_PER_THREAD, threads_for_work
 
 THREADS = (1, 2, 3, 8)
 
@@ -160,6 +161,7 @@ def test_epochs_match_numpy_minibatch_training(solver, n_samples, batch_size):
 @pytest.mark.parametrize(
     "n_features, batch_size, slots",
     [
+        (40, 100, False),
         (40, 200, True),
         (40, 700, True),
         (40, 5000, True),
@@ -365,11 +367,28 @@ def test_predict_rows_finds_every_value_that_is_not_finite(compiled_forward, dty
                 assert finite(data, n_threads) is False
 
 
+def test_a_batch_of_one_thread_s_work_is_not_split_over_slots():
+    # Under twice the work cap's share the thread policy gives a batch one
+    # thread on any machine; slots would only add their sum.
+    _, _, _, network = make_problem(10, 40, 300, 4, np.float64)
+    trainer = make_trainer(network)
+    flops_per_row = 4 * 40 * 300 + 6 * 300 * 4
+    assert trainer.flops_per_row == flops_per_row
+    smallest = -(-2 * MIN_FLOPS_PER_THREAD // flops_per_row)
+    assert trainer.batch_slots(smallest) >= 2
+    assert trainer.batch_slots(smallest - 1) == 0
+    assert threads_for_work(64, (smallest - 1) * flops_per_row) == 1
+    assert threads_for_work(64, smallest * flops_per_row) == 2
+
+
 def test_no_more_threads_start_than_a_phase_has_tasks():
-    # One W1 tile, one block of W2, two blocks of rows: two tasks at most.
+    # A batch of 100 rows, too little work for slots: four 32-row loss
+    # blocks, then one W1 tile and one block of W2; four tasks at most.
     X, Y, _, network = make_problem(100, 7, 9, 3, np.float64)
     trainer = make_trainer(network, learning_rate=0.1)
+    assert trainer.batch_slots(100) == 0
+    assert trainer.team_limit(100) == 4
     trainer.run_epoch(X, Y, batch_size=100, n_threads=8)
-    assert 1 <= trainer.last_team <= 2
+    assert 1 <= trainer.last_team <= 4
     trainer.run_epoch(X, Y, batch_size=100, n_threads=1)
     assert trainer.last_team == 1
