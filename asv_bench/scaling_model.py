@@ -61,14 +61,21 @@ Barriers.
     sleep on the futex and are woken, as at the end of an unbalanced
     phase. The barrier is a counter on one cache line:
     each arrival is an atomic add on that line, and the last one wakes all
-    sleepers with one futex call whose cost grows with the sleepers, so
-    the model takes the cost as linear in the team by default: ``barrier(n)
-    = (n - 1) x barrier(2)``, and 0 for one thread (the barrier returns at
-    once); with ``--barrier-growth flat``, ``barrier(n) = barrier(2)`` (the
-    woken threads' latencies overlap). These are assumptions, not
-    measurements, a pessimistic and an optimistic one: on a many-core
-    machine threads on other sockets pay more per arrival, and threads that
-    spin instead of sleeping pay less.
+    sleepers with one futex call whose cost grows with the sleepers. By
+    default (``--barrier-growth measured``) the model measures that growth:
+    ``last_arrival_seconds`` times the barrier call of a thread that
+    arrives 1 ms after the rest of a team of 2, 4, 8 and 16 threads (all
+    asleep by then; the late thread has a core of its own, the others share
+    another, so that no woken thread runs on the waking thread's core), and
+    the slope of a straight line through those times is what each sleeper
+    adds: ``barrier(n) = barrier(2) + (n - 2) x slope``, and 0 for one
+    thread (the barrier returns at once). Two bounds are printed beside it:
+    ``linear``, ``barrier(n) = (n - 1) x barrier(2)`` (every sleeper
+    charged a whole two-thread barrier, its wake-up latency included, as if
+    the wake-ups came one after another), and ``flat``, ``barrier(n) =
+    barrier(2)``. On a many-core machine threads on other sockets pay more
+    per arrival and wake-up, and threads that spin instead of sleeping pay
+    less.
 
 Cores.
     The predictions for 16 and 64 threads assume a core per thread, each
@@ -117,7 +124,7 @@ import numpy as np
 from benchmarks.scenarios import SCENARIOS, estimators_for, make_scenario_estimator
 from compare import load, settle
 from sklearn.exceptions import ConvergenceWarning
-from sklearn_twolayer._openmp_helpers import barrier_seconds
+from sklearn_twolayer._openmp_helpers import barrier_seconds, last_arrival_seconds
 from threadpoolctl import threadpool_limits
 
 from sklearn_twolayer._dispatch import forward as compiled_forward
@@ -135,6 +142,13 @@ PREDICT_ROWS = 20000
 
 #: How late one thread arrives at each barrier when its cost is measured.
 BARRIER_DELAY = 100e-6
+
+#: Teams whose last arrival's barrier call is timed, how late it arrives
+#: (the others, spinning some microseconds, are asleep by then) and how
+#: many barriers each, for the cost of a sleeper (``measure_wake``).
+WAKE_TEAMS = (2, 4, 8, 16)
+WAKE_DELAY = 1e-3
+WAKE_BARRIERS = 50
 
 #: Shortest timed run: a short epoch is timed (and recorded) several times
 #: in a row, so that one late wake-up of a vCPU (some milliseconds here)
@@ -217,19 +231,25 @@ def static_loads(block_seconds, team):
 
 #: How a barrier's cost grows with the team (``--barrier-growth``): a
 #: counter barrier's last arrival wakes the sleepers with one futex call;
-#: "linear" charges every extra thread a whole two-thread barrier (the
-#: wake-ups one after another), "flat" charges the team one (the woken
-#: threads' latencies overlap). A many-core machine lies between.
-BARRIER_GROWTHS = ("linear", "flat")
+#: "measured" adds the measured cost of each sleeper's wake-up to the
+#: two-thread barrier, "linear" charges every extra thread a whole
+#: two-thread barrier (the wake-ups and their latencies one after
+#: another), "flat" charges the team one (the woken threads' latencies
+#: overlap, the wake-ups cost nothing).
+BARRIER_GROWTHS = ("measured", "linear", "flat")
 
 
-def barrier_cost(team, per_thread, growth="linear"):
+def barrier_cost(team, per_thread, growth="linear", per_sleeper=0.0):
     """Seconds of one barrier of ``team`` threads: 0 for one thread (the
-    barrier returns at once), else ``(team - 1) x per_thread`` ("linear") or
+    barrier returns at once), else ``per_thread + (team - 2) x
+    per_sleeper`` ("measured"), ``(team - 1) x per_thread`` ("linear") or
     ``per_thread`` ("flat"); see ``BARRIER_GROWTHS``. ``per_thread`` is the
-    cost measured for two threads."""
+    cost measured for two threads, ``per_sleeper`` what each sleeper adds
+    (``measure_wake``)."""
     if team <= 1:
         return 0.0
+    if growth == "measured":
+        return per_thread + (team - 2) * per_sleeper
     return per_thread if growth == "flat" else (team - 1) * per_thread
 
 
@@ -259,7 +279,12 @@ def phase_seconds(loads, capacity=None):
 
 
 def replay_epoch(
-    profile, team, barrier_seconds_per_thread, capacity=None, growth="linear"
+    profile,
+    team,
+    barrier_seconds_per_thread,
+    capacity=None,
+    growth="linear",
+    per_sleeper=0.0,
 ):
     """Predicted seconds of an epoch with ``team`` threads.
 
@@ -271,6 +296,9 @@ def replay_epoch(
         See :func:`barrier_cost`.
     capacity : callable or None, default=None
         See :func:`phase_seconds`; None: each thread has a core of its own.
+    growth : str, default="linear"
+    per_sleeper : float, default=0.0
+        See :func:`barrier_cost`.
 
     Returns
     -------
@@ -280,7 +308,7 @@ def replay_epoch(
         phase_seconds(thread_loads(tasks, team), capacity) for tasks in profile.phases
     )
     barriers = profile.n_barriers * barrier_cost(
-        team, barrier_seconds_per_thread, growth
+        team, barrier_seconds_per_thread, growth, per_sleeper
     )
     return work + barriers + profile.serial
 
@@ -399,6 +427,22 @@ def measure_barrier(repeats=5, n_barriers=2000, delay=BARRIER_DELAY):
             return 0.0
         times.append(seconds)
     return max(statistics.median(times), 0.0)
+
+
+def measure_wake(teams=WAKE_TEAMS, n_barriers=WAKE_BARRIERS, delay=WAKE_DELAY):
+    """Seconds each sleeping team-mate adds to a barrier: the slope of a
+    straight line (least squares) through the median barrier call of a
+    thread that arrives ``delay`` late, against the team (``teams``, those
+    that ran whole); 0 where fewer than two of them ran."""
+    sizes, seconds = [], []
+    for team in teams:
+        call, ran = last_arrival_seconds(team, n_barriers, delay)
+        if ran == team:
+            sizes.append(team)
+            seconds.append(call)
+    if len(sizes) < 2:
+        return 0.0
+    return max(float(np.polyfit(sizes, seconds, 1)[0]), 0.0)
 
 
 def measure_capacity(run, other):
@@ -596,18 +640,22 @@ class ScenarioResult:
     beside the timed runs), and ``here``: the median of the predictions at 2
     threads with each of them; ``barrier``: the barrier's cost for two
     threads (the median of the measurements beside the timed runs);
+    ``per_sleeper``: what each sleeping thread adds to it (likewise);
     ``two_cores``: the 2-thread times of the repeats that had two cores, of
-    ``repeats``."""
+    ``repeats``; ``by_growth``: the predictions (a core per thread) under
+    each of ``BARRIER_GROWTHS``, ``predicted`` the one asked for."""
 
     name: str
     measured: dict
     predicted: dict
+    by_growth: dict
     teams: dict
     tasks: dict
     busy: dict
     capacity: float
     here: float
     barrier: float
+    per_sleeper: float
     two_cores: list
     repeats: int
 
@@ -625,7 +673,7 @@ def model_training(scenario, args):
     recorded = {team: [] for team in set(teams.values())}
     calls = {team: [] for team in recorded}
     measured, capacities = {1: [], 2: []}, []
-    barriers = []
+    barriers, sleepers = [], []
     ran = {}
     # A second trainer on the same data, to measure what two busy threads
     # do here.
@@ -663,27 +711,37 @@ def model_training(scenario, args):
                 measure_capacity(lambda: epochs_of(setup), lambda: epochs_of(second))
             )
         barriers.append(measure_barrier(repeats=1))
+        sleepers.append(measure_wake())
     profiles = {
         team: profile_from_records(recorded[team], n_barriers, calls[team], kinds)
         for team in recorded
     }
     barrier_per_thread = statistics.median(barriers)
+    per_sleeper = statistics.median(sleepers)
     for cores in (1, 2):
         if ran[cores] != teams[cores]:
             raise RuntimeError(
                 f"{scenario}: the epoch ran {ran[cores]} threads at {cores} "
                 f"cores, the model says {teams[cores]}"
             )
-    predicted = {
-        cores: replay_epoch(
-            profiles[team], team, barrier_per_thread, growth=args.barrier_growth
-        )
-        for cores, team in teams.items()
+    by_growth = {
+        growth: {
+            cores: replay_epoch(
+                profiles[team],
+                team,
+                barrier_per_thread,
+                growth=growth,
+                per_sleeper=per_sleeper,
+            )
+            for cores, team in teams.items()
+        }
+        for growth in BARRIER_GROWTHS
     }
     return ScenarioResult(
         scenario,
         {cores: statistics.median(t) for cores, t in measured.items()},
-        predicted,
+        by_growth[args.barrier_growth],
+        by_growth,
         teams,
         tasks_with_work(profiles[teams[16]], 1 << 30),
         tasks_with_work(profiles[teams[16]], teams[16]),
@@ -695,6 +753,7 @@ def model_training(scenario, args):
             for c in capacities
         ),
         barrier_per_thread,
+        per_sleeper,
         two_core_times(measured[2], capacities),
         args.repeats,
     )
@@ -705,7 +764,7 @@ def model_predict(args):
     estimator, X = predict_setup(args.small)
     flops = forward_flops(X.shape[0], estimator.coefs_)
     blocks, whole, measured, capacities = [], [], {1: [], 2: []}, []
-    barriers = []
+    barriers, sleepers = [], []
     # Each with an output of its own.
     kernel, other = predict_kernel(estimator, X), predict_kernel(estimator, X)
     time_predict_proba(estimator, X, 1)
@@ -725,8 +784,10 @@ def model_predict(args):
                 )
             )
         barriers.append(measure_barrier(repeats=1))
+        sleepers.append(measure_wake())
     block_seconds = typical_task_seconds(np.array(blocks))
     barrier_per_thread = statistics.median(barriers)
+    per_sleeper = statistics.median(sleepers)
     n_blocks = block_seconds.shape[0]
     serial = max(statistics.median(whole) - block_seconds.sum(), 0.0)
     teams = {
@@ -734,30 +795,38 @@ def model_predict(args):
         for cores in THREADS
     }
 
-    def replay(team, capacity=None):
+    def replay(team, capacity=None, growth=args.barrier_growth):
         return (
             phase_seconds(static_loads(block_seconds, team), capacity)
-            + barrier_cost(team, barrier_per_thread, args.barrier_growth)
+            + barrier_cost(team, barrier_per_thread, growth, per_sleeper)
             + serial
         )
 
+    by_growth = {
+        growth: {cores: replay(team, growth=growth) for cores, team in teams.items()}
+        for growth in BARRIER_GROWTHS
+    }
     return ScenarioResult(
         f"predict {X.shape[0]}",
         {cores: statistics.median(t) for cores, t in measured.items()},
-        {cores: replay(team) for cores, team in teams.items()},
+        by_growth[args.barrier_growth],
+        by_growth,
         teams,
         {"blocks": n_blocks},
         {"blocks": min(teams[16], n_blocks)},
         statistics.median(capacities),
         statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
         barrier_per_thread,
+        per_sleeper,
         two_core_times(measured[2], capacities),
         args.repeats,
     )
 
 
-def print_table(results):
-    """The validation, the predictions and the speed-ups by threads."""
+def print_table(results, growth):
+    """The validation, the predictions (barriers growing as ``growth``
+    says) and the speed-ups by threads, and the speed-ups at 16 and 64
+    threads under each barrier growth."""
 
     def ms(seconds):
         return f"{seconds * 1e3:9.2f}"
@@ -769,12 +838,12 @@ def print_table(results):
     print("thread; 'here': with the capacity of two busy threads measured")
     print("beside each repeat; '2 cores': the repeats that had two cores")
     print("(capacity >= 1.8), against 'own cores'; barrier: one barrier of 2")
-    print("threads, us, (team - 1) x this for more)")
+    print("threads, us; sleeper: what each sleeping thread adds to it, us)")
     header = (
         f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
         f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "
         f"{'here':>9s} {'err':>7s} {'2 cores':>9s} {'err':>7s} {'of':>5s} "
-        f"{'barrier':>7s}"
+        f"{'barrier':>7s} {'sleeper':>7s}"
     )
     print(header)
     print("-" * len(header))
@@ -788,10 +857,11 @@ def print_table(results):
             f"{r.name:14s} {ms(m[1])} {ms(p[1])} {error(p[1], m[1])} "
             f"{ms(m[2])} {ms(p[2])} {error(p[2], m[2])} {r.capacity:8.2f} "
             f"{ms(r.here)} {error(r.here, m[2])} {two} "
-            f"{len(r.two_cores):>2d}/{r.repeats:<2d} {r.barrier * 1e6:7.1f}"
+            f"{len(r.two_cores):>2d}/{r.repeats:<2d} {r.barrier * 1e6:7.1f} "
+            f"{r.per_sleeper * 1e6:7.2f}"
         )
-    print("\nPrediction, a core per thread (ms); tasks per phase (threads with")
-    print("work at 16 cores)")
+    print(f"\nPrediction, a core per thread, barriers {growth} (ms); tasks per")
+    print("phase (threads with work at 16 cores)")
     header = (
         f"{'scenario':14s} {'1t':>9s} {'16t':>9s} {'64t':>9s} {'x16':>6s} "
         f"{'x64':>6s} {'team 2/16/64':>12s}  tasks per phase (busy at 16)"
@@ -806,11 +876,20 @@ def print_table(results):
             f"{r.name:14s} {ms(p[1])} {ms(p[16])} {ms(p[64])} "
             f"{p[1] / p[16]:6.2f} {p[1] / p[64]:6.2f} {teams:>12s}  {tasks}"
         )
-    print("\nPredicted speed-up by cores (1 / t), a core per thread:")
+    print("\nPredicted speed-up by cores (1 / t), a core per thread, barriers")
+    print(f"{growth}:")
     print(f"{'scenario':14s} " + " ".join(f"{c:>6d}" for c in THREADS))
     for r in results:
         p = r.predicted
         print(f"{r.name:14s} " + " ".join(f"{p[1] / p[c]:6.2f}" for c in THREADS))
+    print("\nPredicted speed-up at 16 and 64 cores by barrier growth:")
+    print(f"{'scenario':14s} " + " ".join(f"{g:>17s}" for g in BARRIER_GROWTHS))
+    for r in results:
+        cells = []
+        for g in BARRIER_GROWTHS:
+            p = r.by_growth[g]
+            cells.append(f"{p[1] / p[16]:8.2f} {p[1] / p[64]:8.2f}")
+        print(f"{r.name:14s} " + " ".join(cells))
 
 
 def main():
@@ -832,7 +911,7 @@ def main():
     parser.add_argument(
         "--barrier-growth",
         choices=BARRIER_GROWTHS,
-        default="linear",
+        default="measured",
         help="how a barrier's cost grows with the team (see BARRIER_GROWTHS)",
     )
     args = parser.parse_args()
@@ -843,7 +922,7 @@ def main():
         else:
             results.append(model_training(scenario, args))
         print(f"{results[-1].name}: done", flush=True)
-    print_table(results)
+    print_table(results, args.barrier_growth)
 
 
 if __name__ == "__main__":

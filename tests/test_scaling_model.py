@@ -3,13 +3,14 @@ reads: the trainer's task recording (same weights, the tasks the split
 gives) and the replay of a static schedule. No timing is asserted."""
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn_twolayer._openmp_helpers import barrier_seconds
+from sklearn_twolayer._openmp_helpers import barrier_seconds, last_arrival_seconds
 
 from sklearn_twolayer._dispatch import trainer as compiled_trainer
 from sklearn_twolayer._fitting import Trainer
@@ -189,6 +190,10 @@ def test_replay_at_one_thread_is_the_sum_of_the_tasks(model):
     assert model.replay_epoch(profile, 3, 1e-3) == pytest.approx(
         model.replay_epoch(profile, 3, 0) + 2e-3 * n_barriers
     )
+    measured = model.replay_epoch(profile, 5, 1e-3, growth="measured", per_sleeper=1e-4)
+    assert measured == pytest.approx(
+        model.replay_epoch(profile, 5, 0) + (1e-3 + 3e-4) * n_barriers
+    )
 
 
 def test_replay_never_slows_down_with_threads_up_to_the_tasks(model):
@@ -347,3 +352,31 @@ def test_a_flat_barrier_costs_a_team_what_it_costs_two_threads(model):
     assert model.barrier_cost(2, 1e-5, "flat") == model.barrier_cost(2, 1e-5)
     assert model.barrier_cost(16, 1e-5, "flat") == 1e-5
     assert model.barrier_cost(16, 1e-5) == pytest.approx(15e-5)
+
+
+def test_a_measured_barrier_adds_each_sleeper_s_wake_up(model):
+    assert model.barrier_cost(1, 1e-5, "measured", 1e-6) == 0
+    assert model.barrier_cost(2, 1e-5, "measured", 1e-6) == 1e-5
+    assert model.barrier_cost(16, 1e-5, "measured", 1e-6) == pytest.approx(2.4e-5)
+    # The two bounds: no sleeper costs anything, every one a whole barrier.
+    assert model.barrier_cost(16, 1e-5, "measured", 0) == model.barrier_cost(
+        16, 1e-5, "flat"
+    )
+    assert model.barrier_cost(16, 1e-5, "measured", 1e-5) == pytest.approx(
+        model.barrier_cost(16, 1e-5, "linear")
+    )
+
+
+def test_the_last_arrival_helper_times_a_team_and_unpins_it(model):
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    seconds, team = last_arrival_seconds(3, 5, 2e-4)
+    assert 1 <= team <= 3 and np.isfinite(seconds) and seconds >= 0
+    # The helper pins its threads while it runs, and only then.
+    if affinity is not None:
+        assert os.sched_getaffinity(0) == affinity
+    seconds, team = last_arrival_seconds(1, 3, 0)
+    assert team == 1 and np.isfinite(seconds)
+    with pytest.raises(ValueError):
+        last_arrival_seconds(0, 10, 0)
+    per_sleeper = model.measure_wake(teams=(2, 3), n_barriers=5, delay=2e-4)
+    assert np.isfinite(per_sleeper) and per_sleeper >= 0
