@@ -180,6 +180,51 @@ cdef inline void multiply_by_derivative(
             delta[i] *= one - a * a
 
 
+cdef inline void bias_activate_row(
+    floating* row,
+    Py_ssize_t n_cols,
+    const floating* bias,
+    int activation,
+    floating* derivative,
+) noexcept nogil:
+    """row = g(row + bias) for one row, or part of one (softmax: a whole
+    row); with ``derivative`` (NULL: not wanted), also writes g' at the
+    biased input there. Softmax has no elementwise derivative and ignores
+    it."""
+    cdef Py_ssize_t j
+    if bias != NULL:
+        for j in range(n_cols):
+            row[j] += bias[j]
+    if activation == RELU:
+        # A select rather than a branch: signs are random, and the select
+        # compiles to a (vectorised) max.
+        for j in range(n_cols):
+            row[j] = row[j] if row[j] > 0 else 0
+    elif activation == LEAKY_RELU:
+        leaky_relu_block(row, n_cols)
+    elif activation == GELU:
+        gelu_block(row, derivative, n_cols)
+    elif activation == SILU:
+        silu_block(row, derivative, n_cols)
+    elif activation == LOGISTIC:
+        for j in range(n_cols):
+            row[j] = logistic(row[j])
+    elif activation == TANH:
+        for j in range(n_cols):
+            row[j] = fast_tanh(row[j])
+    elif activation == SOFTMAX:
+        if n_cols > 0:
+            softmax_row(row, n_cols)
+    elif activation == EXP:
+        for j in range(n_cols):
+            row[j] = fast_exp(row[j])
+    if (derivative != NULL and activation != SOFTMAX
+            and not derivative_needs_input(activation)):
+        for j in range(n_cols):
+            derivative[j] = 1
+        multiply_by_derivative(derivative, row, n_cols, activation)
+
+
 cdef inline void add_bias_activate(
     floating* rows,
     Py_ssize_t n_rows,
@@ -188,47 +233,11 @@ cdef inline void add_bias_activate(
     int activation,
     floating* derivative,
 ) noexcept nogil:
-    """rows[i, :] = g(rows[i, :] + bias) for a C-contiguous block of rows.
-
-    With ``derivative`` (a block of the same shape; NULL: not wanted), also
-    writes g' at the biased input there. Softmax has no elementwise
-    derivative and ignores it.
-    """
-    cdef Py_ssize_t i, j
-    cdef floating* row
-    cdef floating* row_derivative = NULL
+    """rows[i, :] = g(rows[i, :] + bias) for a C-contiguous block of rows
+    (:func:`bias_activate_row`); ``derivative``, NULL or a block of the
+    same shape."""
+    cdef Py_ssize_t i
     for i in range(n_rows):
-        row = rows + i * n_cols
-        if derivative != NULL:
-            row_derivative = derivative + i * n_cols
-        if bias != NULL:
-            for j in range(n_cols):
-                row[j] += bias[j]
-        if activation == RELU:
-            # A select rather than a branch: signs are random, and the
-            # select compiles to a (vectorised) max.
-            for j in range(n_cols):
-                row[j] = row[j] if row[j] > 0 else 0
-        elif activation == LEAKY_RELU:
-            leaky_relu_block(row, n_cols)
-        elif activation == GELU:
-            gelu_block(row, row_derivative, n_cols)
-        elif activation == SILU:
-            silu_block(row, row_derivative, n_cols)
-        elif activation == LOGISTIC:
-            for j in range(n_cols):
-                row[j] = logistic(row[j])
-        elif activation == TANH:
-            for j in range(n_cols):
-                row[j] = fast_tanh(row[j])
-        elif activation == SOFTMAX:
-            if n_cols > 0:
-                softmax_row(row, n_cols)
-        elif activation == EXP:
-            for j in range(n_cols):
-                row[j] = fast_exp(row[j])
-        if (row_derivative != NULL and activation != SOFTMAX
-                and not derivative_needs_input(activation)):
-            for j in range(n_cols):
-                row_derivative[j] = 1
-            multiply_by_derivative(row_derivative, row, n_cols, activation)
+        bias_activate_row(
+            rows + i * n_cols, n_cols, bias, activation,
+            NULL if derivative == NULL else derivative + i * n_cols)

@@ -35,7 +35,13 @@
    two rows (predicting one sample) takes tiles of GEMM_WIDE_NV vectors, so
    that enough chains are in flight. A.T @ B with few columns (the output
    layer's weight gradient) is computed as its transpose, whose rows are
-   long. */
+   long.
+
+   An epilogue may finish each tile of C once its chains are complete,
+   while the tile is still in L1 (a layer's bias and activation, the hidden
+   delta's derivative): the product calls it on every finished tile, or,
+   on the paths without tiles, once on the whole of C. It reads and writes
+   C's finished values only, so it changes no sum. */
 
 #ifndef TWOLAYER_GEMM_H
 #define TWOLAYER_GEMM_H
@@ -140,6 +146,17 @@
         GEMM_CASE(1) GEMM_CASE(2) GEMM_CASE(3) GEMM_CASE(4) GEMM_CASE(5) \
         GEMM_CASE(6) GEMM_WIDE_CASES \
     }
+
+/* apply(context, tile, ldc, row0, col0, rows, cols): finish the block of
+   C of rows row0 .. row0 + rows and columns col0 .. col0 + cols, whose
+   first element is at tile (a GEMM_T pointer), rows ldc apart. */
+typedef void (*gemm_epilogue_fn)(void *context, void *tile, Py_ssize_t ldc,
+                                 Py_ssize_t row0, Py_ssize_t col0,
+                                 Py_ssize_t rows, Py_ssize_t cols);
+typedef struct {
+    gemm_epilogue_fn apply;
+    void *context;
+} gemm_epilogue_t;
 
 #define GEMM_T double
 #define GEMM_NAME(name) name##_d

@@ -88,7 +88,7 @@ static void GEMM_NAME(gemm)(
     int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     const GEMM_T *a, Py_ssize_t lda, const Py_ssize_t *a_rows,
     const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
-    int accumulate);
+    int accumulate, const gemm_epilogue_t *epilogue);
 
 /* C (+)= A.T @ B for a C of at most GEMM_MR columns (the output layer's
    weight gradient), computed as its transpose C.T (+)= B.T @ A, whose
@@ -109,7 +109,7 @@ static void GEMM_NAME(gemm_narrow_tn)(
                 for (j = 0; j < n; j++)
                     transposed[j * mb + i] = c[(i0 + i) * ldc + j];
         GEMM_NAME(gemm)(1, 0, n, mb, k, b, ldb, NULL, a + i0, lda,
-                        transposed, mb, accumulate);
+                        transposed, mb, accumulate, NULL);
         for (i = 0; i < mb; i++)
             for (j = 0; j < n; j++)
                 c[(i0 + i) * ldc + j] = transposed[j * mb + i];
@@ -141,19 +141,12 @@ static void GEMM_NAME(gemm_few)(
     }
 }
 
-/* C (+)= op(A) @ op(B), row-major, C of shape (m, n), over k terms.
-
-   op(A) is A (trans_a = 0: row i at a + r(i) * lda) or A transposed
-   (trans_a = 1: column p of op(A) is the stored row r(p) at a + r(p) * lda),
-   where r(i) = a_rows[i], or i when a_rows is NULL: the rows of the
-   samples, gathered where they lie. op(B) is B (k x n, row stride ldb) or
-   B transposed (B stored n x k). accumulate: add to C instead of
-   overwriting it. */
-static void GEMM_NAME(gemm)(
+/* The tiled product of gemm (below), for k > 0. */
+static void GEMM_NAME(gemm_tiles)(
     int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     const GEMM_T *a, Py_ssize_t lda, const Py_ssize_t *a_rows,
     const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
-    int accumulate)
+    int accumulate, const gemm_epilogue_t *epilogue)
 {
     GEMM_T panel[GEMM_KC * GEMM_WIDE_NR] __attribute__((aligned(64)));
     GEMM_T scratch[GEMM_MR * GEMM_WIDE_NR] __attribute__((aligned(64)));
@@ -167,23 +160,6 @@ static void GEMM_NAME(gemm)(
     int mr, nv, load_c;
     GEMM_T *tile;
 
-    if (m <= 0 || n <= 0)
-        return;
-    if (trans_a && !trans_b && a_rows == NULL && n <= GEMM_MR
-        && m >= 2 * GEMM_LANES && k > 0) {
-        GEMM_NAME(gemm_narrow_tn)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-        return;
-    }
-    if (!trans_a && !trans_b && m <= 2 && n < GEMM_LANES && k > 0) {
-        GEMM_NAME(gemm_few)(m, n, k, a, lda, a_rows, b, ldb, c, ldc, accumulate);
-        return;
-    }
-    if (k <= 0) {
-        if (!accumulate)
-            for (i = 0; i < m; i++)
-                memset(c + i * ldc, 0, n * sizeof(GEMM_T));
-        return;
-    }
     for (p0 = 0; p0 < k; p0 += GEMM_KC) {
         kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
         load_c = accumulate || p0 > 0;
@@ -244,9 +220,48 @@ static void GEMM_NAME(gemm)(
                     for (i = 0; i < mr; i++)
                         memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_WIDE_NR,
                                nr * sizeof(GEMM_T));
+                if (epilogue != NULL && p0 + kc == k)
+                    epilogue->apply(epilogue->context, c + i0 * ldc + j0, ldc,
+                                    i0, j0, mr, nr);
             }
         }
     }
+}
+
+/* C (+)= op(A) @ op(B), row-major, C of shape (m, n), over k terms.
+
+   op(A) is A (trans_a = 0: row i at a + r(i) * lda) or A transposed
+   (trans_a = 1: column p of op(A) is the stored row r(p) at a + r(p) * lda),
+   where r(i) = a_rows[i], or i when a_rows is NULL: the rows of the
+   samples, gathered where they lie. op(B) is B (k x n, row stride ldb) or
+   B transposed (B stored n x k). accumulate: add to C instead of
+   overwriting it. epilogue (NULL: none) finishes each tile of C once its
+   sums are complete, or all of C at once on the paths without tiles. */
+static void GEMM_NAME(gemm)(
+    int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+    const GEMM_T *a, Py_ssize_t lda, const Py_ssize_t *a_rows,
+    const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
+    int accumulate, const gemm_epilogue_t *epilogue)
+{
+    Py_ssize_t i;
+    if (m <= 0 || n <= 0)
+        return;
+    if (trans_a && !trans_b && a_rows == NULL && n <= GEMM_MR
+        && m >= 2 * GEMM_LANES && k > 0) {
+        GEMM_NAME(gemm_narrow_tn)(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    } else if (!trans_a && !trans_b && m <= 2 && n < GEMM_LANES && k > 0) {
+        GEMM_NAME(gemm_few)(m, n, k, a, lda, a_rows, b, ldb, c, ldc, accumulate);
+    } else if (k <= 0) {
+        if (!accumulate)
+            for (i = 0; i < m; i++)
+                memset(c + i * ldc, 0, n * sizeof(GEMM_T));
+    } else {
+        GEMM_NAME(gemm_tiles)(trans_a, trans_b, m, n, k, a, lda, a_rows, b,
+                              ldb, c, ldc, accumulate, epilogue);
+        return;
+    }
+    if (epilogue != NULL)
+        epilogue->apply(epilogue->context, c, ldc, 0, 0, m, n);
 }
 
 #undef GEMM_LANES

@@ -7,9 +7,10 @@ from cython cimport floating
 from libc.math cimport fabs, log
 
 from _activations cimport (
-    LOGISTIC, SOFTMAX, add_bias_activate, multiply_by_derivative,
+    LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_row,
+    multiply_by_derivative,
 )
-from _gemm cimport gemm
+from _gemm cimport Epilogue, gemm, gemm_finished
 
 
 # The codes by which sklearn_twolayer/_registry.py names these losses.
@@ -21,6 +22,54 @@ cdef enum Loss:
     ABSOLUTE_ERROR = 3
     HUBER = 4
     QUANTILE = 5
+
+
+cdef struct LayerFinish:
+    # The epilogue of a layer's product: its bias (NULL: none), activation,
+    # and where g' of its biased input goes (NULL: not wanted), in rows of
+    # ld values.
+    const void* bias
+    int activation
+    void* derivative
+    Py_ssize_t ld
+
+
+cdef inline void finish_layer_tile(
+    const LayerFinish* finish,
+    floating* tile,
+    Py_ssize_t ldc,
+    Py_ssize_t row0,
+    Py_ssize_t col0,
+    Py_ssize_t rows,
+    Py_ssize_t cols,
+) noexcept nogil:
+    """Bias and activation of a finished tile of a layer's product (rows
+    row0.., columns col0..); elementwise activations only."""
+    cdef const floating* bias = <const floating*> finish.bias
+    cdef floating* derivative = <floating*> finish.derivative
+    cdef Py_ssize_t i
+    for i in range(rows):
+        bias_activate_row(
+            tile + i * ldc, cols, NULL if bias == NULL else bias + col0,
+            finish.activation,
+            NULL if derivative == NULL
+            else derivative + (row0 + i) * finish.ld + col0)
+
+
+cdef inline void finish_layer_tile_d(
+    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
+    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
+) noexcept nogil:
+    finish_layer_tile(<const LayerFinish*> context, <double*> tile, ldc,
+                      row0, col0, rows, cols)
+
+
+cdef inline void finish_layer_tile_f(
+    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
+    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
+) noexcept nogil:
+    finish_layer_tile(<const LayerFinish*> context, <float*> tile, ldc,
+                      row0, col0, rows, cols)
 
 
 cdef inline void forward_rows(
@@ -36,12 +85,29 @@ cdef inline void forward_rows(
     floating* derivative,
 ) noexcept nogil:
     """out = g(X[rows] @ W + b) for a block of rows (``rows`` NULL: the
-    first n_rows rows of X); the activation is applied right after the
-    block's product, while ``out`` is still in cache. With ``derivative``
-    (NULL: not wanted), g'(X[rows] @ W + b) is written there."""
-    gemm(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out, out,
-         n_out, False)
-    add_bias_activate(out, n_rows, n_out, b, activation, derivative)
+    first n_rows rows of X). An elementwise activation is applied to each
+    tile of the product as soon as it is finished, while it is in L1;
+    softmax, which needs whole rows, right after the block's product. With
+    ``derivative`` (NULL: not wanted), g'(X[rows] @ W + b) is written
+    there."""
+    cdef LayerFinish finish
+    cdef Epilogue epilogue
+    if activation == SOFTMAX:
+        gemm(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out, out,
+             n_out, False)
+        add_bias_activate(out, n_rows, n_out, b, activation, derivative)
+        return
+    finish.bias = b
+    finish.activation = activation
+    finish.derivative = derivative
+    finish.ld = n_out
+    epilogue.context = &finish
+    if floating is float:
+        epilogue.apply = finish_layer_tile_f
+    else:
+        epilogue.apply = finish_layer_tile_d
+    gemm_finished(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out,
+                  out, n_out, False, &epilogue)
 
 
 cdef inline double clipped_log(double p, double eps) noexcept nogil:
@@ -160,6 +226,57 @@ cdef inline double output_delta_rows(
     return total
 
 
+cdef struct DeltaFinish:
+    # The epilogue of the hidden delta's product: g'(Z1), as the forward
+    # pass wrote it (NULL: read off A1 = g(Z1)), in rows of ld values.
+    const void* activated
+    const void* derivative
+    Py_ssize_t ld
+    int activation
+
+
+cdef inline void finish_delta_tile(
+    const DeltaFinish* finish,
+    floating* tile,
+    Py_ssize_t ldc,
+    Py_ssize_t row0,
+    Py_ssize_t col0,
+    Py_ssize_t rows,
+    Py_ssize_t cols,
+) noexcept nogil:
+    """A finished tile of delta_out @ W_out.T times g'(Z1)."""
+    cdef const floating* derivative
+    cdef floating* row
+    cdef Py_ssize_t i, j
+    for i in range(rows):
+        row = tile + i * ldc
+        if finish.derivative == NULL:
+            multiply_by_derivative(
+                row, <const floating*> finish.activated
+                + (row0 + i) * finish.ld + col0, cols, finish.activation)
+        else:
+            derivative = (<const floating*> finish.derivative
+                          + (row0 + i) * finish.ld + col0)
+            for j in range(cols):
+                row[j] *= derivative[j]
+
+
+cdef inline void finish_delta_tile_d(
+    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
+    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
+) noexcept nogil:
+    finish_delta_tile(<const DeltaFinish*> context, <double*> tile, ldc,
+                      row0, col0, rows, cols)
+
+
+cdef inline void finish_delta_tile_f(
+    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
+    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
+) noexcept nogil:
+    finish_delta_tile(<const DeltaFinish*> context, <float*> tile, ldc,
+                      row0, col0, rows, cols)
+
+
 cdef inline void hidden_delta_rows(
     const floating* delta_out,
     const floating* W_out,
@@ -172,17 +289,24 @@ cdef inline void hidden_delta_rows(
     const floating* derivative,
 ) noexcept nogil:
     """delta_hidden = (delta_out @ W_out.T) * g'(Z1) for a block of rows
-    (eq. (16) of the algorithm page): g'(Z1) is ``derivative`` as the forward pass wrote
-    it, or, when that is NULL, read off A_hidden = g(Z1)."""
-    cdef Py_ssize_t i
-    gemm(False, True, n_rows, n_hidden, n_out, delta_out, n_out, NULL,
-         W_out, n_out, delta_hidden, n_hidden, False)
-    if derivative == NULL:
-        multiply_by_derivative(delta_hidden, A_hidden, n_rows * n_hidden,
-                               activation)
+    (eq. (16) of the algorithm page): g'(Z1) is ``derivative`` as the
+    forward pass wrote it, or, when that is NULL, read off A_hidden =
+    g(Z1); each tile of the product is multiplied as soon as it is
+    finished."""
+    cdef DeltaFinish finish
+    cdef Epilogue epilogue
+    finish.activated = A_hidden
+    finish.derivative = derivative
+    finish.ld = n_hidden
+    finish.activation = activation
+    epilogue.context = &finish
+    if floating is float:
+        epilogue.apply = finish_delta_tile_f
     else:
-        for i in range(n_rows * n_hidden):
-            delta_hidden[i] *= derivative[i]
+        epilogue.apply = finish_delta_tile_d
+    gemm_finished(False, True, n_rows, n_hidden, n_out, delta_out, n_out,
+                  NULL, W_out, n_out, delta_hidden, n_hidden, False,
+                  &epilogue)
 
 
 cdef inline void weight_gradient_units(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from sklearn_twolayer._dispatch import BUILDS, runnable_builds
+from sklearn_twolayer._registry import ACTIVATION_CODES
 
 BUILD_NAMES = runnable_builds()
 # The builds for an x86-64 level (v3 and up) have fused multiply-add.
@@ -159,6 +160,29 @@ def test_every_build_with_fused_multiply_add_gives_the_same_bits(
         results.append(C)
     for other in results[1:]:
         np.testing.assert_array_equal(other, results[0])
+
+
+@pytest.mark.parametrize("build", BUILD_NAMES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_CODES))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_a_layer_finished_tile_by_tile_is_the_product_then_its_activation(
+    probes_of, build, dtype, activation, shape
+):
+    # The layer's bias and activation run on each tile of the product as it
+    # is finished: bit for bit what a pass over the whole product gives.
+    m, n, k = shape
+    X, W, _, _, _ = operands(m, n, k, dtype, False, False, False)
+    b = np.random.default_rng(1).standard_normal(n).astype(dtype)
+    probes = probes_of(build)
+    code = ACTIVATION_CODES[activation]
+    fused = np.empty((m, n), dtype=dtype)
+    probes.forward_layer(X, W, b, fused, code, 1)
+    expected = np.empty((m, n), dtype=dtype)
+    probes.matmul(X, W, expected)
+    expected += b
+    probes.output_activation(expected, code, 1)
+    np.testing.assert_array_equal(fused, expected)
 
 
 @pytest.mark.parametrize("build", BUILD_NAMES)
