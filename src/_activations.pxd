@@ -180,49 +180,73 @@ cdef inline void multiply_by_derivative(
             delta[i] *= one - a * a
 
 
-cdef inline void bias_activate_row(
-    floating* row,
+cdef inline void bias_activate_block(
+    floating* block,
+    Py_ssize_t n_rows,
     Py_ssize_t n_cols,
+    Py_ssize_t ld,
     const floating* bias,
     int activation,
     floating* derivative,
+    Py_ssize_t ld_derivative,
 ) noexcept nogil:
-    """row = g(row + bias) for one row, or part of one (softmax: a whole
-    row); with ``derivative`` (NULL: not wanted), also writes g' at the
-    biased input there. Softmax has no elementwise derivative and ignores
-    it."""
-    cdef Py_ssize_t j
+    """block[i, :] = g(block[i, :] + bias) for n_rows rows of n_cols
+    values, ld apart (softmax: whole rows). With ``derivative`` (rows
+    ld_derivative apart; NULL: not wanted), also writes g' at the biased
+    input there. Softmax has no elementwise derivative and ignores it.
+    The activation is chosen once for the block: a tile of a product is
+    finished this way as soon as it is computed."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
     if bias != NULL:
-        for j in range(n_cols):
-            row[j] += bias[j]
+        for i in range(n_rows):
+            row = block + i * ld
+            for j in range(n_cols):
+                row[j] += bias[j]
     if activation == RELU:
         # A select rather than a branch: signs are random, and the select
         # compiles to a (vectorised) max.
-        for j in range(n_cols):
-            row[j] = row[j] if row[j] > 0 else 0
+        for i in range(n_rows):
+            row = block + i * ld
+            for j in range(n_cols):
+                row[j] = row[j] if row[j] > 0 else 0
     elif activation == LEAKY_RELU:
-        leaky_relu_block(row, n_cols)
+        for i in range(n_rows):
+            leaky_relu_block(block + i * ld, n_cols)
     elif activation == GELU:
-        gelu_block(row, derivative, n_cols)
+        for i in range(n_rows):
+            gelu_block(block + i * ld, NULL if derivative == NULL
+                       else derivative + i * ld_derivative, n_cols)
     elif activation == SILU:
-        silu_block(row, derivative, n_cols)
+        for i in range(n_rows):
+            silu_block(block + i * ld, NULL if derivative == NULL
+                       else derivative + i * ld_derivative, n_cols)
     elif activation == LOGISTIC:
-        for j in range(n_cols):
-            row[j] = logistic(row[j])
+        for i in range(n_rows):
+            row = block + i * ld
+            for j in range(n_cols):
+                row[j] = logistic(row[j])
     elif activation == TANH:
-        for j in range(n_cols):
-            row[j] = fast_tanh(row[j])
+        for i in range(n_rows):
+            row = block + i * ld
+            for j in range(n_cols):
+                row[j] = fast_tanh(row[j])
     elif activation == SOFTMAX:
         if n_cols > 0:
-            softmax_row(row, n_cols)
+            for i in range(n_rows):
+                softmax_row(block + i * ld, n_cols)
     elif activation == EXP:
-        for j in range(n_cols):
-            row[j] = fast_exp(row[j])
+        for i in range(n_rows):
+            row = block + i * ld
+            for j in range(n_cols):
+                row[j] = fast_exp(row[j])
     if (derivative != NULL and activation != SOFTMAX
             and not derivative_needs_input(activation)):
-        for j in range(n_cols):
-            derivative[j] = 1
-        multiply_by_derivative(derivative, row, n_cols, activation)
+        for i in range(n_rows):
+            row = derivative + i * ld_derivative
+            for j in range(n_cols):
+                row[j] = 1
+            multiply_by_derivative(row, block + i * ld, n_cols, activation)
 
 
 cdef inline void add_bias_activate(
@@ -234,10 +258,7 @@ cdef inline void add_bias_activate(
     floating* derivative,
 ) noexcept nogil:
     """rows[i, :] = g(rows[i, :] + bias) for a C-contiguous block of rows
-    (:func:`bias_activate_row`); ``derivative``, NULL or a block of the
+    (:func:`bias_activate_block`); ``derivative``, NULL or a block of the
     same shape."""
-    cdef Py_ssize_t i
-    for i in range(n_rows):
-        bias_activate_row(
-            rows + i * n_cols, n_cols, bias, activation,
-            NULL if derivative == NULL else derivative + i * n_cols)
+    bias_activate_block(rows, n_rows, n_cols, n_cols, bias, activation,
+                        derivative, n_cols)

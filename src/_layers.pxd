@@ -7,7 +7,7 @@ from cython cimport floating
 from libc.math cimport fabs, log
 
 from _activations cimport (
-    LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_row,
+    LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_block,
     multiply_by_derivative,
 )
 from _gemm cimport Epilogue, gemm, gemm_finished
@@ -47,13 +47,10 @@ cdef inline void finish_layer_tile(
     row0.., columns col0..); elementwise activations only."""
     cdef const floating* bias = <const floating*> finish.bias
     cdef floating* derivative = <floating*> finish.derivative
-    cdef Py_ssize_t i
-    for i in range(rows):
-        bias_activate_row(
-            tile + i * ldc, cols, NULL if bias == NULL else bias + col0,
-            finish.activation,
-            NULL if derivative == NULL
-            else derivative + (row0 + i) * finish.ld + col0)
+    bias_activate_block(
+        tile, rows, cols, ldc, NULL if bias == NULL else bias + col0,
+        finish.activation, NULL if derivative == NULL
+        else derivative + row0 * finish.ld + col0, finish.ld)
 
 
 cdef inline void finish_layer_tile_d(
