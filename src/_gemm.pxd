@@ -26,37 +26,6 @@ cdef extern from "_gemm.h" nogil:
                 const Epilogue* epilogue)
 
 
-cdef inline void gemm_finished(
-    bint trans_a,
-    bint trans_b,
-    Py_ssize_t m,
-    Py_ssize_t n,
-    Py_ssize_t k,
-    const floating* a,
-    Py_ssize_t lda,
-    const Py_ssize_t* a_rows,
-    const floating* b,
-    Py_ssize_t ldb,
-    floating* c,
-    Py_ssize_t ldc,
-    bint accumulate,
-    const Epilogue* epilogue,
-) noexcept nogil:
-    """C (+)= op(A) @ op(B), all row-major, C of shape (m, n), each tile of
-    C then finished by ``epilogue`` (NULL: none) while it is in cache.
-
-    ``a_rows`` (NULL: 0, 1, 2, ...) gives the stored rows of A that are
-    read: the rows of op(A) when A is not transposed, its columns when it
-    is. ``accumulate`` adds to C instead of overwriting it.
-    """
-    if floating is float:
-        gemm_f(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
-               accumulate, epilogue)
-    else:
-        gemm_d(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
-               accumulate, epilogue)
-
-
 cdef inline void gemm(
     bint trans_a,
     bint trans_b,
@@ -71,8 +40,18 @@ cdef inline void gemm(
     floating* c,
     Py_ssize_t ldc,
     bint accumulate,
+    const Epilogue* epilogue=NULL,
 ) noexcept nogil:
-    """C (+)= op(A) @ op(B), as :func:`gemm_finished` without an
-    epilogue."""
-    gemm_finished(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
-                  accumulate, NULL)
+    """C (+)= op(A) @ op(B), all row-major, C of shape (m, n), each tile of
+    C then finished by ``epilogue`` (NULL: none) while it is in cache.
+
+    ``a_rows`` (NULL: 0, 1, 2, ...) gives the stored rows of A that are
+    read: the rows of op(A) when A is not transposed, its columns when it
+    is. ``accumulate`` adds to C instead of overwriting it.
+    """
+    if floating is float:
+        gemm_f(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
+               accumulate, epilogue)
+    else:
+        gemm_d(trans_a, trans_b, m, n, k, a, lda, a_rows, b, ldb, c, ldc,
+               accumulate, epilogue)

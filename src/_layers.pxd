@@ -10,7 +10,7 @@ from _activations cimport (
     LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_block,
     multiply_by_derivative,
 )
-from _gemm cimport Epilogue, gemm, gemm_finished
+from _gemm cimport Epilogue, gemm
 
 
 # The codes by which sklearn_twolayer/_registry.py names these losses.
@@ -24,18 +24,28 @@ cdef enum Loss:
     QUANTILE = 5
 
 
-cdef struct LayerFinish:
-    # The epilogue of a layer's product: its bias (NULL: none), activation,
-    # and where g' of its biased input goes (NULL: not wanted), in rows of
-    # ld values.
-    const void* bias
+cdef enum FinishKind:
+    FINISH_LAYER = 0
+    FINISH_DELTA = 1
+
+
+cdef struct TileFinish:
+    # The epilogue of a product (_gemm.h), on each finished tile:
+    # FINISH_LAYER adds ``bias`` (NULL: none), applies ``activation`` and
+    # writes g' of the biased input to ``derivative`` (NULL: not wanted);
+    # FINISH_DELTA multiplies by g'(Z1), as the forward pass wrote it in
+    # ``derivative``, or (NULL) read off ``activated`` = g(Z1). Both
+    # arrays have rows of ``ld`` values, as C does.
+    int kind
     int activation
+    const void* bias
+    const void* activated
     void* derivative
     Py_ssize_t ld
 
 
-cdef inline void finish_layer_tile(
-    const LayerFinish* finish,
+cdef inline void finish_tile(
+    const TileFinish* finish,
     floating* tile,
     Py_ssize_t ldc,
     Py_ssize_t row0,
@@ -43,30 +53,69 @@ cdef inline void finish_layer_tile(
     Py_ssize_t rows,
     Py_ssize_t cols,
 ) noexcept nogil:
-    """Bias and activation of a finished tile of a layer's product (rows
-    row0.., columns col0..); elementwise activations only."""
+    """Finish the tile of rows row0.., columns col0.. (see TileFinish);
+    elementwise activations only."""
     cdef const floating* bias = <const floating*> finish.bias
     cdef floating* derivative = <floating*> finish.derivative
-    bias_activate_block(
-        tile, rows, cols, ldc, NULL if bias == NULL else bias + col0,
-        finish.activation, NULL if derivative == NULL
-        else derivative + row0 * finish.ld + col0, finish.ld)
+    cdef floating* row
+    cdef const floating* slope
+    cdef Py_ssize_t i, j
+    if derivative != NULL:
+        derivative += row0 * finish.ld + col0
+    if finish.kind == FINISH_LAYER:
+        bias_activate_block(
+            tile, rows, cols, ldc, NULL if bias == NULL else bias + col0,
+            finish.activation, derivative, finish.ld)
+        return
+    for i in range(rows):
+        row = tile + i * ldc
+        if derivative == NULL:
+            multiply_by_derivative(
+                row, <const floating*> finish.activated
+                + (row0 + i) * finish.ld + col0, cols, finish.activation)
+        else:
+            slope = derivative + i * finish.ld
+            for j in range(cols):
+                row[j] *= slope[j]
 
 
-cdef inline void finish_layer_tile_d(
+cdef inline void finish_tile_d(
     void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
     Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
 ) noexcept nogil:
-    finish_layer_tile(<const LayerFinish*> context, <double*> tile, ldc,
-                      row0, col0, rows, cols)
+    finish_tile(<const TileFinish*> context, <double*> tile, ldc, row0, col0,
+                rows, cols)
 
 
-cdef inline void finish_layer_tile_f(
+cdef inline void finish_tile_f(
     void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
     Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
 ) noexcept nogil:
-    finish_layer_tile(<const LayerFinish*> context, <float*> tile, ldc,
-                      row0, col0, rows, cols)
+    finish_tile(<const TileFinish*> context, <float*> tile, ldc, row0, col0,
+                rows, cols)
+
+
+cdef inline void gemm_then_finish(
+    bint trans_b,
+    Py_ssize_t m,
+    Py_ssize_t n,
+    Py_ssize_t k,
+    const floating* a,
+    const Py_ssize_t* a_rows,
+    const floating* b,
+    floating* c,
+    TileFinish* finish,
+) noexcept nogil:
+    """C = A[a_rows] @ op(B), all contiguous (C of shape (m, n)), each tile
+    finished as ``finish`` says as soon as its sums are complete."""
+    cdef Epilogue epilogue
+    epilogue.context = finish
+    if floating is float:
+        epilogue.apply = finish_tile_f
+    else:
+        epilogue.apply = finish_tile_d
+    gemm(False, trans_b, m, n, k, a, k, a_rows, b, k if trans_b else n, c, n,
+         False, &epilogue)
 
 
 cdef inline void forward_rows(
@@ -87,24 +136,19 @@ cdef inline void forward_rows(
     softmax, which needs whole rows, right after the block's product. With
     ``derivative`` (NULL: not wanted), g'(X[rows] @ W + b) is written
     there."""
-    cdef LayerFinish finish
-    cdef Epilogue epilogue
+    cdef TileFinish finish
     if activation == SOFTMAX:
         gemm(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out, out,
              n_out, False)
         add_bias_activate(out, n_rows, n_out, b, activation, derivative)
         return
-    finish.bias = b
+    finish.kind = FINISH_LAYER
     finish.activation = activation
+    finish.bias = b
+    finish.activated = NULL
     finish.derivative = derivative
     finish.ld = n_out
-    epilogue.context = &finish
-    if floating is float:
-        epilogue.apply = finish_layer_tile_f
-    else:
-        epilogue.apply = finish_layer_tile_d
-    gemm_finished(False, False, n_rows, n_out, n_in, X, n_in, rows, W, n_out,
-                  out, n_out, False, &epilogue)
+    gemm_then_finish(False, n_rows, n_out, n_in, X, rows, W, out, &finish)
 
 
 cdef inline double clipped_log(double p, double eps) noexcept nogil:
@@ -223,57 +267,6 @@ cdef inline double output_delta_rows(
     return total
 
 
-cdef struct DeltaFinish:
-    # The epilogue of the hidden delta's product: g'(Z1), as the forward
-    # pass wrote it (NULL: read off A1 = g(Z1)), in rows of ld values.
-    const void* activated
-    const void* derivative
-    Py_ssize_t ld
-    int activation
-
-
-cdef inline void finish_delta_tile(
-    const DeltaFinish* finish,
-    floating* tile,
-    Py_ssize_t ldc,
-    Py_ssize_t row0,
-    Py_ssize_t col0,
-    Py_ssize_t rows,
-    Py_ssize_t cols,
-) noexcept nogil:
-    """A finished tile of delta_out @ W_out.T times g'(Z1)."""
-    cdef const floating* derivative
-    cdef floating* row
-    cdef Py_ssize_t i, j
-    for i in range(rows):
-        row = tile + i * ldc
-        if finish.derivative == NULL:
-            multiply_by_derivative(
-                row, <const floating*> finish.activated
-                + (row0 + i) * finish.ld + col0, cols, finish.activation)
-        else:
-            derivative = (<const floating*> finish.derivative
-                          + (row0 + i) * finish.ld + col0)
-            for j in range(cols):
-                row[j] *= derivative[j]
-
-
-cdef inline void finish_delta_tile_d(
-    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
-    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
-) noexcept nogil:
-    finish_delta_tile(<const DeltaFinish*> context, <double*> tile, ldc,
-                      row0, col0, rows, cols)
-
-
-cdef inline void finish_delta_tile_f(
-    void* context, void* tile, Py_ssize_t ldc, Py_ssize_t row0,
-    Py_ssize_t col0, Py_ssize_t rows, Py_ssize_t cols,
-) noexcept nogil:
-    finish_delta_tile(<const DeltaFinish*> context, <float*> tile, ldc,
-                      row0, col0, rows, cols)
-
-
 cdef inline void hidden_delta_rows(
     const floating* delta_out,
     const floating* W_out,
@@ -290,20 +283,16 @@ cdef inline void hidden_delta_rows(
     forward pass wrote it, or, when that is NULL, read off A_hidden =
     g(Z1); each tile of the product is multiplied as soon as it is
     finished."""
-    cdef DeltaFinish finish
-    cdef Epilogue epilogue
-    finish.activated = A_hidden
-    finish.derivative = derivative
-    finish.ld = n_hidden
+    cdef TileFinish finish
+    finish.kind = FINISH_DELTA
     finish.activation = activation
-    epilogue.context = &finish
-    if floating is float:
-        epilogue.apply = finish_delta_tile_f
-    else:
-        epilogue.apply = finish_delta_tile_d
-    gemm_finished(False, True, n_rows, n_hidden, n_out, delta_out, n_out,
-                  NULL, W_out, n_out, delta_hidden, n_hidden, False,
-                  &epilogue)
+    finish.bias = NULL
+    finish.activated = A_hidden
+    # Read only.
+    finish.derivative = <void*> derivative
+    finish.ld = n_hidden
+    gemm_then_finish(True, n_rows, n_hidden, n_out, delta_out, NULL, W_out,
+                     delta_hidden, &finish)
 
 
 cdef inline void weight_gradient_units(
