@@ -100,8 +100,8 @@ What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
 that read what other threads wrote, frequency scaling, and the scheduler of
 a machine whose cores are shared with other work. The round-robin share
-need not be monotone: tasks of unequal sizes (a W2 block beside W1 tiles)
-may give a larger team a slower phase.
+need not be monotone: tasks of unequal sizes may give a larger team a
+slower phase.
 
 Validation: the epoch (``Trainer.run_epoch`` with the order and batch
 size of a fit, the teams above) and ``predict_proba`` on 20000 rows are

@@ -27,11 +27,13 @@ the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
      on the samples where they lie, the output delta with the loss and the
      hidden delta while the block is in cache;
   2. units: per tile of W1 (a block of features x a block of hidden units,
-     the first tile of a hidden block also doing those b1 entries) and per
-     block of W2 rows (the first also doing b2), add the chunk's
-     contribution to the gradient; after the batch's last chunk, finish the
-     tile's gradient (L2 term, division by the batch's size or weight) and
-     apply the optimizer step to it right away.
+     the first tile of a hidden block also doing those b1 entries), with a
+     share of the W2 rows of its hidden block (the first also doing b2),
+     add the chunk's contribution to the gradient; after the batch's last
+     chunk, finish the task's gradient (L2 term, division by the batch's
+     size or weight) and apply the optimizer step to it right away. The
+     tiles are of equal size, so that a team whose threads take one tile
+     each is not held up by a larger one, nor by a task of W2 alone.
 
 * Other batches run whole chunks in parallel, each accumulating into a
   partial gradient of its own (a slot):
@@ -148,18 +150,24 @@ cdef enum:
     # forward and backward pass is its own. One thread takes a whole chunk,
     # reading W1 once where smaller tasks would read it once each.
     LOSS_ROWS = 32
-    # W1 tiles of the units phase hold about TILE_WEIGHTS weights (split
-    # over features first, in blocks of a multiple of TILE_FEATURES, the
-    # rows of one tile of the product in every build), at most MAX_TILES
-    # of them: 16 threads have work in the units phase of a 784-256 layer.
-    # A layer of at least SPLIT_WEIGHTS weights gets two tiles in any case,
-    # so that two threads share the phase.
+    # The units phase has one task per W1 tile, each with about
+    # TILE_WEIGHTS weights of W1 and W2, at most MAX_TILES of them: 16
+    # threads have work in the units phase of a 784-256 layer. A layer of
+    # at least SPLIT_WEIGHTS weights gets two tiles in any case, so that
+    # two threads share the phase. Tiles are about square (each task reads
+    # fewer rows of X and of the hidden delta), their hidden blocks a
+    # multiple of TILE_UNITS units: whole vectors of the product's tiles
+    # in every build, where a feature block's last rows cost little.
     TILE_WEIGHTS = 12288
-    TILE_FEATURES = 12
+    TILE_UNITS = 16
+    # A task's share of W2 rows is a multiple of W2_SHARE_UNITS rows: its
+    # product (computed as its transpose, the rows as columns) then fills
+    # whole tiles in every build; smaller shares made a 784-256-10 epoch
+    # 1-3% slower on one thread. A share then goes to every other task of
+    # that layer, adding under 3% to its tile.
+    W2_SHARE_UNITS = 32
     SPLIT_WEIGHTS = 8192
     MAX_TILES = 16
-    # Rows of W2 per task.
-    W2_ROWS = 256
 
 
 cdef enum Solver:
@@ -199,15 +207,26 @@ cdef struct Layout:
     Py_ssize_t b1
     Py_ssize_t w2
     Py_ssize_t b2
-    # Units phase: W1 tiles (feature blocks x hidden blocks), then W2 row
-    # blocks.
+    # Units phase: one task per W1 tile (feature blocks x hidden blocks),
+    # task f * hidden_blocks + h for tile (f, h), which may also do a share
+    # (w2_share rows) of hidden block h's W2 rows (``_unit_task``).
     Py_ssize_t feature_block
     Py_ssize_t feature_blocks
     Py_ssize_t hidden_block
     Py_ssize_t hidden_blocks
-    Py_ssize_t w1_tasks
-    Py_ssize_t w2_tasks
+    Py_ssize_t w2_share
     Py_ssize_t unit_tasks
+
+
+cdef struct UnitTask:
+    # A units task's W1 tile (features f0 .. f0 + fs, hidden units h0 .. h0
+    # + hs) and W2 rows (u0 .. u0 + us).
+    Py_ssize_t f0
+    Py_ssize_t fs
+    Py_ssize_t h0
+    Py_ssize_t hs
+    Py_ssize_t u0
+    Py_ssize_t us
 
 
 cdef struct Chunk:
@@ -377,26 +396,51 @@ cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
 
 cdef Layout _layout(Py_ssize_t F, Py_ssize_t H, Py_ssize_t K) noexcept:
     cdef Layout s
-    cdef Py_ssize_t n_tiles
+    cdef Py_ssize_t n_tiles, hidden_blocks, feature_blocks
     s.n_features, s.n_hidden, s.n_outputs = F, H, K
     s.w1 = 0
     s.b1 = F * H
     s.w2 = s.b1 + H
     s.b2 = s.w2 + H * K
     s.n_params = s.b2 + K
-    n_tiles = min(F * H // TILE_WEIGHTS, MAX_TILES)
+    n_tiles = min((F + K) * H // TILE_WEIGHTS, MAX_TILES)
     if F * H >= SPLIT_WEIGHTS:
         n_tiles = max(n_tiles, 2)
     n_tiles = max(n_tiles, 1)
-    s.feature_block = min(F, n_blocks(n_blocks(F, min(n_tiles, F)),
-                                      TILE_FEATURES) * TILE_FEATURES)
-    s.feature_blocks = n_blocks(F, s.feature_block)
-    s.hidden_block = n_blocks(H, min(n_blocks(n_tiles, s.feature_blocks), H))
+    # About square tiles: hidden blocks of about sqrt(F H / n_tiles) units.
+    hidden_blocks = <Py_ssize_t> (H / sqrt(<double> F * H / n_tiles) + 0.5)
+    hidden_blocks = max(min(hidden_blocks, n_tiles, n_blocks(H, TILE_UNITS)), 1)
+    feature_blocks = max(min(n_tiles // hidden_blocks, F), 1)
+    s.hidden_block = min(H, n_blocks(n_blocks(H, hidden_blocks), TILE_UNITS)
+                         * TILE_UNITS)
     s.hidden_blocks = n_blocks(H, s.hidden_block)
-    s.w1_tasks = s.feature_blocks * s.hidden_blocks
-    s.w2_tasks = n_blocks(H, W2_ROWS)
-    s.unit_tasks = s.w1_tasks + s.w2_tasks
+    s.feature_block = n_blocks(F, feature_blocks)
+    s.feature_blocks = n_blocks(F, s.feature_block)
+    s.w2_share = n_blocks(n_blocks(s.hidden_block, s.feature_blocks),
+                          W2_SHARE_UNITS) * W2_SHARE_UNITS
+    s.unit_tasks = s.feature_blocks * s.hidden_blocks
     return s
+
+
+cdef UnitTask _unit_task(const Layout* s, Py_ssize_t task) noexcept nogil:
+    """The weights of units task ``task`` (``Layout``)."""
+    cdef UnitTask t
+    cdef Py_ssize_t block = task // s.hidden_blocks
+    cdef Py_ssize_t n_shares, share
+    t.f0 = block * s.feature_block
+    t.fs = min(s.feature_block, s.n_features - t.f0)
+    t.h0 = (task % s.hidden_blocks) * s.hidden_block
+    t.hs = min(s.hidden_block, s.n_hidden - t.h0)
+    # The hidden block's W2 rows come in shares of w2_share rows, share j
+    # done by feature block j * feature_blocks // n_shares: spread over the
+    # feature blocks, so that threads taking every other task share them.
+    n_shares = n_blocks(t.hs, s.w2_share)
+    share = n_blocks(block * n_shares, s.feature_blocks)
+    t.u0, t.us = t.h0, 0
+    if share < n_shares and share * s.feature_blocks // n_shares == block:
+        t.u0 = t.h0 + share * s.w2_share
+        t.us = min(s.w2_share, t.h0 + t.hs - t.u0)
+    return t
 
 
 cdef inline Py_ssize_t _flops_per_row(const Layout* s) noexcept nogil:
@@ -634,47 +678,42 @@ cdef double _units_task(State* st, const Data* d, const Chunk* c,
                         bint accumulate, bint finish, bint update,
                         double divisor, floating step_size) noexcept nogil:
     """One W1 tile (with its b1 entries when it is the first of its hidden
-    block) or one block of W2 rows (with b2 when the first), over a chunk;
-    finished and stepped after the batch's last chunk. Returns the task's
-    sum of squared weights when ``finish``, else 0."""
+    block) and its share of its hidden block's W2 rows (with b2 when the
+    first), over a chunk; finished and stepped after the batch's last
+    chunk. Returns the task's sum of squared weights when ``finish``, else
+    0."""
     cdef const Layout* s = &st.layout
     cdef Py_ssize_t H = s.n_hidden, K = s.n_outputs
-    cdef Py_ssize_t f0, fs, h0, hs, f, start
+    cdef UnitTask t = _unit_task(s, task)
+    cdef Py_ssize_t f0 = t.f0, fs = t.fs, h0 = t.h0, hs = t.hs
+    cdef Py_ssize_t u0 = t.u0, us = t.us, f, start
     cdef double squares = 0
     cdef floating* grads = <floating*> st.grads
-    if task < s.w1_tasks:
-        f0 = (task // s.hidden_blocks) * s.feature_block
-        fs = min(s.feature_block, s.n_features - f0)
-        h0 = (task % s.hidden_blocks) * s.hidden_block
-        hs = min(s.hidden_block, H - h0)
-        _w1_tile(st, d, c, first, n_rows, grads, f0, fs, h0, hs, accumulate)
-        if f0 == 0:
-            bias_gradient_columns(<const floating*> c.delta_hidden,
-                                  grads + s.b1, h0, hs, n_rows, H, accumulate)
-        if not finish:
-            return 0
-        for f in range(f0, f0 + fs):
-            start = s.w1 + f * H + h0
-            squares += _finish_range(st, start, start + hs, True, divisor,
-                                     update, step_size)
-        if f0 == 0:
-            _finish_range(st, s.b1 + h0, s.b1 + h0 + hs, False, divisor,
-                          update, step_size)
-        return squares
-    h0 = (task - s.w1_tasks) * W2_ROWS
-    hs = min(W2_ROWS, H - h0)
-    weight_gradient_units(<const floating*> c.hidden,
-                          <const floating*> c.delta_output, grads + s.w2, h0,
-                          hs, n_rows, H, K, accumulate)
-    if h0 == 0:
+    _w1_tile(st, d, c, first, n_rows, grads, f0, fs, h0, hs, accumulate)
+    if f0 == 0:
+        bias_gradient_columns(<const floating*> c.delta_hidden,
+                              grads + s.b1, h0, hs, n_rows, H, accumulate)
+    if us > 0:
+        weight_gradient_units(<const floating*> c.hidden,
+                              <const floating*> c.delta_output, grads + s.w2,
+                              u0, us, n_rows, H, K, accumulate)
+    if task == 0:
         bias_gradient_columns(<const floating*> c.delta_output, grads + s.b2,
                               0, K, n_rows, K, accumulate)
     if not finish:
         return 0
-    start = s.w2 + h0 * K
-    squares = _finish_range(st, start, start + hs * K, True, divisor, update,
-                            step_size)
-    if h0 == 0:
+    for f in range(f0, f0 + fs):
+        start = s.w1 + f * H + h0
+        squares += _finish_range(st, start, start + hs, True, divisor,
+                                 update, step_size)
+    if f0 == 0:
+        _finish_range(st, s.b1 + h0, s.b1 + h0 + hs, False, divisor,
+                      update, step_size)
+    if us > 0:
+        start = s.w2 + u0 * K
+        squares += _finish_range(st, start, start + us * K, True, divisor,
+                                 update, step_size)
+    if task == 0:
         _finish_range(st, s.b2, s.b2 + K, False, divisor, update, step_size)
     return squares
 
@@ -1147,6 +1186,19 @@ cdef class Trainer:
         return self.dtype.itemsize * (
             self.st.n_chunk_sets * per_set
             + (SLOTS * s.n_params if self.st.slot_grads != NULL else 0))
+
+    def unit_tasks(self):
+        """The units phase's tasks of a batch split into rows x units, in
+        task order: an array of rows (f0, fs, h0, hs, u0, us), the task's
+        W1 tile (features f0 .. f0 + fs x hidden units h0 .. h0 + hs) and
+        W2 rows u0 .. u0 + us. They follow from the shapes only."""
+        cdef Py_ssize_t task
+        cdef UnitTask t
+        extents = np.empty((self.st.layout.unit_tasks, 6), dtype=np.intp)
+        for task in range(self.st.layout.unit_tasks):
+            t = _unit_task(&self.st.layout, task)
+            extents[task] = (t.f0, t.fs, t.h0, t.hs, t.u0, t.us)
+        return extents
 
     def batch_slots(self, Py_ssize_t n_rows):
         """Partial gradients a batch of ``n_rows`` rows is split over; 0

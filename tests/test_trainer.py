@@ -71,6 +71,7 @@ SHAPES = [
     (1300, 40, 300, 4),
     (1300, 100, 400, 4),
     (700, 2, 9000, 2),
+    (60, 20000, 3, 2),
     (5000, 30, 20, 3),
 ]
 
@@ -379,6 +380,40 @@ def test_a_batch_of_one_thread_s_work_is_not_split_over_slots():
     assert trainer.batch_slots(smallest - 1) == 0
     assert threads_for_work(64, (smallest - 1) * flops_per_row) == 1
     assert threads_for_work(64, smallest * flops_per_row) == 2
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(784, 256, 10), (784, 128, 10), (2, 9000, 2), (20000, 3, 2), (40, 300, 4),
+     (100, 400, 4), (7, 9, 3), (30, 200, 120)],
+)
+def test_units_tasks_cover_every_weight_once(shape):
+    n_features, n_hidden, n_outputs = shape
+    _, _, _, network = make_problem(4, *shape, np.float64)
+    tasks = make_trainer(network).unit_tasks()
+    w1 = np.zeros((n_features, n_hidden), dtype=int)
+    w2 = np.zeros(n_hidden, dtype=int)
+    for f0, fs, h0, hs, u0, us in tasks:
+        assert fs > 0 and hs > 0 and us >= 0
+        w1[f0:f0 + fs, h0:h0 + hs] += 1
+        # A task's W2 rows lie in its hidden block.
+        assert us == 0 or h0 <= u0 and u0 + us <= h0 + hs
+        w2[u0:u0 + us] += 1
+    assert (w1 == 1).all()
+    assert (w2 == 1).all()
+
+
+def test_units_tasks_of_a_large_layer_are_even_for_sixteen_threads():
+    # 784-256-10: 16 tasks, each a 98 x 128 tile of W1, every other
+    # feature block's with 32 rows of W2: 16 threads finish the phase
+    # within 3% of each other (tiles of 60 features, 29 tasks with W2's
+    # own, would leave 13 threads two tiles and 3 threads one).
+    _, _, _, network = make_problem(4, 784, 256, 10, np.float32)
+    tasks = make_trainer(network).unit_tasks()
+    assert len(tasks) == 16
+    assert (tasks[:, 1] * tasks[:, 3] == 784 * 256 // 16).all()
+    work = tasks[:, 1] * tasks[:, 3] + tasks[:, 5] * 10
+    assert work.max() / (work.sum() / 16) < 1.03
 
 
 def test_no_more_threads_start_than_a_phase_has_tasks():
