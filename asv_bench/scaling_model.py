@@ -19,9 +19,9 @@ Training.
     epoch shorter than ``MIN_RUN_SECONDS`` several times each time),
     interleaved with the validation runs (see ``profile_from_records`` for
     how the recorded epochs make one). A
-    team of ``n`` threads gives thread ``tid`` the tasks ``tid, tid + n,
-    ...`` of each phase (``_share`` in ``src/_trainer.pyx``), and the
-    phases meet at barriers, so the predicted time of an epoch is::
+    team of ``n`` threads gives each thread a run of consecutive tasks of
+    each phase (``_first_task`` in ``src/_trainer.pyx``), and the phases
+    meet at barriers, so the predicted time of an epoch is::
 
         sum over phases of max over threads of their tasks' summed times
         + n_barriers x barrier(n)
@@ -99,9 +99,11 @@ Cores.
 What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
 that read what other threads wrote, frequency scaling, and the scheduler of
-a machine whose cores are shared with other work. The round-robin share
-need not be monotone: tasks of unequal sizes may give a larger team a
-slower phase.
+a machine whose cores are shared with other work, and that a task recorded
+right after one that read the same inputs (the second W1 tile of a block
+of features) found them in cache, which it may not when another thread
+ran that one. The split into runs need not be monotone: tasks of unequal
+sizes may give a larger team a slower phase.
 
 Validation: the epoch (``Trainer.run_epoch`` with the order and batch
 size of a fit, the teams above) and ``predict_proba`` on 20000 rows are
@@ -192,9 +194,11 @@ class EpochProfile:
 
 
 def thread_loads(task_seconds, team):
-    """Seconds each thread of ``team`` spends on a phase whose tasks take
-    ``task_seconds``, when thread ``tid`` takes the tasks ``tid, tid +
-    team, ...`` (the trainer's ``_share``).
+    """Seconds each thread of ``team`` spends on a phase of tasks that take
+    ``task_seconds``: thread ``t`` takes a run of consecutive tasks, the
+    first ``n_tasks % team`` threads one task more than the others. The
+    trainer's phases (``_first_task``) and ``schedule(static)`` loops
+    (GNU libgomp) split them so.
 
     Parameters
     ----------
@@ -206,26 +210,11 @@ def thread_loads(task_seconds, team):
     loads : ndarray of shape (team,)
     """
     task_seconds = np.asarray(task_seconds, dtype=float)
-    owner = np.arange(task_seconds.shape[0]) % team
-    return np.bincount(owner, weights=task_seconds, minlength=team)
-
-
-def static_loads(block_seconds, team):
-    """Seconds each thread of ``team`` spends on a loop of blocks that take
-    ``block_seconds`` under ``schedule(static)``: thread ``t`` takes a
-    contiguous run of blocks, the first ``n_blocks % team`` threads one
-    block more than the others (GNU libgomp's split).
-
-    Returns
-    -------
-    loads : ndarray of shape (team,)
-    """
-    block_seconds = np.asarray(block_seconds, dtype=float)
-    q, r = divmod(block_seconds.shape[0], team)
+    q, r = divmod(task_seconds.shape[0], team)
     sizes = np.full(team, q)
     sizes[:r] += 1
     bounds = np.concatenate(([0], np.cumsum(sizes)))
-    sums = np.concatenate(([0.0], np.cumsum(block_seconds)))
+    sums = np.concatenate(([0.0], np.cumsum(task_seconds)))
     return sums[bounds[1:]] - sums[bounds[:-1]]
 
 
@@ -797,7 +786,7 @@ def model_predict(args):
 
     def replay(team, capacity=None, growth=args.barrier_growth):
         return (
-            phase_seconds(static_loads(block_seconds, team), capacity)
+            phase_seconds(thread_loads(block_seconds, team), capacity)
             + barrier_cost(team, barrier_per_thread, growth, per_sleeper)
             + serial
         )

@@ -15,7 +15,9 @@ into tasks whose boundaries depend on the shapes only, never on the number
 of threads; every sum runs in a fixed order. The results are therefore
 bitwise the same for any number of threads. The team of threads is made
 once per call; its phases are separated by barriers, and each thread takes
-the tasks ``tid, tid + n, tid + 2n, ...`` of a phase.
+a run of consecutive tasks of a phase (``_first_task``): tasks next to each
+other share their inputs (the two W1 tiles of a block of features read the
+same columns of X), which then stay in the thread's cache.
 
 * Small batches of a large network (a partial gradient of more than
   ``SLOT_BYTES``), batches of at most ``SLOT_ROWS`` rows, and batches of
@@ -433,7 +435,7 @@ cdef UnitTask _unit_task(const Layout* s, Py_ssize_t task) noexcept nogil:
     t.hs = min(s.hidden_block, s.n_hidden - t.h0)
     # The hidden block's W2 rows come in shares of w2_share rows, share j
     # done by feature block j * feature_blocks // n_shares: spread over the
-    # feature blocks, so that threads taking every other task share them.
+    # feature blocks, so that each thread's run of tasks has its part.
     n_shares = n_blocks(t.hs, s.w2_share)
     share = n_blocks(block * n_shares, s.feature_blocks)
     t.u0, t.us = t.h0, 0
@@ -768,10 +770,12 @@ cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
 # Batches, run by every thread of the team.
 
 
-cdef inline Py_ssize_t _share(Py_ssize_t n_tasks, int tid,
-                              int team) noexcept nogil:
-    """Tasks of thread ``tid``: tid, tid + team, tid + 2 team, ..."""
-    return max(0, n_blocks(n_tasks - tid, team))
+cdef inline Py_ssize_t _first_task(Py_ssize_t n_tasks, int tid,
+                                   int team) noexcept nogil:
+    """The first of thread ``tid``'s run of consecutive tasks of a phase
+    of ``n_tasks`` (the first ``n_tasks % team`` runs one task longer); its
+    run ends where thread ``tid + 1``'s begins."""
+    return tid * (n_tasks // team) + min(tid, n_tasks % team)
 
 
 cdef double _batch_divisor(const Data* d, const floating* weights,
@@ -825,8 +829,8 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
             team if st.recording == NULL else st.recording.split_team,
             n_loss_blocks))
         n_row_tasks = n_blocks(n_loss_blocks, task_blocks)
-        for k in range(_share(n_row_tasks, tid, team)):
-            task = tid + k * team
+        for task in range(_first_task(n_row_tasks, tid, team),
+                          _first_task(n_row_tasks, tid + 1, team)):
             r0 = task * task_blocks * LOSS_ROWS
             started = _clock(st)
             _rows_task(st, d, c, <const floating*> st.params, first, r0,
@@ -838,8 +842,8 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
         for k in range(n_loss_blocks):
             data_loss += st.row_loss[k]
         if p.gradient:
-            for k in range(_share(s.unit_tasks, tid, team)):
-                task = tid + k * team
+            for task in range(_first_task(s.unit_tasks, tid, team),
+                              _first_task(s.unit_tasks, tid + 1, team)):
                 started = _clock(st)
                 st.unit_squares[task] = _units_task(
                     st, d, c, task, first, rows, chunk > 0, finish, p.update,
@@ -865,12 +869,12 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
     cdef Chunk* c = &st.chunks[tid]
     cdef Py_ssize_t n_chunks = n_blocks(n_rows, split.chunk_rows)
     cdef Py_ssize_t n_slots = split.n_slots
-    cdef Py_ssize_t slot, chunk, slot_start, first, rows, block, k
+    cdef Py_ssize_t slot, chunk, slot_start, first, rows, block
     cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
                                          n_rows)
     cdef double data_loss = 0, squares = 0, loss, started
-    for k in range(_share(n_slots, tid, team)):
-        slot = tid + k * team
+    for slot in range(_first_task(n_slots, tid, team),
+                      _first_task(n_slots, tid + 1, team)):
         started = _clock(st)
         # Chunks [slot_start, next slot's start) accumulate into the slot.
         slot_start = n_blocks(slot * n_chunks, n_slots)
@@ -892,8 +896,8 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
     for slot in range(n_slots):
         data_loss += st.slot_loss[slot]
     if p.gradient:
-        for k in range(_share(st.n_flat_blocks, tid, team)):
-            block = tid + k * team
+        for block in range(_first_task(st.n_flat_blocks, tid, team),
+                           _first_task(st.n_flat_blocks, tid + 1, team)):
             started = _clock(st)
             st.block_squares[block] = _reduce_block(
                 st, block * FLAT_BLOCK,
@@ -1448,8 +1452,9 @@ cdef class Trainer:
             into rows x units, "slots" and "reduce" of a batch split over
             slots, "batch" for the whole batch), ``phase`` (the barriers
             met before the task ran; for a batch, at its end), ``task``
-            (the task's index in its phase: thread ``tid`` of a team of
-            ``n`` runs the tasks ``tid, tid + n, ...``; -1 for a batch) and
+            (the task's index in its phase: a team of ``n`` threads gives
+            each a run of consecutive tasks, the first ``n_tasks % n``
+            runs one task longer; -1 for a batch) and
             ``seconds``.
         n_barriers : int
             Barriers the team meets in the epoch.

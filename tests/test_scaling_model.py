@@ -213,10 +213,10 @@ def test_a_hand_made_schedule_replays_to_its_hand_computed_time(model):
         kinds=["rows", "units", "slots"],
         serial=0.25,
     )
-    # Team of 2: thread 0 runs tasks 0 and 2, thread 1 task 1.
-    np.testing.assert_array_equal(model.thread_loads([3.0, 1.0, 2.0], 2), [5.0, 1.0])
-    # Phases 5 + 4 + 1, three barriers of (2 - 1) x 0.5, and the serial part.
-    assert model.replay_epoch(profile, 2, 0.5) == pytest.approx(5 + 4 + 1 + 1.5 + 0.25)
+    # Team of 2: thread 0 runs tasks 0 and 1, thread 1 task 2.
+    np.testing.assert_array_equal(model.thread_loads([3.0, 1.0, 2.0], 2), [4.0, 2.0])
+    # Phases 4 + 4 + 1, three barriers of (2 - 1) x 0.5, and the serial part.
+    assert model.replay_epoch(profile, 2, 0.5) == pytest.approx(4 + 4 + 1 + 1.5 + 0.25)
     # Team of 3: 3 + 4 + 1, three barriers of 2 x 0.5.
     assert model.replay_epoch(profile, 3, 0.5) == pytest.approx(3 + 4 + 1 + 3 + 0.25)
     assert model.tasks_with_work(profile, 2) == {"rows": 2, "units": 1, "slots": 2}
@@ -244,12 +244,15 @@ def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
     assert model.two_core_times(times, [1.0] * 4) == []
 
 
-def test_a_static_loop_gives_each_thread_a_contiguous_run(model):
+def test_each_thread_takes_a_run_of_consecutive_tasks(model):
     blocks = [1.0, 2.0, 3.0, 4.0, 5.0]
-    # Two threads: blocks 0-2 and 3-4 (the first thread one more).
-    np.testing.assert_array_equal(model.static_loads(blocks, 2), [6.0, 9.0])
-    np.testing.assert_array_equal(model.static_loads(blocks, 1), [15.0])
-    np.testing.assert_array_equal(model.static_loads(blocks, 7), [1, 2, 3, 4, 5, 0, 0])
+    # Two threads: tasks 0-2 and 3-4 (the first thread one more).
+    np.testing.assert_array_equal(model.thread_loads(blocks, 2), [6.0, 9.0])
+    np.testing.assert_array_equal(model.thread_loads(blocks, 1), [15.0])
+    np.testing.assert_array_equal(model.thread_loads(blocks, 7), [1, 2, 3, 4, 5, 0, 0])
+    # Five threads, seven tasks: runs of 2, 2, 1, 1, 1.
+    loads = model.thread_loads(np.arange(1.0, 8.0), 5)
+    np.testing.assert_array_equal(loads, [1 + 2, 3 + 4, 5, 6, 7])
 
 
 def test_profile_keeps_the_tasks_proportions_and_the_rest_is_serial(model):
