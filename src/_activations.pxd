@@ -180,6 +180,24 @@ cdef inline void multiply_by_derivative(
             delta[i] *= one - a * a
 
 
+cdef inline void multiply_by_slope(
+    floating* delta,
+    const floating* derivative,
+    const floating* activated,
+    Py_ssize_t n,
+    int activation,
+    floating unscale=1,
+) noexcept nogil:
+    """delta *= g'(Z), as the forward pass wrote it (``derivative``), or,
+    when that is NULL, read off ``activated`` (:func:`multiply_by_derivative`)."""
+    cdef Py_ssize_t i
+    if derivative == NULL:
+        multiply_by_derivative(delta, activated, n, activation, unscale)
+        return
+    for i in range(n):
+        delta[i] *= derivative[i]
+
+
 cdef inline void bias_activate_block(
     floating* block,
     Py_ssize_t n_rows,

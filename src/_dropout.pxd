@@ -8,7 +8,7 @@
 
 from cython cimport floating
 
-from _activations cimport multiply_by_derivative
+from _activations cimport multiply_by_slope
 
 ctypedef unsigned long long uint64
 
@@ -78,9 +78,5 @@ cdef inline void dropout_derivative(
     cdef floating one = 1
     for j in range(n_units):
         delta[j] = scale * delta[j] if keeps(key, j, threshold) else 0
-    if derivative != NULL:
-        for j in range(n_units):
-            delta[j] *= derivative[j]
-    else:
-        multiply_by_derivative(delta, dropped_hidden, n_units, activation,
-                               one / scale)
+    multiply_by_slope(delta, derivative, dropped_hidden, n_units, activation,
+                      one / scale)

@@ -8,7 +8,7 @@ from libc.math cimport fabs, log
 
 from _activations cimport (
     LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_block,
-    multiply_by_derivative,
+    multiply_by_slope,
 )
 from _gemm cimport Epilogue, gemm
 
@@ -57,26 +57,23 @@ cdef inline void finish_tile(
     elementwise activations only."""
     cdef const floating* bias = <const floating*> finish.bias
     cdef floating* derivative = <floating*> finish.derivative
-    cdef floating* row
-    cdef const floating* slope
-    cdef Py_ssize_t i, j
+    cdef const floating* activated = <const floating*> finish.activated
+    cdef Py_ssize_t i, at = row0 * finish.ld + col0
     if derivative != NULL:
-        derivative += row0 * finish.ld + col0
+        derivative += at
     if finish.kind == FINISH_LAYER:
         bias_activate_block(
             tile, rows, cols, ldc, NULL if bias == NULL else bias + col0,
             finish.activation, derivative, finish.ld)
         return
+    if activated != NULL:
+        activated += at
     for i in range(rows):
-        row = tile + i * ldc
-        if derivative == NULL:
-            multiply_by_derivative(
-                row, <const floating*> finish.activated
-                + (row0 + i) * finish.ld + col0, cols, finish.activation)
-        else:
-            slope = derivative + i * finish.ld
-            for j in range(cols):
-                row[j] *= slope[j]
+        multiply_by_slope(
+            tile + i * ldc,
+            NULL if derivative == NULL else derivative + i * finish.ld,
+            NULL if activated == NULL else activated + i * finish.ld,
+            cols, finish.activation)
 
 
 cdef inline void finish_tile_d(

@@ -687,33 +687,33 @@ cdef double _units_task(State* st, const Data* d, const Chunk* c,
     cdef const Layout* s = &st.layout
     cdef Py_ssize_t H = s.n_hidden, K = s.n_outputs
     cdef UnitTask t = _unit_task(s, task)
-    cdef Py_ssize_t f0 = t.f0, fs = t.fs, h0 = t.h0, hs = t.hs
-    cdef Py_ssize_t u0 = t.u0, us = t.us, f, start
+    cdef Py_ssize_t f, start
     cdef double squares = 0
     cdef floating* grads = <floating*> st.grads
-    _w1_tile(st, d, c, first, n_rows, grads, f0, fs, h0, hs, accumulate)
-    if f0 == 0:
+    _w1_tile(st, d, c, first, n_rows, grads, t.f0, t.fs, t.h0, t.hs,
+             accumulate)
+    if t.f0 == 0:
         bias_gradient_columns(<const floating*> c.delta_hidden,
-                              grads + s.b1, h0, hs, n_rows, H, accumulate)
-    if us > 0:
+                              grads + s.b1, t.h0, t.hs, n_rows, H, accumulate)
+    if t.us > 0:
         weight_gradient_units(<const floating*> c.hidden,
                               <const floating*> c.delta_output, grads + s.w2,
-                              u0, us, n_rows, H, K, accumulate)
+                              t.u0, t.us, n_rows, H, K, accumulate)
     if task == 0:
         bias_gradient_columns(<const floating*> c.delta_output, grads + s.b2,
                               0, K, n_rows, K, accumulate)
     if not finish:
         return 0
-    for f in range(f0, f0 + fs):
-        start = s.w1 + f * H + h0
-        squares += _finish_range(st, start, start + hs, True, divisor,
+    for f in range(t.f0, t.f0 + t.fs):
+        start = s.w1 + f * H + t.h0
+        squares += _finish_range(st, start, start + t.hs, True, divisor,
                                  update, step_size)
-    if f0 == 0:
-        _finish_range(st, s.b1 + h0, s.b1 + h0 + hs, False, divisor,
+    if t.f0 == 0:
+        _finish_range(st, s.b1 + t.h0, s.b1 + t.h0 + t.hs, False, divisor,
                       update, step_size)
-    if us > 0:
-        start = s.w2 + u0 * K
-        squares += _finish_range(st, start, start + us * K, True, divisor,
+    if t.us > 0:
+        start = s.w2 + t.u0 * K
+        squares += _finish_range(st, start, start + t.us * K, True, divisor,
                                  update, step_size)
     if task == 0:
         _finish_range(st, s.b2, s.b2 + K, False, divisor, update, step_size)
