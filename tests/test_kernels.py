@@ -594,6 +594,19 @@ def test_layer_gradients_match_numpy(dtype, n_threads, shape, alpha):
     assert_matches(squares, expected_squares, dtype, scale=0)
 
 
+@pytest.mark.parametrize("n_out", [31, 32, 45, 100])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_gradient_adds_the_rows_in_order(dtype, n_out):
+    # Whole blocks of columns are summed in registers, the rest in place:
+    # either way each column is one chain over the rows, first to last.
+    A_in, delta, W = gradient_data((150, 3, n_out), dtype)
+    _, grad_b, _ = run_layer_gradients(A_in, delta, W, 0.0, 1.25, 1)
+    expected = np.zeros(n_out, dtype)
+    for row in delta:
+        expected = expected + row
+    np.testing.assert_array_equal(grad_b, expected / dtype(1.25))
+
+
 # ----------------------------------------------------------------------------
 # 6. sgd_update, 7. adam_update
 # ----------------------------------------------------------------------------
