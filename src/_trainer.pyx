@@ -145,6 +145,8 @@ cdef enum:
     # slower.
     SLOT_ROWS = 64
     SLOT_BYTES = 262144
+    # Elements of the slots' sum added up together (4 kB of float64).
+    SUM_ELEMENTS = 512
     # The rows phase of a chunk sums its loss over blocks of LOSS_ROWS rows,
     # in block order. Its tasks are runs of whole blocks, as many as the team
     # has threads (one chunk of CHUNK_ROWS rows: 16 tasks for 16 threads);
@@ -745,16 +747,23 @@ cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
     cdef const Layout* s = &st.layout
     cdef floating* grads = <floating*> st.grads
     cdef const floating* slot
-    cdef Py_ssize_t i, k, a, b
+    cdef Py_ssize_t i, k, a, b, i0, i1
     cdef double squares = 0
     # The four regions, W1, b1, W2, b2, with and without the L2 term.
     cdef Py_ssize_t bounds[5]
-    memcpy(grads + start, <const floating*> st.slot_grads + start,
-           (stop - start) * sizeof(floating))
-    for k in range(1, n_slots):
-        slot = <const floating*> st.slot_grads + k * s.n_params
-        for i in range(start, stop):
-            grads[i] += slot[i]
+    # SUM_ELEMENTS at a time, which stay in L1 while every slot is added
+    # to them; the whole block would go back and forth to L2 once a slot.
+    i0 = start
+    while i0 < stop:
+        i1 = min(stop, i0 + SUM_ELEMENTS)
+        slot = <const floating*> st.slot_grads
+        for i in range(i0, i1):
+            grads[i] = slot[i]
+        for k in range(1, n_slots):
+            slot = <const floating*> st.slot_grads + k * s.n_params
+            for i in range(i0, i1):
+                grads[i] += slot[i]
+        i0 = i1
     bounds[0], bounds[1], bounds[2], bounds[3], bounds[4] = (
         s.w1, s.b1, s.w2, s.b2, s.n_params)
     for k in range(4):
