@@ -40,8 +40,11 @@
    An epilogue may finish each tile of C once its chains are complete,
    while the tile is still in L1 (a layer's bias and activation, the hidden
    delta's derivative): the product calls it on every finished tile, or,
-   on the paths without tiles, once on the whole of C. It reads and writes
-   C's finished values only, so it changes no sum. */
+   on the paths without tiles, once on the whole of C. The commonest
+   finishes (bias and ReLU, ReLU's derivative) are done in registers
+   instead, on the tiles that fill their vectors, before the tile is first
+   stored. Either way it reads and writes C's finished values only, so it
+   changes no sum, and both ways round alike. */
 
 #ifndef TWOLAYER_GEMM_H
 #define TWOLAYER_GEMM_H
@@ -153,9 +156,23 @@
 typedef void (*gemm_epilogue_fn)(void *context, void *tile, Py_ssize_t ldc,
                                  Py_ssize_t row0, Py_ssize_t col0,
                                  Py_ssize_t rows, Py_ssize_t cols);
+/* The epilogue of a product. Where ``in_registers`` is set, a tile that
+   fills its vectors is finished in registers before it is stored, by the
+   steps below that are given (in this order), which must be exactly what
+   ``apply`` does (it still finishes the other tiles):
+
+     bias   C += bias (GEMM_T values, one per column of C; NULL: none);
+     relu   C = C if C > 0 else +0;
+     gate   C = C if gate > 0 else +0 (GEMM_T values, as C is laid out,
+            rows ld_gate apart; NULL: none). */
 typedef struct {
     gemm_epilogue_fn apply;
     void *context;
+    int in_registers;
+    const void *bias;
+    int relu;
+    const void *gate;
+    Py_ssize_t ld_gate;
 } gemm_epilogue_t;
 
 #define GEMM_T double

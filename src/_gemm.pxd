@@ -14,6 +14,13 @@ cdef extern from "_gemm.h" nogil:
     ctypedef struct Epilogue "gemm_epilogue_t":
         gemm_epilogue_fn apply
         void* context
+        # The same finish in registers (see _gemm.h): C += bias, then
+        # C = max(C, 0) with relu, then C = 0 where gate <= 0.
+        bint in_registers
+        const void* bias
+        bint relu
+        const void* gate
+        Py_ssize_t ld_gate
     void gemm_d(int trans_a, int trans_b, Py_ssize_t m, Py_ssize_t n,
                 Py_ssize_t k, const double* a, Py_ssize_t lda,
                 const Py_ssize_t* a_rows, const double* b, Py_ssize_t ldb,

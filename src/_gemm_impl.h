@@ -7,11 +7,53 @@
 /* Columns of the wider tiles of a product of one or two rows. */
 #define GEMM_WIDE_NR (GEMM_WIDE_NV * GEMM_LANES)
 #define GEMM_VEC GEMM_NAME(gemm_vector)
+#define GEMM_MASK GEMM_NAME(gemm_mask)
 
 /* A vector of the build's width that may sit at any element's address. */
 typedef GEMM_T GEMM_VEC
     __attribute__((vector_size(GEMM_VBYTES), aligned(sizeof(GEMM_T)),
                    may_alias));
+/* What comparing two such vectors gives: a lane of all ones where true. */
+typedef __typeof__((GEMM_VEC) {0} > (GEMM_VEC) {0}) GEMM_MASK;
+
+/* Lanes of x where keep holds, +0 elsewhere: an AND with the comparison's
+   all-ones or all-zeros lanes, in every build. */
+#define GEMM_KEEP(x, keep) ((GEMM_VEC) ((GEMM_MASK) (x) & (keep)))
+
+/* The steps of ``fused`` (gemm_epilogue_t) on a tile's accumulators. */
+GEMM_INLINE void GEMM_NAME(gemm_finish_in_registers)(
+    const int mr, const int nv, GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR],
+    const gemm_epilogue_t *fused, Py_ssize_t row0, Py_ssize_t col0)
+{
+    const GEMM_VEC zero = {0};
+    const GEMM_T *bias = (const GEMM_T *) fused->bias;
+    const GEMM_T *gate = (const GEMM_T *) fused->gate;
+    GEMM_VEC add, g;
+    int i, v;
+    if (bias != NULL)
+#pragma GCC unroll 4
+        for (v = 0; v < nv; v++) {
+            add = *(const GEMM_VEC *) (bias + col0 + v * GEMM_LANES);
+#pragma GCC unroll 16
+            for (i = 0; i < mr; i++)
+                acc[v][i] = acc[v][i] + add;
+        }
+    if (fused->relu)
+#pragma GCC unroll 16
+        for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++)
+                acc[v][i] = GEMM_KEEP(acc[v][i], acc[v][i] > zero);
+    if (gate != NULL)
+#pragma GCC unroll 16
+        for (i = 0; i < mr; i++)
+#pragma GCC unroll 4
+            for (v = 0; v < nv; v++) {
+                g = *(const GEMM_VEC *) (gate + (row0 + i) * fused->ld_gate
+                                         + col0 + v * GEMM_LANES);
+                acc[v][i] = GEMM_KEEP(acc[v][i], g > zero);
+            }
+}
 
 /* One tile of mr rows x nv vectors of columns over kc steps of k. Element
    (i, p) of op(A) is a_n[i][p] when A is not transposed (a_n: the rows of
@@ -20,12 +62,15 @@ typedef GEMM_T GEMM_VEC
    first column. The panel row p is panel[p * ldp ...]. With load_c the
    tile continues the chains already in c; otherwise they start from 0.
    mr, nv and trans are constants where it is called (see GEMM_DISPATCH),
-   so the loops unroll and the accumulators stay in registers. */
+   so the loops unroll and the accumulators stay in registers. With
+   ``fused`` (NULL: none), the tile, whose first element is (row0, col0)
+   of C, is finished in registers as it says (gemm_epilogue_t). */
 GEMM_INLINE void GEMM_NAME(gemm_tile)(
     const int mr, const int nv, const int trans, Py_ssize_t kc,
     const GEMM_T *const *a_n, const GEMM_T *a, Py_ssize_t lda,
     const Py_ssize_t *rows, Py_ssize_t first, const GEMM_T *panel,
-    Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c)
+    Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c,
+    const gemm_epilogue_t *fused, Py_ssize_t row0, Py_ssize_t col0)
 {
     GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
     GEMM_VEC zero = {0};
@@ -52,6 +97,8 @@ GEMM_INLINE void GEMM_NAME(gemm_tile)(
                 acc[v][i] = GEMM_NAME(GEMM_FMA)(acc[v][i], ai, b[v]);
         }
     }
+    if (fused != NULL)
+        GEMM_NAME(gemm_finish_in_registers)(mr, nv, acc, fused, row0, col0);
 #pragma GCC unroll 16
     for (i = 0; i < mr; i++)
 #pragma GCC unroll 4
@@ -159,6 +206,8 @@ static void GEMM_NAME(gemm_tiles)(
     const GEMM_T *bp;
     int mr, nv, load_c;
     GEMM_T *tile;
+    /* The epilogue done in registers, on the tiles that may take it. */
+    const gemm_epilogue_t *fused;
 
     for (p0 = 0; p0 < k; p0 += GEMM_KC) {
         kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
@@ -185,6 +234,8 @@ static void GEMM_NAME(gemm_tiles)(
                 bp = panel;
                 ldp = width;
             }
+            fused = epilogue != NULL && epilogue->in_registers
+                    && p0 + kc == k && nr == width ? epilogue : NULL;
             for (i0 = 0; i0 < m; i0 += GEMM_MR) {
                 mr = (int) (m - i0 < GEMM_MR ? m - i0 : GEMM_MR);
                 /* A tile cut short by the last columns runs in scratch. */
@@ -209,10 +260,10 @@ static void GEMM_NAME(gemm_tiles)(
     do { \
         if (trans_a) \
             GEMM_NAME(gemm_tile)(r, v, 1, kc, NULL, a + i0, lda, a_rows, p0, \
-                                 bp, ldp, tile, ldt, load_c); \
+                                 bp, ldp, tile, ldt, load_c, fused, i0, j0); \
         else \
             GEMM_NAME(gemm_tile)(r, v, 0, kc, a_n, NULL, 0, NULL, 0, bp, ldp, \
-                                 tile, ldt, load_c); \
+                                 tile, ldt, load_c, fused, i0, j0); \
     } while (0)
                 GEMM_DISPATCH(mr, nv)
 #undef GEMM_TILE
@@ -220,7 +271,7 @@ static void GEMM_NAME(gemm_tiles)(
                     for (i = 0; i < mr; i++)
                         memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_WIDE_NR,
                                nr * sizeof(GEMM_T));
-                if (epilogue != NULL && p0 + kc == k)
+                if (epilogue != NULL && p0 + kc == k && fused == NULL)
                     epilogue->apply(epilogue->context, c + i0 * ldc + j0, ldc,
                                     i0, j0, mr, nr);
             }
@@ -268,3 +319,5 @@ static void GEMM_NAME(gemm)(
 #undef GEMM_NR
 #undef GEMM_WIDE_NR
 #undef GEMM_VEC
+#undef GEMM_MASK
+#undef GEMM_KEEP

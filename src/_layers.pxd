@@ -7,7 +7,7 @@ from cython cimport floating
 from libc.math cimport fabs, log
 
 from _activations cimport (
-    LOGISTIC, SOFTMAX, add_bias_activate, bias_activate_block,
+    LOGISTIC, RELU, SOFTMAX, add_bias_activate, bias_activate_block,
     multiply_by_slope,
 )
 from _gemm cimport Epilogue, gemm
@@ -111,6 +111,15 @@ cdef inline void gemm_then_finish(
         epilogue.apply = finish_tile_f
     else:
         epilogue.apply = finish_tile_d
+    # ReLU's finishes, done in registers where a tile allows (the same
+    # operations as finish_tile's): bias and max(Z, 0); the delta kept
+    # where A1 > 0. Its derivative is never stored (read off A1).
+    epilogue.in_registers = (finish.activation == RELU
+                             and finish.derivative == NULL)
+    epilogue.bias = finish.bias if finish.kind == FINISH_LAYER else NULL
+    epilogue.relu = finish.kind == FINISH_LAYER
+    epilogue.gate = finish.activated if finish.kind == FINISH_DELTA else NULL
+    epilogue.ld_gate = finish.ld
     gemm(False, trans_b, m, n, k, a, k, a_rows, b, k if trans_b else n, c, n,
          False, &epilogue)
 

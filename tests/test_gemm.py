@@ -186,6 +186,28 @@ def test_a_layer_finished_tile_by_tile_is_the_product_then_its_activation(
 
 
 @pytest.mark.parametrize("build", BUILD_NAMES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_a_relu_delta_finished_tile_by_tile_is_the_product_kept_where_active(
+    probes_of, build, dtype, shape
+):
+    # The hidden delta of ReLU is kept where A1 > 0 and zeroed elsewhere on
+    # each tile as it is finished (in registers where the tile fills its
+    # vectors): bit for bit the product, then that selection.
+    m, n, k = shape
+    rng = np.random.default_rng(2)
+    delta_out = rng.standard_normal((m, k)).astype(dtype)
+    W_out = rng.standard_normal((n, k)).astype(dtype)
+    A_hidden = np.maximum(rng.standard_normal((m, n)), 0).astype(dtype)
+    probes = probes_of(build)
+    fused = np.empty((m, n), dtype=dtype)
+    probes.hidden_delta(delta_out, W_out, A_hidden, fused, ACTIVATION_CODES["relu"], 1)
+    product = np.empty((m, n), dtype=dtype)
+    probes.matmul(delta_out, W_out, product, trans_b=True)
+    np.testing.assert_array_equal(fused, np.where(A_hidden > 0, product, 0))
+
+
+@pytest.mark.parametrize("build", BUILD_NAMES)
 def test_an_empty_sum_is_zero_and_adds_nothing(probes_of, build):
     A = np.empty((4, 0))
     B = np.empty((0, 3))
