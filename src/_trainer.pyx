@@ -573,7 +573,7 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     cdef const Layout* s = &st.layout
     cdef const Settings* settings = &st.settings
     cdef Py_ssize_t F = s.n_features, H = s.n_hidden, K = s.n_outputs
-    cdef Py_ssize_t i, r, b, b0, nb
+    cdef Py_ssize_t i, j, r, b, b0, nb
     cdef floating* hidden = <floating*> c.hidden + r0 * H
     cdef floating* output = <floating*> c.output + r0 * K
     cdef floating* delta_output = <floating*> c.delta_output + r0 * K
@@ -593,8 +593,10 @@ cdef double _rows_task(State* st, const Data* d, Chunk* c,
     if d.order != NULL:
         for i in range(r0, r0 + n_rows):
             r = d.order[first + i]
-            memcpy(<floating*> c.Y + i * K, <const floating*> d.Y + r * K,
-                   K * sizeof(floating))
+            # An element loop: a row of targets is short, a call per row
+            # costs more than the copy.
+            for j in range(K):
+                (<floating*> c.Y)[i * K + j] = (<const floating*> d.Y)[r * K + j]
             if d.weights != NULL:
                 (<floating*> c.weights)[i] = (<const floating*> d.weights)[r]
         X_order = d.order + first + r0
