@@ -594,6 +594,19 @@ def test_layer_gradients_match_numpy(dtype, n_threads, shape, alpha):
     assert_matches(squares, expected_squares, dtype, scale=0)
 
 
+@pytest.mark.parametrize("divisor", [256.0, 200.0, 2.0**-140, 2.0**-60])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_gradient_is_divided_to_the_last_bit(dtype, divisor):
+    # A power-of-two divisor is applied as its exact reciprocal, unless
+    # that overflows (2**140 in float32): the same bits as a division.
+    A_in, delta, W = gradient_data((150, 40, 45), dtype)
+    grad_W, grad_b, _ = run_layer_gradients(A_in, delta, W, 0.0, divisor, 1)
+    summed = np.empty_like(W)
+    probes.matmul(A_in, delta, summed, trans_a=True)
+    with np.errstate(over="ignore", under="ignore"):
+        np.testing.assert_array_equal(grad_W, summed / dtype(divisor))
+
+
 @pytest.mark.parametrize("n_out", [31, 32, 45, 100])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bias_gradient_adds_the_rows_in_order(dtype, n_out):
