@@ -19,8 +19,8 @@ from _blocks cimport FLAT_BLOCK, ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _dropout cimport keeps, rate_threshold, row_key, uint64
 from _gemm cimport gemm
 from _layers cimport (
-    bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
-    output_delta_rows, weight_gradient_units,
+    bias_gradient_columns, exact_reciprocal, finish_gradient, forward_rows,
+    hidden_delta_rows, output_delta_rows, weight_gradient_units,
 )
 from _sparse cimport check_csr, sparse_forward_rows
 from _updates cimport adam_step, sgd_step
@@ -422,7 +422,8 @@ def layer_gradients(
                                       first, size, n_rows, n_in, n_out, False)
                 partial[task] = finish_gradient(
                     &grad_W[first, 0], &W[first, 0], size * n_out,
-                    <floating> alpha, <floating> divisor)
+                    <floating> alpha, <floating> divisor,
+                    exact_reciprocal(<floating> divisor))
             else:
                 first = (task - n_weight_tasks) * UNIT_BLOCK
                 size = min(UNIT_BLOCK, n_out - first)

@@ -358,24 +358,33 @@ cdef inline void bias_gradient_columns(
             grad_b[j] += row[j]
 
 
+cdef inline floating exact_reciprocal(floating divisor) noexcept nogil:
+    """1 / divisor where multiplying by it gives the bits of dividing by
+    divisor, else 0: for a power of two (a batch of 256 rows) whose
+    reciprocal is finite, x * 2**-e rounds the same quotient as x / 2**e,
+    once, where a division takes several times as long."""
+    cdef int exponent
+    cdef floating reciprocal = 1 / divisor
+    if frexp(divisor, &exponent) == 0.5 and reciprocal * divisor == 1:
+        return reciprocal
+    return 0
+
+
 cdef inline double finish_gradient(
     floating* grad,
     const floating* param,
     Py_ssize_t n,
     floating alpha,
     floating divisor,
+    floating reciprocal,
 ) noexcept nogil:
     """grad = (grad + alpha * param) / divisor (MLPClassifier's order of
-    operations); returns sum(param ** 2) for the L2 term of the loss (0 when
-    alpha is 0)."""
+    operations), as a product with ``reciprocal`` unless that is 0 (it is
+    ``exact_reciprocal(divisor)``, worked out once for a batch); returns
+    sum(param ** 2) for the L2 term of the loss (0 when alpha is 0)."""
     cdef Py_ssize_t i
     cdef double squares = 0
-    cdef int exponent
-    cdef floating reciprocal = 1 / divisor
-    if frexp(divisor, &exponent) == 0.5 and reciprocal * divisor == 1:
-        # A power of two (a batch of 256 rows): its reciprocal is exact,
-        # and x * 2**-e rounds the same quotient as x / 2**e, once, where
-        # a division takes several times as long.
+    if reciprocal != 0:
         for i in range(n):
             grad[i] = (grad[i] + alpha * param[i]) * reciprocal
     else:

@@ -106,8 +106,8 @@ from _dropout cimport (
     dropout_derivative, drop_units, rate_threshold, row_key, uint64,
 )
 from _layers cimport (
-    bias_gradient_columns, finish_gradient, forward_rows, hidden_delta_rows,
-    output_delta_rows, weight_gradient_units,
+    bias_gradient_columns, exact_reciprocal, finish_gradient, forward_rows,
+    hidden_delta_rows, output_delta_rows, weight_gradient_units,
 )
 from _openmp cimport (
     Barrier, barrier, barrier_init, omp_get_num_threads, omp_get_thread_num,
@@ -278,6 +278,13 @@ cdef struct Pass:
     int team
 
 
+cdef struct Divisor:
+    # What a batch's gradient is divided by: its size, or its total sample
+    # weight; and that value's exact reciprocal, or 0 (exact_reciprocal).
+    double value
+    double reciprocal
+
+
 cdef struct Split:
     # How a batch is cut: ``n_slots`` partial gradients (0: the rows x units
     # split), chunks of ``chunk_rows`` rows.
@@ -398,9 +405,10 @@ cdef inline void _meet(State* st, int team) noexcept nogil:
 cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
                                      Py_ssize_t at_least,
                                      Py_ssize_t at_most) noexcept nogil:
-    """Size of the blocks that cut n into ceil(n / target) (at least
-    ``at_least``, at most ``at_most``) blocks of nearly equal size."""
-    cdef Py_ssize_t count = min(max(n_blocks(n, target), at_least, 1), at_most)
+    """Size of the blocks that cut n (at least 1) into ceil(n / target)
+    (at least ``at_least`` >= 1, at most ``at_most``) blocks of nearly
+    equal size."""
+    cdef Py_ssize_t count = min(max(n_blocks(n, target), at_least), at_most)
     return max(n_blocks(n, count), 1)
 
 
@@ -545,14 +553,14 @@ cdef void _update_range(State* st, Py_ssize_t start, Py_ssize_t stop,
 
 
 cdef double _finish_range(State* st, Py_ssize_t start, Py_ssize_t stop,
-                          bint is_weight, double divisor, bint update,
+                          bint is_weight, Divisor divisor, bint update,
                           floating step_size) noexcept nogil:
     """Finish the gradient of params[start:stop) (weights get the L2 term,
     biases not), then step; returns its sum of squared weights."""
     cdef double squares = finish_gradient(
         <floating*> st.grads + start, <const floating*> st.params + start,
         stop - start, <floating> (st.settings.alpha if is_weight else 0),
-        <floating> divisor)
+        <floating> divisor.value, <floating> divisor.reciprocal)
     if update:
         _update_range(st, start, stop, step_size)
     return squares
@@ -689,7 +697,7 @@ cdef void _w1_tile(State* st, const Data* d, const Chunk* c, Py_ssize_t first,
 cdef double _units_task(State* st, const Data* d, const Chunk* c,
                         Py_ssize_t task, Py_ssize_t first, Py_ssize_t n_rows,
                         bint accumulate, bint finish, bint update,
-                        double divisor, floating step_size) noexcept nogil:
+                        Divisor divisor, floating step_size) noexcept nogil:
     """One W1 tile (with its b1 entries when it is the first of its hidden
     block) and its share of its hidden block's W2 rows (with b2 when the
     first), over a chunk; finished and stepped after the batch's last
@@ -749,7 +757,7 @@ cdef void _chunk_gradient(State* st, const Data* d, const Chunk* c,
 
 
 cdef double _reduce_block(State* st, Py_ssize_t start, Py_ssize_t stop,
-                          Py_ssize_t n_slots, double divisor, bint update,
+                          Py_ssize_t n_slots, Divisor divisor, bint update,
                           floating step_size) noexcept nogil:
     """grads[start:stop) = the slots' partial gradients summed in slot
     order, then finished and stepped; returns the sum of squared weights."""
@@ -796,18 +804,24 @@ cdef inline Py_ssize_t _first_task(Py_ssize_t n_tasks, int tid,
     return tid * (n_tasks // team) + min(tid, n_tasks % team)
 
 
-cdef double _batch_divisor(const Data* d, const floating* weights,
-                           Py_ssize_t start, Py_ssize_t n_rows) noexcept nogil:
+cdef Divisor _batch_divisor(const Data* d, const floating* weights,
+                            Py_ssize_t start, Py_ssize_t n_rows) noexcept nogil:
     """The batch's size, or with sample weights its total weight
     (MLPClassifier's sw_sum); 1 when all its weights are 0 (then only the
     penalty moves the weights)."""
     cdef Py_ssize_t i
     cdef double total = 0
+    cdef Divisor divisor
     if weights == NULL:
-        return n_rows
-    for i in range(n_rows):
-        total += weights[sample_of(d.order, start, i)]
-    return total if total > 0 else 1
+        total = n_rows
+    else:
+        for i in range(n_rows):
+            total += weights[sample_of(d.order, start, i)]
+        if not total > 0:
+            total = 1
+    divisor.value = total
+    divisor.reciprocal = exact_reciprocal(<floating> total)
+    return divisor
 
 
 cdef double _weight_squares(const State* st,
@@ -832,8 +846,8 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
     cdef Chunk* c = &st.chunks[0]
     cdef Py_ssize_t chunk, first, rows, n_row_tasks, task_blocks, task, r0, k
     cdef Py_ssize_t n_loss_blocks
-    cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
-                                         n_rows)
+    cdef Divisor divisor = _batch_divisor(d, <const floating*> d.weights, start,
+                                          n_rows)
     cdef double data_loss = 0, squares = 0, started
     cdef bint finish
     for chunk in range(n_blocks(n_rows, CHUNK_ROWS)):
@@ -876,7 +890,7 @@ cdef double _tiled_batch(State* st, const Data* d, const Pass* p,
                 squares += st.unit_squares[task]
         else:
             squares = _weight_squares(st, <const floating*> st.params)
-    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
+    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor.value
 
 
 cdef double _slot_batch(State* st, const Data* d, const Pass* p,
@@ -888,8 +902,8 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
     cdef Py_ssize_t n_chunks = n_blocks(n_rows, split.chunk_rows)
     cdef Py_ssize_t n_slots = split.n_slots
     cdef Py_ssize_t slot, chunk, slot_start, first, rows, block
-    cdef double divisor = _batch_divisor(d, <const floating*> d.weights, start,
-                                         n_rows)
+    cdef Divisor divisor = _batch_divisor(d, <const floating*> d.weights, start,
+                                          n_rows)
     cdef double data_loss = 0, squares = 0, loss, started
     for slot in range(_first_task(n_slots, tid, team),
                       _first_task(n_slots, tid + 1, team)):
@@ -929,7 +943,7 @@ cdef double _slot_batch(State* st, const Data* d, const Pass* p,
                 squares += st.block_squares[block]
         else:
             squares = _weight_squares(st, <const floating*> st.params)
-    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor
+    return (data_loss + 0.5 * st.settings.alpha * squares) / divisor.value
 
 
 cdef void _team_pass(State* st, const Data* d, Pass* p, floating* params,
