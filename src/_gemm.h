@@ -35,7 +35,10 @@
    two rows (predicting one sample) takes tiles of GEMM_WIDE_NV vectors, so
    that enough chains are in flight. A.T @ B with few columns (the output
    layer's weight gradient) is computed as its transpose, whose rows are
-   long.
+   long. A @ B with few columns (the output layer itself) holds rows of C,
+   not columns, in its vectors where the build can transpose blocks of A
+   in registers (float64 from AVX2 up): a layer of 1 or 5 outputs fills
+   every lane, where a tile would fill 1 or 5 of 8.
 
    An epilogue may finish each tile of C once its chains are complete,
    while the tile is still in L1 (a layer's bias and activation, the hidden
@@ -174,6 +177,79 @@ typedef struct {
     const void *gate;
     Py_ssize_t ld_gate;
 } gemm_epilogue_t;
+
+/* Transposes a square block of doubles held as rows (one vector a row) in
+   place, for the product of few columns (gemm_narrow_nn): rows become
+   columns. It moves values and rounds nothing. Each stage swaps the
+   off-diagonal half-blocks of every 2 half x 2 half block, halving the
+   half from GEMM_LANES / 2 to 1. The double products of the AVX2 and
+   AVX-512 builds have it; other products take the tiles. */
+#if defined(__AVX512F__)
+#define GEMM_NARROW_d 1
+/* Columns of C at most: as many accumulators, the block's 8 rows and two
+   for the transposition stay in the 32 registers. */
+#define GEMM_NARROW_MAX_d 12
+GEMM_INLINE void gemm_transpose_d(__m512d row[8])
+{
+    const __m512i low4 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
+    const __m512i high4 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
+    const __m512i low2 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    const __m512i high2 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    __m512d x, y;
+    int q, r;
+    for (r = 0; r < 4; r++) {
+        x = row[r];
+        y = row[r + 4];
+        row[r] = _mm512_permutex2var_pd(x, low4, y);
+        row[r + 4] = _mm512_permutex2var_pd(x, high4, y);
+    }
+    for (q = 0; q < 4; q++) {
+        r = q + (q & 2);    /* 0, 1, 4, 5 */
+        x = row[r];
+        y = row[r + 2];
+        row[r] = _mm512_permutex2var_pd(x, low2, y);
+        row[r + 2] = _mm512_permutex2var_pd(x, high2, y);
+    }
+    for (r = 0; r < 8; r += 2) {
+        x = row[r];
+        y = row[r + 1];
+        row[r] = _mm512_unpacklo_pd(x, y);
+        row[r + 1] = _mm512_unpackhi_pd(x, y);
+    }
+}
+#elif defined(__AVX2__)
+#define GEMM_NARROW_d 1
+/* As above, in 16 registers: the accumulators, 4 rows and two more. */
+#define GEMM_NARROW_MAX_d 7
+GEMM_INLINE void gemm_transpose_d(__m256d row[4])
+{
+    __m256d x, y;
+    int r;
+    for (r = 0; r < 2; r++) {
+        x = row[r];
+        y = row[r + 2];
+        row[r] = _mm256_permute2f128_pd(x, y, 0x20);
+        row[r + 2] = _mm256_permute2f128_pd(x, y, 0x31);
+    }
+    for (r = 0; r < 4; r += 2) {
+        x = row[r];
+        y = row[r + 1];
+        row[r] = _mm256_unpacklo_pd(x, y);
+        row[r + 1] = _mm256_unpackhi_pd(x, y);
+    }
+}
+#else
+#define GEMM_NARROW_d 0
+#define GEMM_NARROW_MAX_d 0
+#endif
+/* A product of fewer columns than GEMM_NARROW_CHAINS (chains in flight a
+   block of rows) runs blocks of rows GEMM_NARROW_BLOCKS at a time: with
+   one, two or three chains, each waiting for the last multiply-add of its
+   own, the core would idle. */
+#define GEMM_NARROW_CHAINS 4
+#define GEMM_NARROW_BLOCKS 2
+#define GEMM_NARROW_f 0
+#define GEMM_NARROW_MAX_f 0
 
 #define GEMM_T double
 #define GEMM_NAME(name) name##_d

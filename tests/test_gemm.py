@@ -26,7 +26,10 @@ DTYPES = [np.float32, np.float64]
 # With A transposed, a C of at most 6 or 12 columns and at least 16 or 32
 # rows is computed as its transpose: (70, 5, 300) and (40, 10, 60). One or
 # two rows take wider tiles, or element by element when C is narrower
-# than a vector: (2, 100, 40), (2, 3, 130).
+# than a vector: (2, 100, 40), (2, 3, 130). In float64, A @ B with fewer
+# columns than 8 or 13 (AVX2, AVX-512) that do not fill vectors takes
+# vectors of rows through transposed blocks, with rows and k cut short:
+# (37, 1, 131), (21, 10, 77), and blocks of rows in pairs: (40, 3, 17).
 SHAPES = [
     (1, 1, 1),
     (2, 100, 40),
@@ -37,6 +40,9 @@ SHAPES = [
     (1, 256, 784),
     (70, 5, 300),
     (40, 10, 60),
+    (37, 1, 131),
+    (21, 10, 77),
+    (40, 3, 17),
 ]
 RTOL = {np.float32: 5e-6, np.float64: 1e-14}
 # The three products of training: A @ B, A.T @ B, A @ B.T.
@@ -105,7 +111,14 @@ def _unfused_chain(a, b):
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 @pytest.mark.parametrize(
     "shape,gather",
-    [((13, 19, 300), True), ((40, 5, 60), False), ((2, 3, 130), True)],
+    [
+        ((13, 19, 300), True),
+        ((40, 5, 60), False),
+        ((2, 3, 130), True),
+        ((37, 1, 131), True),
+        ((21, 10, 77), False),
+        ((40, 3, 17), True),
+    ],
     ids=str,
 )
 def test_each_element_is_one_chain_in_the_order_of_k(
