@@ -3,7 +3,10 @@ hidden layer alone (transform), block by block of rows."""
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
+from libc.math cimport fabs
 from libc.stdlib cimport free, malloc
+
+import numpy as np
 
 from _activations cimport LEAKY_SLOPE, SOFTMAX
 from _blocks cimport n_blocks
@@ -15,6 +18,10 @@ cdef enum:
     # Rows per task of a prediction: both layers of a block run while its
     # hidden activations (PREDICT_ROWS x n_hidden) are in cache.
     PREDICT_ROWS = 256
+    # Rows per task of largest_row_sum.
+    ROW_SUM_ROWS = 1024
+    # Partial sums of a row of largest_row_sum (one vector of float64).
+    ROW_SUM_LANES = 8
 
 
 #: Slope of "leaky_relu" for negative inputs.
@@ -34,6 +41,57 @@ cdef inline bint _all_finite(const floating* values,
     for i in range(n):
         not_finite |= values[i] - values[i] != 0
     return not not_finite
+
+
+cdef inline double _abs_sum(const floating* x, Py_ssize_t n) noexcept nogil:
+    """sum |x[j]| in float64: ROW_SUM_LANES partial sums (element j in sum
+    j % ROW_SUM_LANES, which vectorise), then the last elements and the
+    partial sums in order; the order depends on n alone."""
+    cdef double partial[ROW_SUM_LANES]
+    cdef double total = 0
+    cdef Py_ssize_t whole = n - n % ROW_SUM_LANES
+    cdef Py_ssize_t j
+    cdef int lane
+    for lane in range(ROW_SUM_LANES):
+        partial[lane] = 0
+    for j in range(whole // ROW_SUM_LANES):
+        for lane in range(ROW_SUM_LANES):
+            partial[lane] += fabs(<double> x[j * ROW_SUM_LANES + lane])
+    for j in range(whole, n):
+        total += fabs(<double> x[j])
+    for lane in range(ROW_SUM_LANES):
+        total += partial[lane]
+    return total
+
+
+def largest_row_sum(const floating[:, ::1] X, int n_threads):
+    """max over the rows of X of sum_j |X[i, j]| (0 without rows or columns),
+    in one parallel pass over X without a copy.
+
+    Each row is summed by one thread in an order set by the number of
+    columns (``_abs_sum``) and the maximum is exact, so the result does
+    not depend on ``n_threads``.
+    """
+    cdef Py_ssize_t n_rows = X.shape[0], n_cols = X.shape[1]
+    cdef Py_ssize_t n_tasks = n_blocks(n_rows, ROW_SUM_ROWS)
+    cdef Py_ssize_t task, i, start, stop
+    cdef double largest = 0, task_largest
+    cdef double[::1] task_max
+    if n_rows == 0 or n_cols == 0:
+        return 0.0
+    task_max = np.zeros(n_tasks)
+    n_threads = max(1, min(n_threads, n_tasks))
+    with nogil:
+        for task in prange(n_tasks, schedule="static", num_threads=n_threads):
+            start = task * ROW_SUM_ROWS
+            stop = min(start + ROW_SUM_ROWS, n_rows)
+            task_largest = 0
+            for i in range(start, stop):
+                task_largest = max(task_largest, _abs_sum(&X[i, 0], n_cols))
+            task_max[task] = task_largest
+    for task in range(n_tasks):
+        largest = max(largest, task_max[task])
+    return largest
 
 
 def predict_rows(

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn_twolayer._forward import predict_rows
 
+from sklearn_twolayer import _network
 from sklearn_twolayer._fitting import Trainer
 from sklearn_twolayer._network import Network
 from sklearn_twolayer._registry import ACTIVATION_CODES
@@ -331,6 +332,27 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
     np.testing.assert_allclose(outputs[0], expected, rtol=rtol, atol=rtol * 1e-2)
     for out in outputs[1:]:
         np.testing.assert_array_equal(out, outputs[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(2500, 13), (3, 8), (1, 1), (0, 5), (4, 0)])
+def test_largest_row_sum_is_numpys_for_any_thread_count(
+    compiled_forward, dtype, shape
+):
+    # 2500 rows: two full tasks of rows and a short one; 13 columns: one
+    # vector of partial sums and 5 more. The row sums are in float64.
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 4, shape)).astype(dtype)
+    if shape[0] > 1000:
+        X[1717] *= 50  # the largest row, in the second task
+    expected = np.abs(X.astype(np.float64)).sum(axis=1).max(initial=0.0)
+    sums = [compiled_forward.largest_row_sum(X, n_threads) for n_threads in THREADS]
+    assert sums[0] == pytest.approx(expected, rel=1e-14, abs=0)
+    assert sums[1:] == sums[:-1]
+    # The fallback for other layouts (a copy at a time) agrees.
+    assert _network._largest_row_sum(np.asfortranarray(X)) == pytest.approx(
+        expected, rel=1e-6 if dtype == np.float32 else 1e-14, abs=0
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
