@@ -35,10 +35,10 @@
    two rows (predicting one sample) takes tiles of GEMM_WIDE_NV vectors, so
    that enough chains are in flight. A.T @ B with few columns (the output
    layer's weight gradient) is computed as its transpose, whose rows are
-   long. A @ B with few columns (the output layer itself) holds rows of C,
-   not columns, in its vectors where the build can transpose blocks of A
-   in registers (float64 from AVX2 up): a layer of 1 or 5 outputs fills
-   every lane, where a tile would fill 1 or 5 of 8.
+   long. Where A @ B has columns that do not fill a vector, in float64
+   from AVX2 up, those last columns hold rows of C, not columns, in their
+   vectors, through blocks of A transposed in registers: a layer of 1 or 5
+   outputs fills every lane, where a tile would fill 1 or 5 of 8.
 
    An epilogue may finish each tile of C once its chains are complete,
    while the tile is still in L1 (a layer's bias and activation, the hidden
@@ -178,78 +178,59 @@ typedef struct {
     Py_ssize_t ld_gate;
 } gemm_epilogue_t;
 
-/* Transposes a square block of doubles held as rows (one vector a row) in
-   place, for the product of few columns (gemm_narrow_nn): rows become
-   columns. It moves values and rounds nothing. Each stage swaps the
-   off-diagonal half-blocks of every 2 half x 2 half block, halving the
-   half from GEMM_LANES / 2 to 1. The double products of the AVX2 and
-   AVX-512 builds have it; other products take the tiles. */
-#if defined(__AVX512F__)
+/* The product of few columns (gemm_narrow_nn) holds rows of C in vectors
+   of 4 doubles, through blocks of 4 rows x 4 steps of k of A transposed in
+   registers: 8 shuffles of 256 bits a block. Measured on AMD Zen 4, whose
+   512-bit shuffles take a pipe twice as long, 4 x 4 blocks transposed
+   faster than 8 x 8 ones in 512 bits (24 shuffles), with the same
+   multiply-adds a cycle. The double products of the AVX2 and AVX-512
+   builds have it; float products, and the baseline build, take the
+   tiles. */
+#if defined(__AVX2__) && defined(__FMA__)
 #define GEMM_NARROW_d 1
-/* Columns of C at most: as many accumulators, the block's 8 rows and two
-   for the transposition stay in the 32 registers. */
-#define GEMM_NARROW_MAX_d 12
-GEMM_INLINE void gemm_transpose_d(__m512d row[8])
-{
-    const __m512i low4 = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
-    const __m512i high4 = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
-    const __m512i low2 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
-    const __m512i high2 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    __m512d x, y;
-    int q, r;
-    for (r = 0; r < 4; r++) {
-        x = row[r];
-        y = row[r + 4];
-        row[r] = _mm512_permutex2var_pd(x, low4, y);
-        row[r + 4] = _mm512_permutex2var_pd(x, high4, y);
-    }
-    for (q = 0; q < 4; q++) {
-        r = q + (q & 2);    /* 0, 1, 4, 5 */
-        x = row[r];
-        y = row[r + 2];
-        row[r] = _mm512_permutex2var_pd(x, low2, y);
-        row[r + 2] = _mm512_permutex2var_pd(x, high2, y);
-    }
-    for (r = 0; r < 8; r += 2) {
-        x = row[r];
-        y = row[r + 1];
-        row[r] = _mm512_unpacklo_pd(x, y);
-        row[r + 1] = _mm512_unpackhi_pd(x, y);
-    }
-}
-#elif defined(__AVX2__)
-#define GEMM_NARROW_d 1
-/* As above, in 16 registers: the accumulators, 4 rows and two more. */
-#define GEMM_NARROW_MAX_d 7
-GEMM_INLINE void gemm_transpose_d(__m256d row[4])
+#define GEMM_NARROW_LANES_d 4
+typedef double gemm_narrow_vector_d
+    __attribute__((vector_size(32), aligned(sizeof(double)), may_alias));
+#define GEMM_NARROW_FMA_d(acc, a, b) \
+    ((gemm_narrow_vector_d) _mm256_fmadd_pd((__m256d) (a), (__m256d) (b), \
+                                            (__m256d) (acc)))
+#define GEMM_NARROW_SPLAT_d(x) ((gemm_narrow_vector_d) _mm256_set1_pd(x))
+/* Rows become columns; it moves values and rounds nothing. The first
+   stage swaps the off-diagonal 2 x 2 blocks, the second the off-diagonal
+   elements of each 2 x 2 block. */
+GEMM_INLINE void gemm_narrow_transpose_d(gemm_narrow_vector_d row[4])
 {
     __m256d x, y;
     int r;
     for (r = 0; r < 2; r++) {
-        x = row[r];
-        y = row[r + 2];
-        row[r] = _mm256_permute2f128_pd(x, y, 0x20);
-        row[r + 2] = _mm256_permute2f128_pd(x, y, 0x31);
+        x = (__m256d) row[r];
+        y = (__m256d) row[r + 2];
+        row[r] = (gemm_narrow_vector_d) _mm256_permute2f128_pd(x, y, 0x20);
+        row[r + 2] = (gemm_narrow_vector_d) _mm256_permute2f128_pd(x, y, 0x31);
     }
     for (r = 0; r < 4; r += 2) {
-        x = row[r];
-        y = row[r + 1];
-        row[r] = _mm256_unpacklo_pd(x, y);
-        row[r + 1] = _mm256_unpackhi_pd(x, y);
+        x = (__m256d) row[r];
+        y = (__m256d) row[r + 1];
+        row[r] = (gemm_narrow_vector_d) _mm256_unpacklo_pd(x, y);
+        row[r + 1] = (gemm_narrow_vector_d) _mm256_unpackhi_pd(x, y);
     }
 }
 #else
 #define GEMM_NARROW_d 0
-#define GEMM_NARROW_MAX_d 0
 #endif
-/* A product of fewer columns than GEMM_NARROW_CHAINS (chains in flight a
-   block of rows) runs blocks of rows GEMM_NARROW_BLOCKS at a time: with
-   one, two or three chains, each waiting for the last multiply-add of its
-   own, the core would idle. */
-#define GEMM_NARROW_CHAINS 4
-#define GEMM_NARROW_BLOCKS 2
 #define GEMM_NARROW_f 0
-#define GEMM_NARROW_MAX_f 0
+/* Blocks of rows of a product of few columns run together, so that
+   enough chains are in flight (each waits for the last multiply-add of its
+   own, 4 cycles on recent cores, which start 2 a cycle) and each element
+   of B is broadcast once for all: 2 blocks, or with 32 registers 4 for
+   one or two columns. */
+#if defined(__AVX512F__)
+#define GEMM_NARROW_BLOCKS(n) ((n) <= 2 ? 4 : 2)
+#define GEMM_NARROW_MAX_BLOCKS 4
+#else
+#define GEMM_NARROW_BLOCKS(n) 2
+#define GEMM_NARROW_MAX_BLOCKS 2
+#endif
 
 #define GEMM_T double
 #define GEMM_NAME(name) name##_d

@@ -189,119 +189,128 @@ static void GEMM_NAME(gemm_few)(
 }
 
 #if GEMM_NAME(GEMM_NARROW)
-/* Rows of C = A @ B, from the rows of A at row[0 .. nb GEMM_LANES), in nb
-   blocks of GEMM_LANES rows, of which the last keeps its first ``rows``:
-   acc[g][j] holds column j of block g, a lane a row. Each block of
-   GEMM_LANES steps of k is transposed, so that a vector holds one column
-   of it, and each step multiplies that vector by one element of B. The
-   chains are the tiles' (fma(a, b, s) is fma(b, a, s)); several blocks
-   run together so that, with few columns, enough chains are in flight. n
-   and nb are constants where it is called, so that acc stays in
-   registers. */
+#define GEMM_NARROW_VEC GEMM_NAME(gemm_narrow_vector)
+#define GEMM_NARROW_LANES GEMM_NAME(GEMM_NARROW_LANES)
+/* Rows of C = A @ B, from the rows of A at row[0 .. nb GEMM_NARROW_LANES),
+   in nb blocks of GEMM_NARROW_LANES rows, of which the last keeps its
+   first ``rows``: acc[g][j] holds column j of block g, a lane a row. Each
+   block of GEMM_NARROW_LANES steps of k is transposed, so that a vector
+   holds one column of it, and each step multiplies that vector by one
+   element of B. The chains are the tiles' (fma(a, b, s) is
+   fma(b, a, s)); several blocks run together so that enough chains are in
+   flight. n (< GEMM_LANES) and nb are constants where it is called, so
+   that acc stays in registers. */
 GEMM_INLINE void GEMM_NAME(gemm_narrow_block)(
     const int n, const int nb, Py_ssize_t k, const GEMM_T *const *row,
     int rows, const GEMM_T *b, Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc,
     int accumulate)
 {
-    GEMM_VEC acc[GEMM_NARROW_BLOCKS][GEMM_NAME(GEMM_NARROW_MAX)];
-    GEMM_VEC block[GEMM_LANES];
-    const GEMM_T *const *first;
+    GEMM_NARROW_VEC acc[GEMM_NARROW_MAX_BLOCKS][GEMM_LANES - 1];
+    GEMM_NARROW_VEC block[GEMM_NARROW_MAX_BLOCKS][GEMM_NARROW_LANES];
+    GEMM_NARROW_VEC splat;
     Py_ssize_t p0 = 0, p;
     int g, q, j, r, kept;
 #pragma GCC unroll 4
     for (g = 0; g < nb; g++) {
-        kept = g < nb - 1 ? GEMM_LANES : rows;
+        kept = g < nb - 1 ? GEMM_NARROW_LANES : rows;
 #pragma GCC unroll 16
         for (j = 0; j < n; j++)
 #pragma GCC unroll 16
-            for (r = 0; r < GEMM_LANES; r++)
+            for (r = 0; r < GEMM_NARROW_LANES; r++)
                 acc[g][j][r] = accumulate && r < kept
-                                   ? c[(g * GEMM_LANES + r) * ldc + j] : 0;
+                                   ? c[(g * GEMM_NARROW_LANES + r) * ldc + j]
+                                   : 0;
     }
-    for (; p0 + GEMM_LANES <= k; p0 += GEMM_LANES)
+    for (; p0 + GEMM_NARROW_LANES <= k; p0 += GEMM_NARROW_LANES) {
 #pragma GCC unroll 4
         for (g = 0; g < nb; g++) {
-            first = row + g * GEMM_LANES;
 #pragma GCC unroll 16
-            for (r = 0; r < GEMM_LANES; r++)
-                block[r] = *(const GEMM_VEC *) (first[r] + p0);
-            GEMM_NAME(gemm_transpose)(block);
-#pragma GCC unroll 16
-            for (q = 0; q < GEMM_LANES; q++)
-#pragma GCC unroll 16
-                for (j = 0; j < n; j++)
-                    acc[g][j] = GEMM_NAME(GEMM_FMA)(
-                        acc[g][j], block[q],
-                        GEMM_NAME(GEMM_SPLAT)(b[(p0 + q) * ldb + j]));
+            for (r = 0; r < GEMM_NARROW_LANES; r++)
+                block[g][r] = *(const GEMM_NARROW_VEC *) (
+                    row[g * GEMM_NARROW_LANES + r] + p0);
+            GEMM_NAME(gemm_narrow_transpose)(block[g]);
         }
-    for (p = p0; p < k; p++)
+        /* Each element of B is broadcast once for all the blocks. */
+#pragma GCC unroll 16
+        for (q = 0; q < GEMM_NARROW_LANES; q++)
+#pragma GCC unroll 16
+            for (j = 0; j < n; j++) {
+                splat = GEMM_NAME(GEMM_NARROW_SPLAT)(b[(p0 + q) * ldb + j]);
 #pragma GCC unroll 4
-        for (g = 0; g < nb; g++) {
-            first = row + g * GEMM_LANES;
+                for (g = 0; g < nb; g++)
+                    acc[g][j] = GEMM_NAME(GEMM_NARROW_FMA)(acc[g][j],
+                                                           block[g][q], splat);
+            }
+    }
+    for (p = p0; p < k; p++) {
+#pragma GCC unroll 4
+        for (g = 0; g < nb; g++)
 #pragma GCC unroll 16
-            for (r = 0; r < GEMM_LANES; r++)
-                block[0][r] = first[r][p];
+            for (r = 0; r < GEMM_NARROW_LANES; r++)
+                block[g][0][r] = row[g * GEMM_NARROW_LANES + r][p];
 #pragma GCC unroll 16
-            for (j = 0; j < n; j++)
-                acc[g][j] = GEMM_NAME(GEMM_FMA)(
-                    acc[g][j], block[0], GEMM_NAME(GEMM_SPLAT)(b[p * ldb + j]));
+        for (j = 0; j < n; j++) {
+            splat = GEMM_NAME(GEMM_NARROW_SPLAT)(b[p * ldb + j]);
+#pragma GCC unroll 4
+            for (g = 0; g < nb; g++)
+                acc[g][j] = GEMM_NAME(GEMM_NARROW_FMA)(acc[g][j], block[g][0],
+                                                       splat);
         }
+    }
 #pragma GCC unroll 4
     for (g = 0; g < nb; g++) {
-        kept = g < nb - 1 ? GEMM_LANES : rows;
+        kept = g < nb - 1 ? GEMM_NARROW_LANES : rows;
 #pragma GCC unroll 16
         for (j = 0; j < n; j++)
             for (r = 0; r < kept; r++)
-                c[(g * GEMM_LANES + r) * ldc + j] = acc[g][j][r];
+                c[(g * GEMM_NARROW_LANES + r) * ldc + j] = acc[g][j][r];
     }
 }
 
-/* C (+)= A @ B for a C of few columns (the output layer, n up to
-   GEMM_NARROW_MAX), a vector of C a column of GEMM_LANES rows: every lane
-   does work, where the tiles would fill a vector of columns with n of
-   them. With fewer than GEMM_NARROW_CHAINS columns, blocks of rows run
-   GEMM_NARROW_BLOCKS at a time. A block of rows cut short reads its last
-   row again and keeps the lanes it has. */
+/* C (+)= A @ B for a C of fewer columns than a vector of the tiles, a
+   vector of C holding a column of GEMM_NARROW_LANES rows instead: every
+   lane does work, where a tile would fill n of its lanes. Blocks of rows
+   run GEMM_NARROW_BLOCKS(n) at a time, then one at a time; a block cut
+   short reads its last row again and keeps the lanes it has. */
 static void GEMM_NAME(gemm_narrow_nn)(
     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const GEMM_T *a,
     Py_ssize_t lda, const Py_ssize_t *a_rows, const GEMM_T *b,
     Py_ssize_t ldb, GEMM_T *c, Py_ssize_t ldc, int accumulate)
 {
-    const GEMM_T *row[GEMM_NARROW_BLOCKS * GEMM_LANES];
-    const int together = n < GEMM_NARROW_CHAINS ? GEMM_NARROW_BLOCKS : 1;
+    const GEMM_T *row[GEMM_NARROW_MAX_BLOCKS * GEMM_NARROW_LANES];
+    const int together = GEMM_NARROW_BLOCKS(n);
     Py_ssize_t i0, i, step;
     int r, nb, rows;
     for (i0 = 0; i0 < m; i0 += step) {
-        /* Whole groups of blocks, then one block at a time. */
-        nb = m - i0 >= together * GEMM_LANES ? together : 1;
-        step = nb * GEMM_LANES;
-        rows = (int) (m - i0 < step ? m - i0 : GEMM_LANES);
-        for (r = 0; r < nb * GEMM_LANES; r++) {
+        nb = m - i0 >= together * GEMM_NARROW_LANES ? together : 1;
+        step = nb * GEMM_NARROW_LANES;
+        rows = (int) (m - i0 < step ? m - i0 : GEMM_NARROW_LANES);
+        for (r = 0; r < nb * GEMM_NARROW_LANES; r++) {
             i = i0 + (i0 + r < m ? r : m - 1 - i0);
             row[r] = a + (a_rows != NULL ? a_rows[i] : i) * lda;
         }
 #define GEMM_NARROW_CASE(w) \
         case w: \
             if (nb > 1) \
-                GEMM_NAME(gemm_narrow_block)(w, GEMM_NARROW_BLOCKS, k, row, \
-                                             GEMM_LANES, b, ldb, c + i0 * ldc, \
-                                             ldc, accumulate); \
+                GEMM_NAME(gemm_narrow_block)(w, GEMM_NARROW_BLOCKS(w), k, row, \
+                                             GEMM_NARROW_LANES, b, ldb, \
+                                             c + i0 * ldc, ldc, accumulate); \
             else \
                 GEMM_NAME(gemm_narrow_block)(w, 1, k, row, rows, b, ldb, \
                                              c + i0 * ldc, ldc, accumulate); \
             break;
         switch (n) {
         GEMM_NARROW_CASE(1) GEMM_NARROW_CASE(2) GEMM_NARROW_CASE(3)
+#if GEMM_VBYTES > 32  /* more than 4 doubles a vector: up to 7 columns left */
         GEMM_NARROW_CASE(4) GEMM_NARROW_CASE(5) GEMM_NARROW_CASE(6)
         GEMM_NARROW_CASE(7)
-#if GEMM_NAME(GEMM_NARROW_MAX) > 7
-        GEMM_NARROW_CASE(8) GEMM_NARROW_CASE(9) GEMM_NARROW_CASE(10)
-        GEMM_NARROW_CASE(11) GEMM_NARROW_CASE(12)
 #endif
         }
 #undef GEMM_NARROW_CASE
     }
 }
+#undef GEMM_NARROW_VEC
+#undef GEMM_NARROW_LANES
 #endif
 
 /* The tiled product of gemm (below), for k > 0. */
@@ -419,11 +428,20 @@ static void GEMM_NAME(gemm)(
     } else if (!trans_a && !trans_b && m <= 2 && n < GEMM_LANES && k > 0) {
         GEMM_NAME(gemm_few)(m, n, k, a, lda, a_rows, b, ldb, c, ldc, accumulate);
 #if GEMM_NAME(GEMM_NARROW)
-    } else if (!trans_a && !trans_b && n <= GEMM_NAME(GEMM_NARROW_MAX)
-               && n % GEMM_LANES != 0 && m >= GEMM_LANES && k > 0) {
-        /* Unless its columns fill the tiles' vectors. */
-        GEMM_NAME(gemm_narrow_nn)(m, n, k, a, lda, a_rows, b, ldb, c, ldc,
-                                  accumulate);
+    } else if (!trans_a && !trans_b && n % GEMM_LANES != 0
+               && m >= GEMM_NAME(GEMM_NARROW_LANES) && k > 0) {
+        /* The columns that fill whole vectors take the tiles (and their
+           finish), the last ones rows in vectors. */
+        Py_ssize_t whole = n - n % GEMM_LANES;
+        if (whole > 0)
+            GEMM_NAME(gemm_tiles)(0, 0, m, whole, k, a, lda, a_rows, b, ldb,
+                                  c, ldc, accumulate, epilogue);
+        GEMM_NAME(gemm_narrow_nn)(m, n - whole, k, a, lda, a_rows, b + whole,
+                                  ldb, c + whole, ldc, accumulate);
+        if (epilogue != NULL)
+            epilogue->apply(epilogue->context, c + whole, ldc, 0, whole, m,
+                            n - whole);
+        return;
 #endif
     } else if (k <= 0) {
         if (!accumulate)

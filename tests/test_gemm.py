@@ -26,10 +26,10 @@ DTYPES = [np.float32, np.float64]
 # With A transposed, a C of at most 6 or 12 columns and at least 16 or 32
 # rows is computed as its transpose: (70, 5, 300) and (40, 10, 60). One or
 # two rows take wider tiles, or element by element when C is narrower
-# than a vector: (2, 100, 40), (2, 3, 130). In float64, A @ B with fewer
-# columns than 8 or 13 (AVX2, AVX-512) that do not fill vectors takes
-# vectors of rows through transposed blocks, with rows and k cut short:
-# (37, 1, 131), (21, 10, 77), and blocks of rows in pairs: (40, 3, 17).
+# than a vector: (2, 100, 40), (2, 3, 130). In float64 from AVX2 up, the
+# columns of A @ B beyond whole vectors hold rows in their vectors, through
+# transposed blocks of A, with rows and k cut short: (37, 1, 131) (blocks
+# of rows four at a time), (21, 10, 77), (40, 3, 17) (two at a time).
 SHAPES = [
     (1, 1, 1),
     (2, 100, 40),
