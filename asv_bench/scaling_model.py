@@ -45,11 +45,11 @@ Prediction.
     ``BLOCK_ROWS`` rows: thread ``t`` of ``n`` takes a contiguous run of
     ``q`` or ``q + 1`` blocks (the first ``r`` threads one more, ``q, r =
     divmod(n_blocks, n)``, as GNU libgomp cuts a static loop). Each
-    block's time is measured by calling the compiled kernel on that block
-    alone on one thread (minus the cost of a call on no rows; over the
-    repeats as for the trainer's tasks, see ``typical_task_seconds``);
-    the rest of a ``predict_proba`` (validation, allocations) is its
-    one-thread time minus the blocks' sum. The team is ``threads_for_work(c, products'
+    block's time is measured inside one call of the compiled kernel on all
+    rows on one thread (its ``block_seconds``; over the repeats as for the
+    trainer's tasks, see ``typical_task_seconds``); the rest of a
+    ``predict_proba`` (validation, allocations) is its one-thread time
+    minus the blocks' sum. The team is ``threads_for_work(c, products'
     work)`` capped at the number of blocks; the end of the loop is one
     barrier of OpenMP's.
 
@@ -565,8 +565,9 @@ def predict_setup(small=False):
 
 
 def predict_kernel(estimator, X):
-    """``call(start, stop)``: the compiled forward pass of rows
-    ``start:stop`` of X on one thread, as ``predict_proba`` runs it."""
+    """``call(start, stop, block_seconds=None)``: the compiled forward pass
+    of rows ``start:stop`` of X on one thread, as ``predict_proba`` runs
+    it (``block_seconds``: see ``predict_rows``)."""
     dtype = X.dtype
     W1, W2 = (np.ascontiguousarray(c, dtype=dtype) for c in estimator.coefs_)
     b1, b2 = (np.ascontiguousarray(b, dtype=dtype) for b in estimator.intercepts_)
@@ -576,34 +577,34 @@ def predict_kernel(estimator, X):
         ACTIVATION_CODES[estimator.out_activation_],
     )
 
-    def call(start, stop):
+    def call(start, stop, block_seconds=None):
         compiled_forward.predict_rows(
-            X[start:stop], W1, b1, W2, b2, out[start:stop], *codes, 1
+            X[start:stop],
+            W1,
+            b1,
+            W2,
+            b2,
+            out[start:stop],
+            *codes,
+            1,
+            # As predict_proba does with such an X: reading a block to check
+            # it brings it to cache before its product.
+            check_finite=True,
+            block_seconds=block_seconds,
         )
 
     return call
 
 
 def time_predict_blocks(estimator, X):
-    """Seconds of each block of rows of ``predict_rows`` on one thread: the
-    compiled kernel called on one block at a time, less the cost of a call
-    on no rows."""
+    """Seconds of each block of rows of ``predict_rows`` on one thread,
+    timed inside one call on all rows (a call per block would add the
+    call's setup, its buffer included, to every block)."""
     kernel = predict_kernel(estimator, X)
-    rows = compiled_forward.BLOCK_ROWS
-
-    def call(start, stop):
-        began = time.perf_counter()
-        kernel(start, stop)
-        return time.perf_counter() - began
-
+    seconds = np.zeros(-(-X.shape[0] // compiled_forward.BLOCK_ROWS))
     with single_threaded_blas():
-        empty = statistics.median(call(0, 0) for _ in range(50))
-        return np.array(
-            [
-                max(call(start, min(start + rows, X.shape[0])) - empty, 0.0)
-                for start in range(0, X.shape[0], rows)
-            ]
-        )
+        kernel(0, X.shape[0], seconds)
+    return seconds
 
 
 def time_predict_proba(estimator, X, n_threads, calls=5):

@@ -11,6 +11,7 @@ import numpy as np
 from _activations cimport LEAKY_SLOPE, SOFTMAX
 from _blocks cimport n_blocks
 from _layers cimport forward_rows
+from _openmp cimport wtime
 from _sparse cimport check_csr, sparse_forward_rows
 
 
@@ -108,6 +109,7 @@ def predict_rows(
     const Py_ssize_t[::1] X_indices=None,
     const Py_ssize_t[::1] X_indptr=None,
     bint check_finite=False,
+    double[::1] block_seconds=None,
 ):
     """out = A(g(X @ W1 + b1) @ W2 + b2) for all rows of X, in one parallel
     loop over fixed blocks of rows; each thread keeps the hidden activations
@@ -129,6 +131,10 @@ def predict_rows(
     check_finite : bool, default=False
         Check a dense X for NaN and infinity, each block while it is in
         cache (no pass over X of its own).
+    block_seconds : ndarray of shape (n_blocks,), default=None
+        If given, each block's seconds are written there: one call times
+        its blocks as they run, where a call per block would add the
+        call's own setup to each.
 
     Returns
     -------
@@ -150,6 +156,8 @@ def predict_rows(
     # Set, through a pointer, by any thread that meets a non-finite value.
     cdef int not_finite = 0
     cdef int* seen_not_finite = &not_finite
+    cdef double* timings = NULL
+    cdef double started
     if (b1.shape[0] != n_hidden or W2.shape[0] != n_hidden
             or b2.shape[0] != n_outputs or out.shape[1] != n_outputs):
         raise ValueError("predict_rows: the layers and out do not match")
@@ -165,12 +173,20 @@ def predict_rows(
     elif X.shape[0] != n_rows or X.shape[1] != n_features:
         raise ValueError("predict_rows: X does not match W1 and out")
     check_finite = check_finite and not sparse
+    if block_seconds is not None:
+        if block_seconds.shape[0] != n_blocks(n_rows, PREDICT_ROWS):
+            raise ValueError("predict_rows: block_seconds needs one entry "
+                             "per block of rows")
+        if block_seconds.shape[0] > 0:
+            timings = &block_seconds[0]
     if n_rows == 0:
         return True
     n_threads = max(1, min(n_threads, n_blocks(n_rows, PREDICT_ROWS)))
     with nogil, parallel(num_threads=n_threads):
         hidden = <floating*> malloc(PREDICT_ROWS * n_hidden * sizeof(floating))
         for block in prange(n_blocks(n_rows, PREDICT_ROWS), schedule="static"):
+            if timings != NULL:
+                started = wtime()
             if hidden == NULL:
                 # Written through a pointer: shared by the team.
                 failed[0] = 1
@@ -191,6 +207,8 @@ def predict_rows(
             forward_rows(<const floating*> hidden, NULL, &W2[0, 0], &b2[0],
                          &out[start, 0], rows, n_hidden, n_outputs,
                          out_activation, NULL)
+            if timings != NULL:
+                timings[block] = wtime() - started
         free(hidden)
     if failure:
         raise MemoryError("predict_rows: cannot allocate the hidden buffers")

@@ -3,10 +3,12 @@ equations: loss and gradient of a whole data set, whole epochs of sgd and
 adam, the optimizer state carried from one trainer to the next, the memory
 its buffers take, and bitwise equal results for any number of threads."""
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn_twolayer._forward import predict_rows
+from sklearn_twolayer._forward import BLOCK_ROWS, predict_rows
 
 from sklearn_twolayer import _network
 from sklearn_twolayer._fitting import Trainer
@@ -332,6 +334,31 @@ def test_predict_rows_matches_numpy_for_any_thread_count(dtype, sparse):
     np.testing.assert_allclose(outputs[0], expected, rtol=rtol, atol=rtol * 1e-2)
     for out in outputs[1:]:
         np.testing.assert_array_equal(out, outputs[0])
+
+
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_predict_rows_times_each_block_inside_the_call(n_threads):
+    # 1000 rows: three full blocks and a short one. The timings change
+    # nothing; on one thread the blocks run one after the other inside the
+    # call, so their sum is at most the call's time.
+    X, _, _, network = make_problem(1000, 13, 17, 4, np.float64)
+    (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    codes = ACTIVATION_CODES["relu"], ACTIVATION_CODES["softmax"]
+    n_blocks = -(-1000 // BLOCK_ROWS)
+    plain, timed = np.empty((1000, 4)), np.empty((1000, 4))
+    predict_rows(X, W1, b1, W2, b2, plain, *codes, n_threads)
+    seconds = np.full(n_blocks, -1.0)
+    started = time.perf_counter()
+    predict_rows(X, W1, b1, W2, b2, timed, *codes, n_threads, block_seconds=seconds)
+    elapsed = time.perf_counter() - started
+    np.testing.assert_array_equal(timed, plain)
+    assert (seconds > 0).all()
+    if n_threads == 1:
+        assert seconds.sum() <= elapsed
+    with pytest.raises(ValueError, match="one entry per block"):
+        predict_rows(
+            X, W1, b1, W2, b2, timed, *codes, 1, block_seconds=np.zeros(n_blocks - 1)
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
