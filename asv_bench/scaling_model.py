@@ -93,8 +93,10 @@ Cores.
     the "here" column of the validation is that prediction for 2 threads
     on this machine, the "own cores" column the one with a core per
     thread, and the "2 cores" column the measured 2-thread time of only
-    those repeats whose capacity was at least ``TWO_CORES``, which the
-    "own cores" prediction is compared with.
+    those repeats whose capacity was at least ``TWO_CORES`` and whose
+    2-thread run itself kept that many cores busy (process CPU time over
+    wall time: a vCPU taken away in the run shows there, beside or not),
+    which the "own cores" prediction is compared with.
 
 What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
@@ -470,10 +472,23 @@ def measure_capacity(run, other):
     return 2 * alone / together
 
 
-def two_core_times(times, capacities):
-    """The times of the repeats that had two cores (capacity at least
-    ``TWO_CORES``), or an empty list."""
-    return [t for t, c in zip(times, capacities, strict=True) if c >= TWO_CORES]
+def two_core_times(times, capacities, run_cores):
+    """The times of the repeats that had two cores (capacity beside the
+    run, and cores busy in it, at least ``TWO_CORES``), or an empty
+    list."""
+    return [
+        t
+        for t, c, r in zip(times, capacities, run_cores, strict=True)
+        if c >= TWO_CORES and r >= TWO_CORES
+    ]
+
+
+def with_cores(run):
+    """``(run(), cores)``: what ``run`` returns, and the cores the process
+    kept busy meanwhile (CPU time over wall time)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    return result, (time.process_time() - cpu) / (time.perf_counter() - wall)
 
 
 def capacity_of(capacity_2):
@@ -665,7 +680,7 @@ def model_training(scenario, args):
     }
     recorded = {team: [] for team in set(teams.values())}
     calls = {team: [] for team in recorded}
-    measured, capacities = {1: [], 2: []}, []
+    measured, capacities, run_cores = {1: [], 2: []}, [], []
     barriers, sleepers = [], []
     ran = {}
     # A second trainer on the same data, to measure what two busy threads
@@ -696,8 +711,11 @@ def model_training(scenario, args):
             team = epoch_team(
                 setup.trainer, setup.batch_size, cores, not args.no_work_cap
             )
-            seconds, ran[cores] = time_epoch(setup, team, epochs)
+            (seconds, ran[cores]), busy = with_cores(
+                lambda: time_epoch(setup, team, epochs)  # noqa: B023
+            )
             measured[cores].append(seconds)
+        run_cores.append(busy)
         settle()
         with single_threaded_blas():
             capacities.append(
@@ -747,7 +765,7 @@ def model_training(scenario, args):
         ),
         barrier_per_thread,
         per_sleeper,
-        two_core_times(measured[2], capacities),
+        two_core_times(measured[2], capacities, run_cores),
         args.repeats,
     )
 
@@ -757,6 +775,7 @@ def model_predict(args):
     estimator, X = predict_setup(args.small)
     flops = forward_flops(X.shape[0], estimator.coefs_)
     blocks, whole, measured, capacities = [], [], {1: [], 2: []}, []
+    run_cores = []
     barriers, sleepers = [], []
     # Each with an output of its own.
     kernel, other = predict_kernel(estimator, X), predict_kernel(estimator, X)
@@ -767,7 +786,11 @@ def model_predict(args):
         whole.append(time_predict_proba(estimator, X, 1))
         for cores in (1, 2):
             settle()
-            measured[cores].append(time_predict_proba(estimator, X, cores))
+            seconds, busy = with_cores(
+                lambda: time_predict_proba(estimator, X, cores)  # noqa: B023
+            )
+            measured[cores].append(seconds)
+        run_cores.append(busy)
         settle()
         with single_threaded_blas():
             capacities.append(
@@ -811,7 +834,7 @@ def model_predict(args):
         statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
         barrier_per_thread,
         per_sleeper,
-        two_core_times(measured[2], capacities),
+        two_core_times(measured[2], capacities, run_cores),
         args.repeats,
     )
 
@@ -830,8 +853,9 @@ def print_table(results, growth):
     print("\nValidation (ms, medians; 'own cores': predicted with a core per")
     print("thread; 'here': with the capacity of two busy threads measured")
     print("beside each repeat; '2 cores': the repeats that had two cores")
-    print("(capacity >= 1.8), against 'own cores'; barrier: one barrier of 2")
-    print("threads, us; sleeper: what each sleeping thread adds to it, us)")
+    print("(capacity >= 1.8, and 1.8 cores busy in the run), against 'own")
+    print("cores'; barrier: one barrier of 2 threads, us; sleeper: what each")
+    print("sleeping thread adds to it, us)")
     header = (
         f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
         f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "

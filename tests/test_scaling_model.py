@@ -1,10 +1,11 @@
 """The scaling model of asv_bench/scaling_model.py and the measurements it
 reads: the trainer's task recording (same weights, the tasks the split
-gives) and the replay of a static schedule. No timing is asserted."""
+gives) and the replay of a static schedule. No speed is asserted."""
 
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -240,8 +241,20 @@ def test_a_phase_on_shared_cores_takes_its_work_over_their_capacity(model):
 
 def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
     times = [1.0, 2.0, 3.0, 4.0]
-    assert model.two_core_times(times, [2.0, 1.0, 1.9, 1.79]) == [1.0, 3.0]
-    assert model.two_core_times(times, [1.0] * 4) == []
+    busy = [2.0] * 4
+    assert model.two_core_times(times, [2.0, 1.0, 1.9, 1.79], busy) == [1.0, 3.0]
+    assert model.two_core_times(times, [1.0] * 4, busy) == []
+    # A run that lost a core counts out, whatever the capacity beside it.
+    assert model.two_core_times(times, [2.0] * 4, [1.95, 1.7, 2.0, 1.79]) == [1.0, 3.0]
+
+
+def test_cores_of_a_run_are_its_cpu_time_over_its_wall_time(model):
+    # A sleep keeps no core busy; a loop in Python keeps one (or less,
+    # where the machine is shared).
+    result, cores = model.with_cores(lambda: time.sleep(0.05) or "slept")
+    assert result == "slept" and cores < 0.5
+    _, cores = model.with_cores(lambda: sum(range(3_000_000)))
+    assert 0.2 < cores <= 1.05
 
 
 def test_each_thread_takes_a_run_of_consecutive_tasks(model):
