@@ -417,6 +417,33 @@ def test_predict_rows_finds_every_value_that_is_not_finite(compiled_forward, dty
                 assert finite(data, n_threads) is False
 
 
+@pytest.mark.parametrize("transform", [False, True])
+def test_forward_without_the_check_computes_every_block(compiled_forward, transform):
+    # 700 rows of 13 features: blocks small enough to be read before their
+    # product even unchecked. A NaN in block 1 (rows 256..511) reaches its
+    # row's outputs only; every block is computed, as numpy computes it.
+    X, _, _, network = make_problem(700, 13, 17, 4, np.float64)
+    (W1, W2), (b1, b2) = network.coefs, network.intercepts
+    X[300, 5] = np.nan
+    # tanh carries a NaN through (a ReLU's max may drop it).
+    tanh = ACTIVATION_CODES["tanh"]
+    A1 = np.tanh(X @ W1 + b1)
+    if transform:
+        expected, out = A1, np.empty((700, 17))
+        done = compiled_forward.transform_rows(X, W1, b1, out, tanh, 2)
+    else:
+        Z2 = A1 @ W2 + b2
+        expected = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+        expected /= expected.sum(axis=1, keepdims=True)
+        out = np.empty((700, 4))
+        softmax = ACTIVATION_CODES["softmax"]
+        done = compiled_forward.predict_rows(X, W1, b1, W2, b2, out, tanh, softmax, 2)
+    assert done is True
+    assert np.isnan(out[300]).all()
+    others = np.arange(700) != 300
+    np.testing.assert_allclose(out[others], expected[others], rtol=1e-12, atol=1e-14)
+
+
 def test_a_batch_of_one_thread_s_work_is_not_split_over_slots():
     # Under twice the work cap's share the thread policy gives a batch one
     # thread on any machine; slots would only add their sum.
