@@ -246,6 +246,11 @@ def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
     assert model.two_core_times(times, [1.0] * 4, busy) == []
     # A run that lost a core counts out, whatever the capacity beside it.
     assert model.two_core_times(times, [2.0] * 4, [1.95, 1.7, 2.0, 1.79]) == [1.0, 3.0]
+    # A team of one thread keeps one core busy.
+    assert model.two_core_times(times, [2.0] * 4, [1.0, 0.8, 0.95, 0.5], team=1) == [
+        1.0,
+        3.0,
+    ]
 
 
 def test_cores_of_a_run_are_its_cpu_time_over_its_wall_time(model):
