@@ -94,9 +94,10 @@ Cores.
     on this machine, the "own cores" column the one with a core per
     thread, and the "2 cores" column the measured 2-thread time of only
     those repeats whose capacity was at least ``TWO_CORES`` and whose
-    2-thread run itself kept 0.9 cores a thread busy (process CPU time
-    over wall time: a vCPU taken away in the run shows there, beside or
-    not), which the "own cores" prediction is compared with.
+    2-thread run itself kept 0.9 of the cores busy that the prediction
+    keeps busy (process CPU time over wall time, against the predicted
+    speed-up: a vCPU taken away in the run shows there, beside or not),
+    which the "own cores" prediction is compared with.
 
 What the model leaves out: memory bandwidth and caches shared by more than
 two threads (each task runs as fast as alone), the cache misses of tasks
@@ -472,14 +473,15 @@ def measure_capacity(run, other):
     return 2 * alone / together
 
 
-def two_core_times(times, capacities, run_cores, team=2):
-    """The times of the repeats that had two cores (capacity beside the
-    run at least ``TWO_CORES``, and the run of ``team`` threads kept
-    ``TWO_CORES / 2`` cores a thread busy), or an empty list."""
+def two_core_times(times, capacities, run_cores, expected_cores=2.0):
+    """The times of the repeats that had two cores: capacity beside the run
+    at least ``TWO_CORES``, and the run kept ``TWO_CORES / 2`` of the cores
+    the prediction keeps busy (``expected_cores``, its one-thread time over
+    its two-thread time) busy itself; or an empty list."""
     return [
         t
         for t, c, r in zip(times, capacities, run_cores, strict=True)
-        if c >= TWO_CORES and r >= TWO_CORES / 2 * min(team, 2)
+        if c >= TWO_CORES and r >= TWO_CORES / 2 * expected_cores
     ]
 
 
@@ -765,7 +767,12 @@ def model_training(scenario, args):
         ),
         barrier_per_thread,
         per_sleeper,
-        two_core_times(measured[2], capacities, run_cores, teams[2]),
+        two_core_times(
+            measured[2],
+            capacities,
+            run_cores,
+            by_growth[args.barrier_growth][1] / by_growth[args.barrier_growth][2],
+        ),
         args.repeats,
     )
 
@@ -834,7 +841,12 @@ def model_predict(args):
         statistics.median(replay(teams[2], capacity_of(c)) for c in capacities),
         barrier_per_thread,
         per_sleeper,
-        two_core_times(measured[2], capacities, run_cores, teams[2]),
+        two_core_times(
+            measured[2],
+            capacities,
+            run_cores,
+            by_growth[args.barrier_growth][1] / by_growth[args.barrier_growth][2],
+        ),
         args.repeats,
     )
 
@@ -853,9 +865,9 @@ def print_table(results, growth):
     print("\nValidation (ms, medians; 'own cores': predicted with a core per")
     print("thread; 'here': with the capacity of two busy threads measured")
     print("beside each repeat; '2 cores': the repeats that had two cores")
-    print("(capacity >= 1.8, and 0.9 cores a thread busy in the run),")
-    print("against 'own cores'; barrier: one barrier of 2 threads, us;")
-    print("sleeper: what each sleeping thread adds to it, us)")
+    print("(capacity >= 1.8, and the run kept 0.9 of the cores busy that the")
+    print("prediction keeps busy), against 'own cores'; barrier: one barrier")
+    print("of 2 threads, us; sleeper: what each sleeping thread adds to it, us)")
     header = (
         f"{'scenario':14s} {'meas 1t':>9s} {'pred 1t':>9s} {'err':>7s} "
         f"{'meas 2t':>9s} {'own cores':>9s} {'err':>7s} {'capacity':>8s} "

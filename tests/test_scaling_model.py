@@ -246,8 +246,9 @@ def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
     assert model.two_core_times(times, [1.0] * 4, busy) == []
     # A run that lost a core counts out, whatever the capacity beside it.
     assert model.two_core_times(times, [2.0] * 4, [1.95, 1.7, 2.0, 1.79]) == [1.0, 3.0]
-    # A team of one thread keeps one core busy.
-    assert model.two_core_times(times, [2.0] * 4, [1.0, 0.8, 0.95, 0.5], team=1) == [
+    # A prediction that keeps one core busy (one thread; or two, one of
+    # them waiting half the time) asks 0.9 of one of the run.
+    assert model.two_core_times(times, [2.0] * 4, [1.0, 0.8, 0.95, 0.5], 1.0) == [
         1.0,
         3.0,
     ]
