@@ -57,16 +57,18 @@ Barriers.
     ``barrier_seconds`` (``sklearn_twolayer._openmp_helpers``) times the
     trainer's own barrier here beside each timed repeat (the median is
     taken), in a team of 2, with one thread arriving 100 microseconds late
-    each time (a different one each time), so that the others spin, go to
-    sleep on the futex and are woken, as at the end of an unbalanced
+    each time (a different one each time), so that the others spin and
+    then check while yielding their core (they sleep on the futex only
+    after some hundreds of microseconds), as at the end of an unbalanced
     phase. The barrier is a counter on one cache line:
     each arrival is an atomic add on that line, and the last one wakes all
     sleepers with one futex call whose cost grows with the sleepers. By
     default (``--barrier-growth measured``) the model measures that growth:
     ``last_arrival_seconds`` times the barrier call of a thread that
-    arrives 1 ms after the rest of a team of 2, 4, 8 and 16 threads (all
-    asleep by then; the late thread has a core of its own, the others share
-    another, so that no woken thread runs on the waking thread's core), and
+    arrives 1 ms after the rest of a team of 2, 4, 8 and 16 threads (past
+    their spins and yields, asleep by then; the late thread has a core of
+    its own, the others share another, so that no woken thread runs on the
+    waking thread's core), and
     the slope of a straight line through those times is what each sleeper
     adds: ``barrier(n) = barrier(2) + (n - 2) x slope``, and 0 for one
     thread (the barrier returns at once). Two bounds are printed beside it:
