@@ -93,7 +93,7 @@ from cython cimport floating
 from cython.parallel cimport parallel
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport pow, sqrt
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy
 
 import numpy as np
@@ -361,6 +361,9 @@ cdef struct State:
     Barrier meeting
     # Task times being recorded, or NULL.
     Recording* recording
+    # Seconds each thread waited at barriers (thread t's at t x
+    # WAIT_STRIDE, a cache line apart), or NULL.
+    double* waits
 
 
 # ---------------------------------------------------------------------------
@@ -395,11 +398,22 @@ cdef inline void _record(State* st, int kind, Py_ssize_t task,
         _append(st.recording, kind, task, started)
 
 
+cdef enum:
+    # Doubles between two threads' wait times: a cache line.
+    WAIT_STRIDE = 8
+
+
 cdef inline void _meet(State* st, int team) noexcept nogil:
-    """The team's barrier, counted when recording."""
+    """The team's barrier, counted when recording, timed when asked."""
+    cdef double start
     if st.recording != NULL:
         st.recording.barriers += 1
-    barrier(&st.meeting, team)
+    if st.waits == NULL:
+        barrier(&st.meeting, team)
+    else:
+        start = wtime()
+        barrier(&st.meeting, team)
+        st.waits[omp_get_thread_num() * WAIT_STRIDE] += wtime() - start
 
 
 cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
@@ -1076,6 +1090,7 @@ cdef class Trainer:
         self.st.slot_loss = NULL
         self.st.block_squares = NULL
         self.st.recording = NULL
+        self.st.waits = NULL
 
     def __init__(self, params, Py_ssize_t n_features, Py_ssize_t n_hidden,
                  Py_ssize_t n_outputs, *, activation, out_activation, loss,
@@ -1390,7 +1405,7 @@ cdef class Trainer:
         return p.loss
 
     def run_epoch(self, X, Y, *, Py_ssize_t batch_size, int n_threads=1,
-                  sample_weight=None, order=None):
+                  sample_weight=None, order=None, waits=None):
         """One epoch of minibatch training: forward, backward and the
         optimizer step for each batch; ``params`` change in place.
 
@@ -1409,6 +1424,10 @@ cdef class Trainer:
         order : ndarray of intp or None
             The rows of X to visit, in this order (all or some of them);
             None visits all rows in data order without gathering them.
+        waits : ndarray of shape (n_threads,), float64, or None
+            Where to write the seconds each thread of the team waited at
+            the barriers between phases (the scaling model's measure of a
+            team run); entries past the team's size are set to 0.
 
         Returns
         -------
@@ -1416,8 +1435,27 @@ cdef class Trainer:
             Mean over the visited samples of their batch's loss plus L2
             term (MLPClassifier's epoch loss).
         """
-        return self._pass(X, Y, sample_weight, order, batch_size, True, True,
-                          n_threads)
+        cdef double[::1] out
+        cdef Py_ssize_t t
+        if waits is None:
+            return self._pass(X, Y, sample_weight, order, batch_size, True,
+                              True, n_threads)
+        out = waits
+        if out.shape[0] != max(n_threads, 1):
+            raise ValueError("waits must have one entry per thread asked for")
+        self.st.waits = <double*> calloc(out.shape[0] * WAIT_STRIDE,
+                                         sizeof(double))
+        if self.st.waits == NULL:
+            raise MemoryError("cannot allocate the wait times")
+        try:
+            loss = self._pass(X, Y, sample_weight, order, batch_size, True,
+                              True, n_threads)
+            for t in range(out.shape[0]):
+                out[t] = self.st.waits[t * WAIT_STRIDE]
+        finally:
+            free(self.st.waits)
+            self.st.waits = NULL
+        return loss
 
     def loss_and_gradient(self, X, Y, *, int n_threads=1, sample_weight=None,
                           bint gradient=True):

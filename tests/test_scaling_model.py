@@ -109,6 +109,32 @@ def test_recorded_epochs_train_bitwise_as_plain_epochs(n_features, batch_size, s
             np.testing.assert_array_equal(state[name], results[0][2][name])
 
 
+@pytest.mark.parametrize("n_features, batch_size", SPLITS)
+def test_timed_waits_train_bitwise_as_plain_epochs(n_features, batch_size):
+    X, Y, network = make_problem(3000, n_features, 300, 4)
+    order = np.random.RandomState(2).permutation(X.shape[0])
+    start = network.params.copy()
+    trainer = make_trainer(network)
+    plain = trainer.run_epoch(X, Y, batch_size=batch_size, n_threads=3, order=order)
+    expected = network.params.copy()
+    network.params[:] = start
+    trainer = make_trainer(network)
+    waits = np.full(3, -1.0)
+    began = time.perf_counter()
+    loss = trainer.run_epoch(
+        X, Y, batch_size=batch_size, n_threads=3, order=order, waits=waits
+    )
+    wall = time.perf_counter() - began
+    assert loss == plain
+    np.testing.assert_array_equal(network.params, expected)
+    team = trainer.last_team
+    # A thread waits within the call; threads past the team never ran.
+    assert ((waits[:team] >= 0) & (waits[:team] <= wall)).all()
+    assert (waits[team:] == 0).all()
+    with pytest.raises(ValueError, match="one entry per thread"):
+        trainer.run_epoch(X, Y, batch_size=batch_size, n_threads=3, waits=np.zeros(2))
+
+
 def phases_of(records, n_barriers):
     """{phase: (kind name, [task numbers])} of the task records."""
     phases = {}
