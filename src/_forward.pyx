@@ -51,6 +51,16 @@ cdef inline bint _all_finite(const floating* values,
     return not not_finite
 
 
+cdef inline bint _reads_blocks_first(bint sparse, bint check_finite,
+                                     Py_ssize_t n_features,
+                                     size_t itemsize) noexcept nogil:
+    """Whether a forward pass reads each block of rows once before its
+    product: a dense block, always when the finite check is asked for,
+    else when it takes at most READ_FIRST_BYTES."""
+    return not sparse and (
+        check_finite or PREDICT_ROWS * n_features * itemsize <= READ_FIRST_BYTES)
+
+
 cdef inline double _abs_sum(const floating* x, Py_ssize_t n) noexcept nogil:
     """sum |x[j]| in float64: ROW_SUM_LANES partial sums (element j in sum
     j % ROW_SUM_LANES, which vectorise), then the last elements and the
@@ -181,9 +191,8 @@ def predict_rows(
     elif X.shape[0] != n_rows or X.shape[1] != n_features:
         raise ValueError("predict_rows: X does not match W1 and out")
     check_finite = check_finite and not sparse
-    read_first = not sparse and (
-        check_finite
-        or PREDICT_ROWS * n_features * sizeof(floating) <= READ_FIRST_BYTES)
+    read_first = _reads_blocks_first(sparse, check_finite, n_features,
+                                     sizeof(floating))
     if block_seconds is not None:
         if block_seconds.shape[0] != n_blocks(n_rows, PREDICT_ROWS):
             raise ValueError("predict_rows: block_seconds needs one entry "
@@ -292,9 +301,8 @@ def transform_rows(
     elif X.shape[0] != n_rows or X.shape[1] != n_features:
         raise ValueError("transform_rows: X does not match W1 and out")
     check_finite = check_finite and not sparse
-    read_first = not sparse and (
-        check_finite
-        or PREDICT_ROWS * n_features * sizeof(floating) <= READ_FIRST_BYTES)
+    read_first = _reads_blocks_first(sparse, check_finite, n_features,
+                                     sizeof(floating))
     if n_rows == 0:
         return True
     n_threads = max(1, min(n_threads, n_blocks(n_rows, PREDICT_ROWS)))
