@@ -132,8 +132,8 @@ def barrier_seconds(int n_threads, Py_ssize_t n_barriers, double delay=0):
 def last_arrival_seconds(int n_threads, Py_ssize_t n_barriers, double delay):
     """Median wall time of the barrier call of a thread that arrives last,
     ``delay`` seconds after the rest of its team (``_openmp.pxd``), for the
-    scaling model: the others are asleep on the futex by then, so the call
-    is one atomic add and the wake-up of every sleeper.
+    scaling model: where the others are asleep on the futex by then, the
+    call is one atomic add and the wake-up of every sleeper.
 
     The late thread runs on a core of its own and the others share
     another (Linux), so that even a team larger than the machine's cores
@@ -146,8 +146,9 @@ def last_arrival_seconds(int n_threads, Py_ssize_t n_barriers, double delay):
         Threads asked for; the team may be smaller.
     n_barriers : int
     delay : float
-        Seconds thread 0 spins before each barrier; longer than the others
-        spin before they sleep.
+        Seconds thread 0 spins before each barrier; to time sleepers,
+        longer than the others spin and yield before they sleep (some
+        milliseconds where they share a core).
 
     Returns
     -------

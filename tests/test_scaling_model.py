@@ -267,17 +267,36 @@ def test_a_phase_on_shared_cores_takes_its_work_over_their_capacity(model):
 
 def test_only_repeats_with_two_cores_validate_a_core_per_thread(model):
     times = [1.0, 2.0, 3.0, 4.0]
-    busy = [2.0] * 4
-    assert model.two_core_times(times, [2.0, 1.0, 1.9, 1.79], busy) == [1.0, 3.0]
-    assert model.two_core_times(times, [1.0] * 4, busy) == []
-    # A run that lost a core counts out, whatever the capacity beside it.
-    assert model.two_core_times(times, [2.0] * 4, [1.95, 1.7, 2.0, 1.79]) == [1.0, 3.0]
-    # A prediction that keeps one core busy (one thread; or two, one of
-    # them waiting half the time) asks 0.9 of one of the run.
-    assert model.two_core_times(times, [2.0] * 4, [1.0, 0.8, 0.95, 0.5], 1.0) == [
+    shares = [1.0] * 4
+    assert model.two_core_times(times, [2.0, 1.0, 1.9, 1.79], shares) == [1.0, 3.0]
+    assert model.two_core_times(times, [1.0] * 4, shares) == []
+    # A run that lost part of a core counts out, whatever the capacity
+    # beside it.
+    assert model.two_core_times(times, [2.0] * 4, [0.95, 0.85, 1.0, 0.89]) == [
         1.0,
         3.0,
     ]
+
+
+def test_a_team_run_shows_the_speed_of_its_slowest_thread(model):
+    profile = model.EpochProfile(
+        [np.array([2.0, 1.0, 1.0]), np.array([1.0])], ["units", "rows"], serial=0.5
+    )
+    # Thread 0 takes tasks 0-1 of the first phase and the second's one
+    # task; thread 1 the last task of the first; both the serial work.
+    work = model.thread_work(profile, 2)
+    np.testing.assert_allclose(work, [4.5, 1.5])
+    # Each thread worked at one-thread speed: thread 1 waited the rest.
+    assert model.slowest_thread_speed(4.5, np.array([0.0, 3.0]), work) == 1.0
+    # Thread 1 ran at half speed: it worked 3 s for its 1.5.
+    assert model.slowest_thread_speed(4.5, np.array([0.0, 1.5]), work) == 0.5
+    # Both at 0.6: the epoch takes 4.5 / 0.6 s, thread 1 waits the rest.
+    assert model.slowest_thread_speed(7.5, np.array([0.0, 5.0]), work) == (
+        pytest.approx(0.6)
+    )
+    # A thread without work sets no speed.
+    assert model.slowest_thread_speed(2.0, np.array([1.0, 2.0]), [1.0, 0.0]) == 1.0
+    assert model.slowest_thread_speed(2.0, np.array([0.0]), [1.0]) == 0.5
 
 
 def test_cores_of_a_run_are_its_cpu_time_over_its_wall_time(model):
