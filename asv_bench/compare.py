@@ -103,6 +103,14 @@ def settle():
     time.sleep(0.3)
 
 
+def with_cores(run):
+    """``(run(), cores)``: what ``run`` returns, and the cores the process
+    kept busy meanwhile (CPU time over wall time)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = run()
+    return result, (time.process_time() - cpu) / (time.perf_counter() - wall)
+
+
 def timed_fit(name):
     """A runner that fits estimator ``name`` with a scenario's settings and
     returns (seconds per epoch, fitted model)."""
@@ -402,11 +410,10 @@ def main():
                 for _ in range(args.repeats):
                     for name, run in scenario_runners.items():
                         settle()
-                        cpu, wall = time.process_time(), time.perf_counter()
-                        seconds, model = run(X, y, **settings)
-                        cores[name].append(
-                            (time.process_time() - cpu) / (time.perf_counter() - wall)
+                        (seconds, model), busy = with_cores(
+                            lambda: run(X, y, **settings)  # noqa: B023
                         )
+                        cores[name].append(busy)
                         times[name].append(seconds)
                         if scenario == "medium":
                             medium_models[n_threads, name] = model

@@ -144,7 +144,7 @@ import numpy as np
 # Run as a script, asv_bench/ is on sys.path: compare.py's data and the asv
 # suite's scenario table and estimator factory.
 from benchmarks.scenarios import SCENARIOS, estimators_for, make_scenario_estimator
-from compare import load, settle
+from compare import load, settle, with_cores
 from sklearn.exceptions import ConvergenceWarning
 from sklearn_twolayer._openmp_helpers import barrier_seconds, last_arrival_seconds
 from threadpoolctl import threadpool_limits
@@ -538,14 +538,6 @@ def slowest_thread_speed(seconds, waits, work):
     work = np.asarray(work)
     speeds = work[work > 0] / busy[work > 0]
     return float(speeds.min(initial=1.0))
-
-
-def with_cores(run):
-    """``(run(), cores)``: what ``run`` returns, and the cores the process
-    kept busy meanwhile (CPU time over wall time)."""
-    cpu, wall = time.process_time(), time.perf_counter()
-    result = run()
-    return result, (time.process_time() - cpu) / (time.perf_counter() - wall)
 
 
 def capacity_of(capacity_2):
