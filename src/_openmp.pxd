@@ -125,9 +125,26 @@ cdef extern from *:
         return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
     }
     #endif
+
+    /* CPU seconds the calling thread has run, or -1 where the platform
+       does not say: a thread whose core is shared with other work runs
+       for less than the wall time. */
+    #if defined(__linux__) || defined(__APPLE__)
+    #include <time.h>
+    static inline double twolayer_thread_cpu(void) {
+        struct timespec t;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) {
+            return -1;
+        }
+        return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+    }
+    #else
+    static inline double twolayer_thread_cpu(void) { return -1; }
+    #endif
     """
     bint TWOLAYER_OPENMP_ENABLED
     double wtime "twolayer_wtime"() noexcept nogil
+    double thread_cpu "twolayer_thread_cpu"() noexcept nogil
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_threads() noexcept nogil

@@ -111,7 +111,7 @@ from _layers cimport (
 )
 from _openmp cimport (
     Barrier, barrier, barrier_init, omp_get_num_threads, omp_get_thread_num,
-    wtime,
+    thread_cpu, wtime,
 )
 from _sparse cimport (
     check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
@@ -361,9 +361,11 @@ cdef struct State:
     Barrier meeting
     # Task times being recorded, or NULL.
     Recording* recording
-    # Seconds each thread waited at barriers (thread t's at t x
-    # WAIT_STRIDE, a cache line apart), or NULL.
-    double* waits
+    # Per thread, a cache line apart (thread t's at t x THREAD_STRIDE):
+    # the seconds it waited at barriers (at WAITED, when time_waits) and
+    # the CPU seconds it ran in the pass (at RAN); or NULL.
+    double* thread_times
+    bint time_waits
 
 
 # ---------------------------------------------------------------------------
@@ -399,8 +401,11 @@ cdef inline void _record(State* st, int kind, Py_ssize_t task,
 
 
 cdef enum:
-    # Doubles between two threads' wait times: a cache line.
-    WAIT_STRIDE = 8
+    # Doubles between two threads' times: a cache line.
+    THREAD_STRIDE = 8
+    # Where in a thread's line its times are.
+    WAITED = 0
+    RAN = 1
 
 
 cdef inline void _meet(State* st, int team) noexcept nogil:
@@ -408,12 +413,13 @@ cdef inline void _meet(State* st, int team) noexcept nogil:
     cdef double start
     if st.recording != NULL:
         st.recording.barriers += 1
-    if st.waits == NULL:
+    if not st.time_waits:
         barrier(&st.meeting, team)
     else:
         start = wtime()
         barrier(&st.meeting, team)
-        st.waits[omp_get_thread_num() * WAIT_STRIDE] += wtime() - start
+        st.thread_times[omp_get_thread_num() * THREAD_STRIDE + WAITED] += (
+            wtime() - start)
 
 
 cdef inline Py_ssize_t _equal_blocks(Py_ssize_t n, Py_ssize_t target,
@@ -1003,11 +1009,17 @@ cdef void _run_pass(State* st, const Data* d, Pass* p, floating* params,
                     int n_threads) noexcept nogil:
     """One team for the whole pass: its phases meet at barriers."""
     cdef int tid, team
+    cdef double ran
     barrier_init(&st.meeting)
     with parallel(num_threads=n_threads):
         tid = omp_get_thread_num()
         team = omp_get_num_threads()
+        if st.thread_times != NULL:
+            ran = thread_cpu()
         _team_pass(st, d, p, params, tid, team)
+        if st.thread_times != NULL:
+            st.thread_times[tid * THREAD_STRIDE + RAN] = (
+                thread_cpu() - ran if ran >= 0 else -1)
 
 
 # ---------------------------------------------------------------------------
@@ -1090,7 +1102,8 @@ cdef class Trainer:
         self.st.slot_loss = NULL
         self.st.block_squares = NULL
         self.st.recording = NULL
-        self.st.waits = NULL
+        self.st.thread_times = NULL
+        self.st.time_waits = False
 
     def __init__(self, params, Py_ssize_t n_features, Py_ssize_t n_hidden,
                  Py_ssize_t n_outputs, *, activation, out_activation, loss,
@@ -1405,7 +1418,8 @@ cdef class Trainer:
         return p.loss
 
     def run_epoch(self, X, Y, *, Py_ssize_t batch_size, int n_threads=1,
-                  sample_weight=None, order=None, waits=None):
+                  sample_weight=None, order=None, waits=None,
+                  cpu_seconds=None):
         """One epoch of minibatch training: forward, backward and the
         optimizer step for each batch; ``params`` change in place.
 
@@ -1427,7 +1441,14 @@ cdef class Trainer:
         waits : ndarray of shape (n_threads,), float64, or None
             Where to write the seconds each thread of the team waited at
             the barriers between phases (the scaling model's measure of a
-            team run); entries past the team's size are set to 0.
+            team run).
+        cpu_seconds : ndarray of shape (n_threads,), float64, or None
+            Where to write the CPU seconds each thread of the team ran in
+            the epoch (-1 where the platform does not tell): less than the
+            epoch's wall time for a thread whose core other work shared.
+
+        In ``waits`` and ``cpu_seconds``, entries past the team's size are
+        set to 0.
 
         Returns
         -------
@@ -1435,26 +1456,34 @@ cdef class Trainer:
             Mean over the visited samples of their batch's loss plus L2
             term (MLPClassifier's epoch loss).
         """
-        cdef double[::1] out
         cdef Py_ssize_t t
-        if waits is None:
+        cdef Py_ssize_t n_entries = max(n_threads, 1)
+        if waits is None and cpu_seconds is None:
             return self._pass(X, Y, sample_weight, order, batch_size, True,
                               True, n_threads)
-        out = waits
-        if out.shape[0] != max(n_threads, 1):
-            raise ValueError("waits must have one entry per thread asked for")
-        self.st.waits = <double*> calloc(out.shape[0] * WAIT_STRIDE,
-                                         sizeof(double))
-        if self.st.waits == NULL:
-            raise MemoryError("cannot allocate the wait times")
+        for name, out in (("waits", waits), ("cpu_seconds", cpu_seconds)):
+            if out is not None and not (
+                    isinstance(out, np.ndarray) and out.dtype == np.float64
+                    and out.shape == (n_entries,)):
+                raise ValueError(f"{name} must be a float64 array of one "
+                                 f"entry per thread asked for")
+        self.st.thread_times = <double*> calloc(n_entries * THREAD_STRIDE,
+                                                sizeof(double))
+        if self.st.thread_times == NULL:
+            raise MemoryError("cannot allocate the thread times")
+        self.st.time_waits = waits is not None
         try:
             loss = self._pass(X, Y, sample_weight, order, batch_size, True,
                               True, n_threads)
-            for t in range(out.shape[0]):
-                out[t] = self.st.waits[t * WAIT_STRIDE]
+            for column, out in ((WAITED, waits), (RAN, cpu_seconds)):
+                if out is not None:
+                    for t in range(n_entries):
+                        out[t] = self.st.thread_times[t * THREAD_STRIDE
+                                                      + column]
         finally:
-            free(self.st.waits)
-            self.st.waits = NULL
+            free(self.st.thread_times)
+            self.st.thread_times = NULL
+            self.st.time_waits = False
         return loss
 
     def loss_and_gradient(self, X, Y, *, int n_threads=1, sample_weight=None,
