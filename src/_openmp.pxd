@@ -64,8 +64,14 @@ cdef extern from *:
         b->generation = 0;
     }
 
+    /* Seconds the calling thread has slept at barriers, in all: asleep,
+       it waits for a team-mate, and its core is free, not taken. */
+    static __thread double twolayer_slept = 0;
+    static inline double twolayer_slept_seconds(void) { return twolayer_slept; }
+
     static inline void twolayer_barrier(twolayer_barrier_t *b, int team) {
         int generation, i;
+        double asleep;
         if (team <= 1) {
             return;
         }
@@ -94,16 +100,20 @@ cdef extern from *:
         }
         /* Sleeps only while the generation is still the old one: a wake
            that came first is never lost. */
+        asleep = omp_get_wtime();
         while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == generation) {
             syscall(SYS_futex, &b->generation, FUTEX_WAIT_PRIVATE, generation,
                     NULL, NULL, 0);
         }
+        twolayer_slept += omp_get_wtime() - asleep;
     }
     #else
     static inline void twolayer_barrier_init(twolayer_barrier_t *b) {
         b->arrived = 0;
         b->generation = 0;
     }
+
+    static inline double twolayer_slept_seconds(void) { return 0; }
 
     static inline void twolayer_barrier(twolayer_barrier_t *b, int team) {
         (void) b;
@@ -145,6 +155,7 @@ cdef extern from *:
     bint TWOLAYER_OPENMP_ENABLED
     double wtime "twolayer_wtime"() noexcept nogil
     double thread_cpu "twolayer_thread_cpu"() noexcept nogil
+    double slept_seconds "twolayer_slept_seconds"() noexcept nogil
     int omp_get_max_threads() noexcept nogil
     int omp_get_thread_num() noexcept nogil
     int omp_get_num_threads() noexcept nogil

@@ -111,7 +111,7 @@ from _layers cimport (
 )
 from _openmp cimport (
     Barrier, barrier, barrier_init, omp_get_num_threads, omp_get_thread_num,
-    thread_cpu, wtime,
+    slept_seconds, thread_cpu, wtime,
 )
 from _sparse cimport (
     check_csr, sample_of, sparse_forward_rows, sparse_weight_gradient_units,
@@ -363,7 +363,7 @@ cdef struct State:
     Recording* recording
     # Per thread, a cache line apart (thread t's at t x THREAD_STRIDE):
     # the seconds it waited at barriers (at WAITED, when time_waits) and
-    # the CPU seconds it ran in the pass (at RAN); or NULL.
+    # the seconds it had its core in the pass (at HELD); or NULL.
     double* thread_times
     bint time_waits
 
@@ -405,7 +405,7 @@ cdef enum:
     THREAD_STRIDE = 8
     # Where in a thread's line its times are.
     WAITED = 0
-    RAN = 1
+    HELD = 1
 
 
 cdef inline void _meet(State* st, int team) noexcept nogil:
@@ -1009,17 +1009,21 @@ cdef void _run_pass(State* st, const Data* d, Pass* p, floating* params,
                     int n_threads) noexcept nogil:
     """One team for the whole pass: its phases meet at barriers."""
     cdef int tid, team
-    cdef double ran
+    cdef double ran, slept
     barrier_init(&st.meeting)
     with parallel(num_threads=n_threads):
         tid = omp_get_thread_num()
         team = omp_get_num_threads()
         if st.thread_times != NULL:
             ran = thread_cpu()
+            slept = slept_seconds()
         _team_pass(st, d, p, params, tid, team)
         if st.thread_times != NULL:
-            st.thread_times[tid * THREAD_STRIDE + RAN] = (
-                thread_cpu() - ran if ran >= 0 else -1)
+            # A thread has its core while it runs, and while it sleeps at
+            # a barrier waiting for a team-mate.
+            st.thread_times[tid * THREAD_STRIDE + HELD] = (
+                thread_cpu() - ran + slept_seconds() - slept if ran >= 0
+                else -1)
 
 
 # ---------------------------------------------------------------------------
@@ -1419,7 +1423,7 @@ cdef class Trainer:
 
     def run_epoch(self, X, Y, *, Py_ssize_t batch_size, int n_threads=1,
                   sample_weight=None, order=None, waits=None,
-                  cpu_seconds=None):
+                  core_seconds=None):
         """One epoch of minibatch training: forward, backward and the
         optimizer step for each batch; ``params`` change in place.
 
@@ -1442,12 +1446,14 @@ cdef class Trainer:
             Where to write the seconds each thread of the team waited at
             the barriers between phases (the scaling model's measure of a
             team run).
-        cpu_seconds : ndarray of shape (n_threads,), float64, or None
-            Where to write the CPU seconds each thread of the team ran in
-            the epoch (-1 where the platform does not tell): less than the
-            epoch's wall time for a thread whose core other work shared.
+        core_seconds : ndarray of shape (n_threads,), float64, or None
+            Where to write the seconds each thread of the team had its core
+            in the epoch: the CPU time it ran, and the time it slept at a
+            barrier waiting for a team-mate (-1 where the platform does not
+            tell). Less than the epoch's wall time for a thread that other
+            work kept off its core.
 
-        In ``waits`` and ``cpu_seconds``, entries past the team's size are
+        In ``waits`` and ``core_seconds``, entries past the team's size are
         set to 0.
 
         Returns
@@ -1458,10 +1464,10 @@ cdef class Trainer:
         """
         cdef Py_ssize_t t
         cdef Py_ssize_t n_entries = max(n_threads, 1)
-        if waits is None and cpu_seconds is None:
+        if waits is None and core_seconds is None:
             return self._pass(X, Y, sample_weight, order, batch_size, True,
                               True, n_threads)
-        for name, out in (("waits", waits), ("cpu_seconds", cpu_seconds)):
+        for name, out in (("waits", waits), ("core_seconds", core_seconds)):
             if out is not None and not (
                     isinstance(out, np.ndarray) and out.dtype == np.float64
                     and out.shape == (n_entries,)):
@@ -1475,7 +1481,7 @@ cdef class Trainer:
         try:
             loss = self._pass(X, Y, sample_weight, order, batch_size, True,
                               True, n_threads)
-            for column, out in ((WAITED, waits), (RAN, cpu_seconds)):
+            for column, out in ((WAITED, waits), (HELD, core_seconds)):
                 if out is not None:
                     for t in range(n_entries):
                         out[t] = self.st.thread_times[t * THREAD_STRIDE

@@ -117,10 +117,10 @@ def test_timed_threads_train_bitwise_as_plain_epochs(n_features, batch_size):
     trainer = make_trainer(network)
     plain = trainer.run_epoch(X, Y, batch_size=batch_size, n_threads=3, order=order)
     expected = network.params.copy()
-    for timed in ("waits", "cpu_seconds", "both"):
+    for timed in ("waits", "core_seconds", "both"):
         network.params[:] = start
         trainer = make_trainer(network)
-        waits, cpu = np.full(3, -1.0), np.full(3, -1.0)
+        waits, held = np.full(3, -1.0), np.full(3, -1.0)
         began = time.perf_counter()
         loss = trainer.run_epoch(
             X,
@@ -128,30 +128,30 @@ def test_timed_threads_train_bitwise_as_plain_epochs(n_features, batch_size):
             batch_size=batch_size,
             n_threads=3,
             order=order,
-            waits=None if timed == "cpu_seconds" else waits,
-            cpu_seconds=None if timed == "waits" else cpu,
+            waits=None if timed == "core_seconds" else waits,
+            core_seconds=None if timed == "waits" else held,
         )
         wall = time.perf_counter() - began
         assert loss == plain
         np.testing.assert_array_equal(network.params, expected)
         team = trainer.last_team
-        # A thread waits and runs within the call (its CPU clock ticks
-        # in steps of a few microseconds at worst); threads past the team
-        # never ran.
-        if timed != "cpu_seconds":
+        # A thread waits and holds its core within the call (its CPU clock
+        # ticks in steps of a few microseconds at worst); threads past the
+        # team never ran.
+        if timed != "core_seconds":
             assert ((waits[:team] >= 0) & (waits[:team] <= wall)).all()
             assert (waits[team:] == 0).all()
         if timed != "waits" and sys.platform in ("linux", "darwin"):
-            assert ((cpu[:team] > 0) & (cpu[:team] <= wall + 1e-3)).all()
-            assert (cpu[team:] == 0).all()
+            assert ((held[:team] > 0) & (held[:team] <= wall + 1e-3)).all()
+            assert (held[team:] == 0).all()
         elif timed != "waits":
             # No thread CPU clock here.
-            assert (cpu[:team] == -1).all()
+            assert (held[:team] == -1).all()
     with pytest.raises(ValueError, match="one entry per thread"):
         trainer.run_epoch(X, Y, batch_size=batch_size, n_threads=3, waits=np.zeros(2))
     with pytest.raises(ValueError, match="float64 array"):
         trainer.run_epoch(
-            X, Y, batch_size=batch_size, n_threads=3, cpu_seconds=np.zeros(3, int)
+            X, Y, batch_size=batch_size, n_threads=3, core_seconds=np.zeros(3, int)
         )
 
 
