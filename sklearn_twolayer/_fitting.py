@@ -11,6 +11,7 @@ the fit (``n_iter_``, ``loss_``, ``loss_curve_``, ...) it records on the
 model it trains, a draft that the estimator commits when the fit succeeds.
 """
 
+import time
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -29,7 +30,12 @@ from ._schedules import (
     count_stalled_epochs,
     invscaling_learning_rate,
 )
-from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
+from ._threads import (
+    EpochTeam,
+    effective_n_threads,
+    single_threaded_blas,
+    threads_for_work,
+)
 
 # The trainer of the compiled build this CPU runs.
 Trainer = _compiled_trainer.Trainer
@@ -220,7 +226,10 @@ class Fit:
                 w_val,
             )
         batch_size = _batch_size(model.batch_size, rows.shape[0])
-        epoch_threads = self._threads_for_rows(batch_size)
+        team = EpochTeam(self._threads_for_rows(batch_size))
+        # The seconds each thread had its core in an epoch: the cores the
+        # team got.
+        core_seconds = np.zeros(team.full) if team.full > 1 else None
         scorer = None
         if validation is not None and model.scoring not in (None, "loss"):
             scorer = check_scoring(model, scoring=model.scoring)
@@ -239,14 +248,21 @@ class Fit:
                 rows = rows[permutation]
                 order = rows
             self.reporter.epoch_begins()
+            threads = team.threads
+            started = time.perf_counter()
             loss = trainer.run_epoch(
                 X,
                 Y,
                 batch_size=batch_size,
-                n_threads=epoch_threads,
+                n_threads=threads,
                 sample_weight=data.sample_weight,
                 order=order,
+                core_seconds=None if core_seconds is None else core_seconds[:threads],
             )
+            if core_seconds is not None:
+                team.epoch_ran(
+                    trainer.last_team, time.perf_counter() - started, core_seconds
+                )
             model.loss_ = loss
             model.n_iter_ += 1
             model.t_ += rows.shape[0]

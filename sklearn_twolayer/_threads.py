@@ -25,6 +25,21 @@ threads, where
   batches keep their second thread under the same contention at about the
   one-thread time (1.1x for 14 million operations).
 
+A fit's epochs then follow the cores the team actually gets
+(:class:`EpochTeam`): a team whose threads had their cores (ran, or slept
+at a barrier for a late team-mate) for less than ``CONTENDED`` of their
+epoch's wall time together (other processes share the cores: a second
+fit, a browser, a build) waits at each barrier for a thread the scheduler
+has put aside, and is slower than fewer threads. Beside
+one busy process on 2 cores, medium's 2-thread epochs got 0.85 cores
+between them and took 36 ms, against 26 for one thread. The next epochs run
+as many threads as the cores the team got (after ``CONTENDED_EPOCHS``
+such epochs in a row). After ``FIRST_PROBE`` epochs the whole team runs one
+epoch again, which it keeps if its threads then had their cores; each try
+that finds them still taken doubles the wait before the next, up to
+``LAST_PROBE`` epochs (other work may last a moment or the whole fit). The
+weights do not depend on the number of threads.
+
 The kernels compute their matrix products themselves (``src/_gemm.h``);
 BLAS runs only between passes (scipy's L-BFGS), and is held to one thread
 during a fit, so that its spinning pool never competes with the OpenMP
@@ -35,6 +50,7 @@ import os
 import sys
 from contextlib import contextmanager
 
+import numpy as np
 from joblib import cpu_count
 from threadpoolctl import ThreadpoolController
 
@@ -42,12 +58,29 @@ from ._openmp_helpers import MIN_FLOPS_PER_THREAD
 from ._openmp_helpers import effective_n_threads as openmp_n_threads
 
 __all__ = [
+    "CONTENDED",
+    "CONTENDED_EPOCHS",
+    "EpochTeam",
+    "FIRST_PROBE",
+    "LAST_PROBE",
     "MIN_FLOPS_PER_THREAD",
     "available_cores",
     "effective_n_threads",
     "single_threaded_blas",
     "threads_for_work",
 ]
+
+#: A team whose threads had their cores, together, for less than this
+#: share of an epoch's wall time had other work beside it.
+CONTENDED = 0.75
+
+#: Contended epochs in a row after which the team shrinks.
+CONTENDED_EPOCHS = 2
+
+#: Epochs of a smaller team before the whole team is tried again; each try
+#: that finds the cores still taken doubles the wait, up to the last.
+FIRST_PROBE = 2
+LAST_PROBE = 32
 
 _controller = None
 _cores = None
@@ -139,3 +172,70 @@ def dask_worker_share():
         return None
     state = worker.state
     return max(state.nthreads // max(state.executing_count, 1), 1)
+
+
+class EpochTeam:
+    """The threads of each epoch of a fit: ``n_threads`` while the team
+    gets its cores, fewer while other work takes some of them.
+
+    Parameters
+    ----------
+    n_threads : int
+        The threads chosen for the work (:func:`threads_for_work`).
+
+    Attributes
+    ----------
+    full : int
+        ``n_threads``.
+    threads : int
+        The most threads of the next epoch.
+    """
+
+    def __init__(self, n_threads):
+        self.full = max(int(n_threads), 1)
+        self.threads = self.full
+        self._contended_epochs = 0
+        self._smaller_epochs = 0
+        self._probe_after = FIRST_PROBE
+        self._trying_full = False
+
+    def epoch_ran(self, team, seconds, core_seconds):
+        """Take note of an epoch: ``team`` threads ran ``seconds`` of wall
+        time, each thread had its core ``core_seconds[t]`` of them (see
+        ``Trainer.run_epoch``; negative where the platform does not tell).
+
+        The team shrinks to the cores it got after ``CONTENDED_EPOCHS``
+        contended epochs in a row (one alone may be a moment's noise), or
+        after one when the whole team was being tried again.
+
+        Returns
+        -------
+        threads : int
+            The most threads of the next epoch.
+        """
+        held = np.asarray(core_seconds, dtype=float)[:team]
+        trying_full, self._trying_full = self._trying_full, False
+        if team > 1 and seconds > 0 and held.shape[0] == team and (held >= 0).all():
+            cores = held.sum() / seconds
+            if cores >= CONTENDED * team:
+                self._contended_epochs = 0
+                if trying_full:
+                    self._probe_after = FIRST_PROBE
+            else:
+                self._contended_epochs += 1
+                if trying_full or self._contended_epochs >= CONTENDED_EPOCHS:
+                    self._probe_after = (
+                        min(2 * self._probe_after, LAST_PROBE)
+                        if trying_full
+                        else FIRST_PROBE
+                    )
+                    self.threads = int(max(1, min(team - 1, round(cores))))
+                    self._contended_epochs = 0
+                    self._smaller_epochs = 0
+                    return self.threads
+        if self.threads < self.full:
+            self._smaller_epochs += 1
+            if self._smaller_epochs >= self._probe_after:
+                self.threads = self.full
+                self._trying_full = True
+        return self.threads

@@ -186,3 +186,111 @@ def test_every_pass_of_fit_holds_blas_to_one_thread(monkeypatch, settings, scale
         assert calls[-1][0] == "loss_and_gradient"
     assert calls
     assert all(threads == {1} for _, threads in calls), calls
+
+
+def test_a_team_that_gets_its_cores_keeps_them():
+    from sklearn_twolayer._threads import LAST_PROBE, EpochTeam
+
+    team = EpochTeam(4)
+    for _ in range(2 * LAST_PROBE):
+        assert team.epoch_ran(4, 1.0, np.full(4, 0.95)) == 4
+    # A moment's shortfall, then the cores again: no epoch runs fewer.
+    assert team.epoch_ran(4, 1.0, np.full(4, 0.3)) == 4
+    assert team.epoch_ran(4, 1.0, np.full(4, 0.95)) == 4
+    assert team.epoch_ran(4, 1.0, np.full(4, 0.3)) == 4
+    # A platform without thread clocks, or one thread: nothing to go by.
+    for _ in range(3):
+        assert team.epoch_ran(4, 1.0, np.full(4, -1.0)) == 4
+        assert team.epoch_ran(1, 1.0, np.zeros(4)) == 4
+
+
+def test_a_contended_team_shrinks_to_the_cores_it_got_and_tries_again():
+    from sklearn_twolayer._threads import (
+        CONTENDED_EPOCHS,
+        FIRST_PROBE,
+        LAST_PROBE,
+        EpochTeam,
+    )
+
+    def smaller_epochs(team, threads):
+        """Epochs of ``threads`` threads with their cores until the whole
+        team is tried again."""
+        n = 0
+        while team.epoch_ran(threads, 1.0, np.full(threads, 1.0)) == threads:
+            n += 1
+        return n + 1
+
+    team = EpochTeam(8)
+    # Each thread of 8 had its core 40% of the time: 3.2 cores in all.
+    for _ in range(CONTENDED_EPOCHS - 1):
+        assert team.epoch_ran(8, 2.0, np.full(8, 0.8)) == 8
+    assert team.epoch_ran(8, 2.0, np.full(8, 0.8)) == 3
+    # Three threads run until the whole team is tried again...
+    assert smaller_epochs(team, 3) == FIRST_PROBE
+    # ...which shrinks at once while contended (6 of 8 cores), and waits
+    # twice as long each time before it tries again, up to LAST_PROBE.
+    waits = []
+    for _ in range(8):
+        assert team.epoch_ran(8, 1.0, np.full(8, 0.74)) == 6
+        waits.append(smaller_epochs(team, 6))
+    expected = [min(FIRST_PROBE * 2**k, LAST_PROBE) for k in range(1, 9)]
+    assert waits == expected and waits[-1] == LAST_PROBE
+    # A try that finds the cores back keeps the whole team...
+    for _ in range(2 * LAST_PROBE):
+        assert team.epoch_ran(8, 1.0, np.full(8, 0.99)) == 8
+    # ...and the next contention waits FIRST_PROBE epochs again.
+    for _ in range(CONTENDED_EPOCHS):
+        threads = team.epoch_ran(8, 1.0, np.full(8, 0.5))
+    assert threads == 4
+    assert smaller_epochs(team, 4) == FIRST_PROBE
+    # A team never shrinks below one thread, nor stays as large.
+    team = EpochTeam(2)
+    for _ in range(CONTENDED_EPOCHS):
+        threads = team.epoch_ran(2, 1.0, np.array([0.9, 0.0]))
+    assert threads == 1
+    team = EpochTeam(2)
+    for _ in range(CONTENDED_EPOCHS):
+        threads = team.epoch_ran(2, 1.0, np.array([0.74, 0.74]))
+    assert threads == 1
+
+
+@pytest.mark.skipif(
+    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
+)
+def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(monkeypatch):
+    from sklearn.datasets import make_classification
+
+    from sklearn_twolayer import TwoLayerClassifier, _threads
+
+    X, y = make_classification(
+        n_samples=2048, n_features=100, n_informative=20, n_classes=5, random_state=0
+    )
+    params = dict(n_hidden=128, batch_size=256, max_iter=12, random_state=0, tol=0)
+
+    def fit(n_threads):
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            return TwoLayerClassifier(**params).fit(X, y)
+
+    alone = fit(1)
+    # Every epoch of two threads counts as contended: the team shrinks to
+    # one thread after two of them and tries two again after 3, then 6
+    # epochs of one.
+    monkeypatch.setattr(_threads, "CONTENDED", 2.0)
+    monkeypatch.setattr(_threads, "FIRST_PROBE", 3)
+    teams = []
+    epoch_ran = _threads.EpochTeam.epoch_ran
+
+    def noting(self, team, seconds, core_seconds):
+        teams.append(team)
+        return epoch_ran(self, team, seconds, core_seconds)
+
+    monkeypatch.setattr(_threads.EpochTeam, "epoch_ran", noting)
+    shrinking = fit(2)
+    assert teams == [2, 2, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1]
+    for ours, theirs in zip(
+        alone.coefs_ + alone.intercepts_,
+        shrinking.coefs_ + shrinking.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(ours, theirs)
+    assert alone.loss_curve_ == shrinking.loss_curve_
