@@ -610,13 +610,16 @@ def run_epoch(setup, n_threads, waits=None):
 def time_epoch(setup, n_threads, epochs=1):
     """Seconds per epoch of ``epochs`` epochs in a row with at most
     ``n_threads`` threads, the team that ran them, and the seconds each of
-    its threads waited at barriers per epoch."""
-    waits, total = np.zeros(n_threads), np.zeros(n_threads)
+    its threads waited at barriers per epoch (timed only for more than one
+    thread: a thread alone never waits)."""
+    waits = np.zeros(n_threads) if n_threads > 1 else None
+    total = np.zeros(n_threads)
     start = time.perf_counter()
     with single_threaded_blas():
         for _ in range(epochs):
             run_epoch(setup, n_threads, waits)
-            total += waits
+            if waits is not None:
+                total += waits
     team = setup.trainer.last_team
     return (time.perf_counter() - start) / epochs, team, total[:team] / epochs
 

@@ -1464,28 +1464,26 @@ cdef class Trainer:
         """
         cdef Py_ssize_t t
         cdef Py_ssize_t n_entries = max(n_threads, 1)
-        if waits is None and core_seconds is None:
-            return self._pass(X, Y, sample_weight, order, batch_size, True,
-                              True, n_threads)
-        for name, out in (("waits", waits), ("core_seconds", core_seconds)):
-            if out is not None and not (
-                    isinstance(out, np.ndarray) and out.dtype == np.float64
+        timed = [(name, column, out) for name, column, out in (
+                     ("waits", WAITED, waits),
+                     ("core_seconds", HELD, core_seconds)) if out is not None]
+        for name, _, out in timed:
+            if not (isinstance(out, np.ndarray) and out.dtype == np.float64
                     and out.shape == (n_entries,)):
                 raise ValueError(f"{name} must be a float64 array of one "
                                  f"entry per thread asked for")
-        self.st.thread_times = <double*> calloc(n_entries * THREAD_STRIDE,
-                                                sizeof(double))
-        if self.st.thread_times == NULL:
-            raise MemoryError("cannot allocate the thread times")
-        self.st.time_waits = waits is not None
+        if timed:
+            self.st.thread_times = <double*> calloc(
+                n_entries * THREAD_STRIDE, sizeof(double))
+            if self.st.thread_times == NULL:
+                raise MemoryError("cannot allocate the thread times")
+            self.st.time_waits = waits is not None
         try:
             loss = self._pass(X, Y, sample_weight, order, batch_size, True,
                               True, n_threads)
-            for column, out in ((WAITED, waits), (HELD, core_seconds)):
-                if out is not None:
-                    for t in range(n_entries):
-                        out[t] = self.st.thread_times[t * THREAD_STRIDE
-                                                      + column]
+            for _, column, out in timed:
+                for t in range(n_entries):
+                    out[t] = self.st.thread_times[t * THREAD_STRIDE + column]
         finally:
             free(self.st.thread_times)
             self.st.thread_times = NULL
