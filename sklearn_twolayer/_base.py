@@ -55,7 +55,13 @@ from ._initialization import initialize_parameters
 from ._locks import one_fit_at_a_time
 from ._messages import shown
 from ._model_checks import FITTED_ATTRIBUTES, check_fitted_model
-from ._network import Network, forward_flops, hidden_output, predict_output
+from ._network import (
+    Network,
+    checked_largest_row_sum,
+    forward_flops,
+    hidden_output,
+    predict_output,
+)
 from ._registry import HIDDEN_ACTIVATIONS
 from ._targets import refuse_missing_targets
 from ._threads import effective_n_threads, single_threaded_blas, threads_for_work
@@ -320,7 +326,7 @@ class BaseTwoLayer(
             1 if incremental else self.max_iter,
         )
         Fit(draft, network, data, random_state, incremental, reporter).run()
-        draft._keep_weights(network, data.X)
+        draft._keep_weights(network, data)
         self._commit(draft, before)
         reporter.fit_ends()
         return self
@@ -397,6 +403,7 @@ class BaseTwoLayer(
                 accept_sparse=["csr", "csc"],
                 dtype=(np.float64, np.float32),
                 order="C",
+                ensure_all_finite=False,
                 multi_output=True,
                 y_numeric=self._numeric_targets,
                 reset=first_pass,
@@ -404,6 +411,9 @@ class BaseTwoLayer(
         if sp.issparse(X):
             # Rows are what batches take: CSC is converted once, to CSR.
             X = X.tocsr()
+        # The finiteness check, in the pass that also gives the bound on the
+        # outputs checked after training.
+        largest_row_sum = checked_largest_row_sum(X, type(self).__name__)
         y, Y = self._encode_targets(y, X.dtype, first_pass, incremental, classes)
         sample_weight = self._sample_weight(sample_weight, X, y)
         if validation is not None:
@@ -440,16 +450,16 @@ class BaseTwoLayer(
         validation_history = getattr(self, "validation_scores_", None)
         if first_pass or (validation_history is None) == self._uses_early_stopping():
             start_stopping_records(self)
-        data = TrainingData(X, Y, y, sample_weight, validation)
+        data = TrainingData(X, Y, y, largest_row_sum, sample_weight, validation)
         return network, data, random_state
 
-    def _keep_weights(self, network, X):
+    def _keep_weights(self, network, data):
         """Take the trained weights as the model's, once they are checked
-        to be finite and to keep the outputs on X finite."""
+        to be finite and to keep the outputs on the training data finite."""
         if (
             not np.isfinite(network.params).all()
             or not np.isfinite(self.loss_)
-            or network.outputs_may_overflow(X, self.activation)
+            or network.outputs_may_overflow(data.largest_row_sum, self.activation)
         ):
             raise ValueError(f"{NON_FINITE_WEIGHTS} {DIVERGENCE_REMEDY}")
         self.coefs_ = network.coefs

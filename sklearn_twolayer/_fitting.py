@@ -75,6 +75,7 @@ class TrainingData:
 
     X : ndarray or CSR matrix; Y : the network's targets (encoded y);
     y : the targets as given (validation scores read them);
+    largest_row_sum : max_i sum_j |X[i, j]|, which bounds the outputs;
     sample_weight : ndarray or None;
     validation : ``(X_val, Y_val, y_val, sample_weight_val)`` given to fit,
     or None (early stopping then holds out part of X).
@@ -83,6 +84,7 @@ class TrainingData:
     X: object
     Y: np.ndarray
     y: np.ndarray
+    largest_row_sum: float
     sample_weight: object = None
     validation: object = None
 

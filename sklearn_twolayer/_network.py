@@ -6,6 +6,7 @@ and sequences the kernels (eqs. (1)-(5) of the algorithm page).
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import assert_all_finite
 
 from ._dispatch import forward as _compiled_forward
 from ._registry import ACTIVATION_CODES
@@ -73,17 +74,19 @@ class Network:
         coefs, intercepts = self.unpack(params.astype(self.dtype, copy=True))
         return {"coefs_": coefs, "intercepts_": intercepts}
 
-    def outputs_may_overflow(self, X, activation):
+    def outputs_may_overflow(self, largest_row_sum, activation):
         """Whether the weights are large enough that the output layer's
-        inputs on X could overflow the dtype (then inf - inf gives NaN): a
-        bound from the largest row sum of |X| and the largest weights."""
+        inputs on the data could overflow the dtype (then inf - inf gives
+        NaN): a bound from the largest row sum of |X| (``largest_row_sum``
+        of the data, see :func:`checked_largest_row_sum`) and the largest
+        weights."""
         (W1, W2), (b1, b2) = self.coefs, self.intercepts
         with np.errstate(over="ignore"):
             if activation in ("logistic", "tanh"):
-                # Bounded hidden units: X does not matter, and is not read.
+                # Bounded hidden units: X does not matter.
                 hidden = 1.0
             else:
-                hidden = _largest_row_sum(X) * float(np.abs(W1).max()) + float(
+                hidden = largest_row_sum * float(np.abs(W1).max()) + float(
                     np.abs(b1).max()
                 )
             logits = hidden * W2.shape[0] * float(np.abs(W2).max()) + float(
@@ -107,10 +110,23 @@ class Network:
         return network
 
 
+def checked_largest_row_sum(X, estimator_name):
+    """max_i sum_j |X[i, j]|, from the same pass over X that checks that X
+    holds no NaN or infinity (a ValueError, scikit-learn's, naming the
+    estimator, if it does): one pass over X where a fit would make two.
+    Infinite where a row's sum overflows float64."""
+    largest = _largest_row_sum(X)
+    if not np.isfinite(largest):
+        # Tells a NaN from an infinity, in scikit-learn's words; passes
+        # when only a sum overflowed.
+        assert_all_finite(X, input_name="X", estimator_name=estimator_name)
+    return largest
+
+
 def _largest_row_sum(X):
-    """max_i sum_j |X[i, j]|: for a dense, C-ordered X of the trainer's
-    dtypes, in one compiled pass on the fit's threads; otherwise a small
-    copy of X at a time."""
+    """max_i sum_j |X[i, j]| (NaN if X holds a NaN): for a dense, C-ordered
+    X of the trainer's dtypes, in one compiled pass on the fit's threads;
+    otherwise a small copy of X at a time."""
     if (
         isinstance(X, np.ndarray)
         and X.ndim == 2
@@ -120,10 +136,14 @@ def _largest_row_sum(X):
         n_threads = threads_for_work(effective_n_threads(), X.size)
         return _compiled_forward.largest_row_sum(X, n_threads)
     largest = 0.0
-    for start in range(0, X.shape[0], 512):
-        rows = abs(X[start : start + 512])
-        largest = max(largest, float(rows.sum(axis=1).max()))
-    return largest
+    with np.errstate(over="ignore"):
+        for start in range(0, X.shape[0], 512):
+            rows = abs(X[start : start + 512])
+            # np.maximum keeps a NaN, where max() could drop it.
+            largest = np.maximum(
+                largest, float(np.asarray(rows.sum(axis=1)).max(initial=0.0))
+            )
+    return float(largest)
 
 
 def predict_output(

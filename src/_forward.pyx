@@ -82,9 +82,19 @@ cdef inline double _abs_sum(const floating* x, Py_ssize_t n) noexcept nogil:
     return total
 
 
+cdef inline double _larger(double largest, double row_sum) noexcept nogil:
+    """The larger of the two, or NaN once either is: a row with a NaN is
+    not lost by the comparison."""
+    if row_sum > largest or row_sum != row_sum:
+        return row_sum
+    return largest
+
+
 def largest_row_sum(const floating[:, ::1] X, int n_threads):
     """max over the rows of X of sum_j |X[i, j]| (0 without rows or columns),
-    in one parallel pass over X without a copy.
+    in one parallel pass over X without a copy: NaN if X holds a NaN, inf
+    if it holds an infinity (or, in float64, if a row's sum overflows).
+    The pass is also the fit's check that X is finite.
 
     Each row is summed by one thread in an order set by the number of
     columns (``_abs_sum``) and the maximum is exact, so the result does
@@ -105,10 +115,10 @@ def largest_row_sum(const floating[:, ::1] X, int n_threads):
             stop = min(start + ROW_SUM_ROWS, n_rows)
             task_largest = 0
             for i in range(start, stop):
-                task_largest = max(task_largest, _abs_sum(&X[i, 0], n_cols))
+                task_largest = _larger(task_largest, _abs_sum(&X[i, 0], n_cols))
             task_max[task] = task_largest
     for task in range(n_tasks):
-        largest = max(largest, task_max[task])
+        largest = _larger(largest, task_max[task])
     return largest
 
 

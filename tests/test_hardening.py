@@ -48,6 +48,21 @@ BAD_X = {
         ValueError,
         "Input X contains NaN",
     ),
+    "sparse-inf": (
+        lambda X: sp.csr_matrix(with_value(X, -np.inf)),
+        ValueError,
+        "Input X contains infinity",
+    ),
+    "float32-nan": (
+        lambda X: with_value(X, np.nan).astype(np.float32),
+        ValueError,
+        "Input X contains NaN",
+    ),
+    "float32-inf": (
+        lambda X: with_value(X, np.inf).astype(np.float32),
+        ValueError,
+        "Input X contains infinity",
+    ),
     "strings": (
         lambda X: np.full(X.shape, "a", dtype=object),
         ValueError,
@@ -76,6 +91,19 @@ def test_bad_x_is_refused_by_prediction(fitted, data, case, method):
     make, error, message = BAD_X[case]
     with pytest.raises(error, match=message):
         getattr(fitted, method)(make(X))
+
+
+def test_finite_x_whose_row_sums_overflow_is_not_called_infinite(data):
+    # Each value is finite, but a row's sum of |x| overflows float64: the
+    # finiteness check lets it through, and the fit ends in the error on
+    # the weights it could not train.
+    X, y = data
+    X = X.copy()
+    X[7, :2] = np.finfo(np.float64).max
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="non-finite parameter weights"):
+            TwoLayerClassifier(max_iter=2).fit(X, y)
 
 
 @pytest.mark.parametrize("case", ["nan", "inf", "strings"])

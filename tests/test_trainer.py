@@ -383,6 +383,26 @@ def test_largest_row_sum_is_numpys_for_any_thread_count(
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("row", [0, 1023, 1024, 2499])
+def test_largest_row_sum_is_nan_or_inf_where_x_is(compiled_forward, dtype, row):
+    # The fit's finiteness check: an infinity or a NaN is kept whatever
+    # the larger rows around it (in its task of rows or in others), and a
+    # NaN wins over an infinity, compiled and in the fallback.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2500, 13)).astype(dtype)
+    X[2000 if row < 1024 else 5] *= 1e3
+    with_inf = X.copy()
+    with_inf[row, 12] = -np.inf
+    with_nan = with_inf.copy()
+    with_nan[(row + 1300) % 2500, 3] = np.nan
+    for n_threads in THREADS:
+        assert compiled_forward.largest_row_sum(with_inf, n_threads) == np.inf
+        assert np.isnan(compiled_forward.largest_row_sum(with_nan, n_threads))
+    assert _network._largest_row_sum(np.asfortranarray(with_inf)) == np.inf
+    assert np.isnan(_network._largest_row_sum(np.asfortranarray(with_nan)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_predict_rows_finds_every_value_that_is_not_finite(compiled_forward, dtype):
     # 700 rows: two full blocks of rows and a short one; bad values at the
     # first and last entry, at a block's edges and inside.
