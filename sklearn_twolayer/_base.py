@@ -325,7 +325,9 @@ class BaseTwoLayer(
             data.sample_weight,
             1 if incremental else self.max_iter,
         )
-        Fit(draft, network, data, random_state, incremental, reporter).run()
+        Fit(
+            draft, network, data, random_state, incremental, reporter, owner=self
+        ).run()
         draft._keep_weights(network, data)
         self._commit(draft, before)
         reporter.fit_ends()

@@ -12,6 +12,7 @@ model it trains, a draft that the estimator commits when the fit succeeds.
 """
 
 import time
+import weakref
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -68,6 +69,9 @@ DIVERGENCE_REMEDY = (
 # An odd constant with well-mixed bits, to spread seeds apart.
 _GOLDEN = 0x9E3779B97F4A7C15
 
+# The epochs' team of each estimator's last call (see Fit._epoch_team).
+_EPOCH_TEAMS = weakref.WeakKeyDictionary()
+
 
 @dataclass
 class TrainingData:
@@ -106,10 +110,16 @@ class Fit:
         One epoch of ``partial_fit`` instead of a whole fit.
     reporter : EpochReporter
         The callbacks of the fit.
+    owner : BaseTwoLayer or None, default=None
+        The estimator whose call this is (``model`` is its draft): its
+        calls of ``partial_fit`` go on with the threads of the call before.
     """
 
-    def __init__(self, model, network, data, random_state, incremental, reporter):
+    def __init__(
+        self, model, network, data, random_state, incremental, reporter, owner=None
+    ):
         self.model = model
+        self.owner = owner
         self.network = network
         self.data = data
         self.random_state = random_state
@@ -228,7 +238,7 @@ class Fit:
                 w_val,
             )
         batch_size = _batch_size(model.batch_size, rows.shape[0])
-        team = EpochTeam(self._threads_for_rows(batch_size))
+        team = self._epoch_team(self._threads_for_rows(batch_size))
         # The seconds each thread had its core in an epoch: the cores the
         # team got.
         core_seconds = np.zeros(team.full) if team.full > 1 else None
@@ -301,6 +311,20 @@ class Fit:
         state = trainer.optimizer_state()
         state["learning_rate_init"] = model.learning_rate_init
         model._optimizer_state = state
+
+    def _epoch_team(self, n_threads):
+        """The team of this call's epochs. A call of ``partial_fit`` runs
+        one epoch, too few to see contention twice in a row, so it goes on
+        with the team of the estimator's call before (when that chose as
+        many threads); a fit starts its own. The teams are kept beside the
+        estimators, not in them: they tell how busy this machine's cores
+        were, which a saved model should not carry."""
+        team = _EPOCH_TEAMS.get(self.owner) if self.incremental else None
+        if team is None or team.full != max(int(n_threads), 1):
+            team = EpochTeam(n_threads)
+        if self.owner is not None:
+            _EPOCH_TEAMS[self.owner] = team
+        return team
 
     def _run_lbfgs(self):
         """L-BFGS-B on all the data, by scipy, on the trainer's loss and

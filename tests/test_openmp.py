@@ -294,3 +294,64 @@ def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(monkeypatch):
     ):
         np.testing.assert_array_equal(ours, theirs)
     assert alone.loss_curve_ == shrinking.loss_curve_
+
+
+@pytest.mark.skipif(
+    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
+)
+def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(monkeypatch):
+    import pickle
+    import warnings
+
+    from sklearn.datasets import make_classification
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sklearn_twolayer import TwoLayerClassifier, _threads
+
+    X, y = make_classification(
+        n_samples=1024, n_features=100, n_informative=20, n_classes=5, random_state=0
+    )
+    classes = np.unique(y)
+
+    def calls(n_threads, n_calls=9):
+        clf = TwoLayerClassifier(n_hidden=128, batch_size=256, random_state=0)
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            for _ in range(n_calls):
+                clf.partial_fit(X, y, classes=classes)
+        return clf
+
+    alone = calls(1)
+    # Every epoch of two threads counts as contended: as in a fit, the
+    # calls' one epoch each shrink the team after two of them.
+    monkeypatch.setattr(_threads, "CONTENDED", 2.0)
+    monkeypatch.setattr(_threads, "FIRST_PROBE", 3)
+    teams = []
+    epoch_ran = _threads.EpochTeam.epoch_ran
+
+    def noting(self, team, seconds, core_seconds):
+        teams.append(team)
+        return epoch_ran(self, team, seconds, core_seconds)
+
+    monkeypatch.setattr(_threads.EpochTeam, "epoch_ran", noting)
+    shrinking = calls(2)
+    assert teams == [2, 2, 1, 1, 1, 2, 1, 1, 1]
+    for ours, theirs in zip(
+        alone.coefs_ + alone.intercepts_,
+        shrinking.coefs_ + shrinking.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(ours, theirs)
+    assert alone.loss_curve_ == shrinking.loss_curve_
+    # A fit starts with its whole team.
+    teams.clear()
+    with threadpool_limits(limits=2, user_api="openmp"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        shrinking.set_params(max_iter=1, warm_start=True).fit(X, y)
+    assert teams == [2]
+    # The team is the estimator's, not a copy's, nor part of its state.
+    teams.clear()
+    with threadpool_limits(limits=2, user_api="openmp"):
+        copied = pickle.loads(pickle.dumps(shrinking))
+        copied.partial_fit(X, y)
+    assert teams == [2]
+    assert vars(copied).keys() == vars(shrinking).keys()
