@@ -239,9 +239,6 @@ class Fit:
             )
         batch_size = _batch_size(model.batch_size, rows.shape[0])
         team = self._epoch_team(self._threads_for_rows(batch_size))
-        # The seconds each thread had its core in an epoch: the cores the
-        # team got.
-        core_seconds = np.zeros(team.full) if team.full > 1 else None
         scorer = None
         if validation is not None and model.scoring not in (None, "loss"):
             scorer = check_scoring(model, scoring=model.scoring)
@@ -260,21 +257,15 @@ class Fit:
                 rows = rows[permutation]
                 order = rows
             self.reporter.epoch_begins()
-            threads = team.threads
-            started = time.perf_counter()
-            loss = trainer.run_epoch(
-                X,
-                Y,
+            loss = self._on_team(
+                team,
+                trainer.run_epoch,
+                X=X,
+                Y=Y,
                 batch_size=batch_size,
-                n_threads=threads,
                 sample_weight=data.sample_weight,
                 order=order,
-                core_seconds=None if core_seconds is None else core_seconds[:threads],
             )
-            if core_seconds is not None:
-                team.epoch_ran(
-                    trainer.last_team, time.perf_counter() - started, core_seconds
-                )
             model.loss_ = loss
             model.n_iter_ += 1
             model.t_ += rows.shape[0]
@@ -312,6 +303,22 @@ class Fit:
         state["learning_rate_init"] = model.learning_rate_init
         model._optimizer_state = state
 
+    def _on_team(self, team, run, **arguments):
+        """``run(n_threads=..., **arguments)``, the trainer's ``run_epoch``
+        or ``loss_and_gradient``, on the threads ``team`` has now; the team
+        takes note of the cores they got (the seconds each thread had its
+        core, over the pass's wall time)."""
+        threads = team.threads
+        if team.full == 1:
+            return run(n_threads=threads, **arguments)
+        core_seconds = np.zeros(threads)
+        started = time.perf_counter()
+        result = run(n_threads=threads, core_seconds=core_seconds, **arguments)
+        team.epoch_ran(
+            self.trainer.last_team, time.perf_counter() - started, core_seconds
+        )
+        return result
+
     def _epoch_team(self, n_threads):
         """The team of this call's epochs. A call of ``partial_fit`` runs
         one epoch, too few to see contention twice in a row, so it goes on
@@ -336,14 +343,20 @@ class Fit:
         model, network, trainer, data = (
             self.model, self.network, self.trainer, self.data
         )
-        n_threads = self._threads_for_rows(data.X.shape[0])
+        # Each evaluation is a pass over all the data: its team follows the
+        # cores it gets, as the epochs of sgd and adam do.
+        team = EpochTeam(self._threads_for_rows(data.X.shape[0]))
         params = trainer.params
         stopped_by_callback = False
 
         def loss_and_gradient(x):
             params[:] = x
-            loss = trainer.loss_and_gradient(
-                data.X, data.Y, n_threads=n_threads, sample_weight=data.sample_weight
+            loss = self._on_team(
+                team,
+                trainer.loss_and_gradient,
+                X=data.X,
+                Y=data.Y,
+                sample_weight=data.sample_weight,
             )
             return loss, trainer.grads.astype(np.float64)
 

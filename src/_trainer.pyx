@@ -1462,25 +1462,37 @@ cdef class Trainer:
             Mean over the visited samples of their batch's loss plus L2
             term (MLPClassifier's epoch loss).
         """
+        return self._timed_pass(X, Y, sample_weight, order, batch_size, True,
+                                True, n_threads, waits, core_seconds)
+
+    cdef double _timed_pass(self, X, Y, sample_weight, order,
+                            Py_ssize_t batch_size, bint update,
+                            bint gradient, int n_threads, waits,
+                            core_seconds) except? -1:
+        """``_pass``, writing each thread's ``waits`` and ``core_seconds``
+        (see :meth:`run_epoch`) where they are given."""
         cdef Py_ssize_t t
         cdef Py_ssize_t n_entries = max(n_threads, 1)
+        cdef double loss
         timed = [(name, column, out) for name, column, out in (
                      ("waits", WAITED, waits),
                      ("core_seconds", HELD, core_seconds)) if out is not None]
+        if not timed:
+            return self._pass(X, Y, sample_weight, order, batch_size, update,
+                              gradient, n_threads)
         for name, _, out in timed:
             if not (isinstance(out, np.ndarray) and out.dtype == np.float64
                     and out.shape == (n_entries,)):
                 raise ValueError(f"{name} must be a float64 array of one "
                                  f"entry per thread asked for")
-        if timed:
-            self.st.thread_times = <double*> calloc(
-                n_entries * THREAD_STRIDE, sizeof(double))
-            if self.st.thread_times == NULL:
-                raise MemoryError("cannot allocate the thread times")
-            self.st.time_waits = waits is not None
+        self.st.thread_times = <double*> calloc(
+            n_entries * THREAD_STRIDE, sizeof(double))
+        if self.st.thread_times == NULL:
+            raise MemoryError("cannot allocate the thread times")
+        self.st.time_waits = waits is not None
         try:
-            loss = self._pass(X, Y, sample_weight, order, batch_size, True,
-                              True, n_threads)
+            loss = self._pass(X, Y, sample_weight, order, batch_size, update,
+                              gradient, n_threads)
             for _, column, out in timed:
                 for t in range(n_entries):
                     out[t] = self.st.thread_times[t * THREAD_STRIDE + column]
@@ -1491,7 +1503,7 @@ cdef class Trainer:
         return loss
 
     def loss_and_gradient(self, X, Y, *, int n_threads=1, sample_weight=None,
-                          bint gradient=True):
+                          bint gradient=True, core_seconds=None):
         """Mean loss plus L2 term of all rows of X under the current
         ``params``; with ``gradient``, its gradient goes to ``grads``.
 
@@ -1505,13 +1517,15 @@ cdef class Trainer:
         n_threads : int, default=1
         gradient : bool, default=True
             False computes the loss only.
+        core_seconds : ndarray of shape (n_threads,), float64, or None
+            As for :meth:`run_epoch`: the seconds each thread had its core.
 
         Returns
         -------
         loss : float
         """
-        return self._pass(X, Y, sample_weight, None, X.shape[0], False,
-                          gradient, n_threads)
+        return self._timed_pass(X, Y, sample_weight, None, X.shape[0], False,
+                                gradient, n_threads, None, core_seconds)
 
     def team_limit(self, Py_ssize_t batch_size):
         """The most threads a pass with batches of ``batch_size`` rows

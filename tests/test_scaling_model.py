@@ -155,6 +155,26 @@ def test_timed_threads_train_bitwise_as_plain_epochs(n_features, batch_size):
         )
 
 
+def test_timed_threads_give_the_loss_and_gradient_of_a_plain_pass():
+    # L-BFGS's passes over all the data (a large batch, over slots).
+    X, Y, network = make_problem(6000, 50, 300, 4)
+    trainer = make_trainer(network)
+    plain = trainer.loss_and_gradient(X, Y, n_threads=3)
+    gradient = trainer.grads.copy()
+    held = np.full(3, -1.0)
+    began = time.perf_counter()
+    loss = trainer.loss_and_gradient(X, Y, n_threads=3, core_seconds=held)
+    wall = time.perf_counter() - began
+    assert loss == plain
+    np.testing.assert_array_equal(trainer.grads, gradient)
+    team = trainer.last_team
+    if sys.platform in ("linux", "darwin"):
+        assert ((held[:team] > 0) & (held[:team] <= wall + 1e-3)).all()
+        assert (held[team:] == 0).all()
+    with pytest.raises(ValueError, match="one entry per thread"):
+        trainer.loss_and_gradient(X, Y, n_threads=3, core_seconds=np.zeros(2))
+
+
 def phases_of(records, n_barriers):
     """{phase: (kind name, [task numbers])} of the task records."""
     phases = {}
