@@ -254,15 +254,46 @@ def test_a_contended_team_shrinks_to_the_cores_it_got_and_tries_again():
     assert threads == 1
 
 
+@pytest.fixture
+def contended_teams(monkeypatch):
+    """Every pass of two threads counts as contended: the team shrinks to
+    one thread after two of them and tries two again after 3, then 6
+    passes of one. Returns the list of the passes' teams, as they run."""
+    from sklearn_twolayer import _threads
+
+    monkeypatch.setattr(_threads, "CONTENDED", 2.0)
+    monkeypatch.setattr(_threads, "FIRST_PROBE", 3)
+    teams = []
+    epoch_ran = _threads.EpochTeam.epoch_ran
+
+    def noting(self, team, seconds, core_seconds):
+        teams.append(team)
+        return epoch_ran(self, team, seconds, core_seconds)
+
+    monkeypatch.setattr(_threads.EpochTeam, "epoch_ran", noting)
+    return teams
+
+
+def assert_same_training(model, other):
+    """Bitwise the same weights and loss curve."""
+    for ours, theirs in zip(
+        model.coefs_ + model.intercepts_, other.coefs_ + other.intercepts_, strict=True
+    ):
+        np.testing.assert_array_equal(ours, theirs)
+    assert model.loss_curve_ == other.loss_curve_
+
+
 @pytest.mark.skipif(
     not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
 )
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(monkeypatch, solver):
+def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(
+    contended_teams, solver
+):
     # adam's epochs, and L-BFGS's passes over all the data.
     from sklearn.datasets import make_classification
 
-    from sklearn_twolayer import TwoLayerClassifier, _threads
+    from sklearn_twolayer import TwoLayerClassifier
 
     X, y = make_classification(
         n_samples=2048, n_features=100, n_informative=20, n_classes=5, random_state=0
@@ -275,45 +306,29 @@ def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(monkeypatch, solve
         with threadpool_limits(limits=n_threads, user_api="openmp"):
             return TwoLayerClassifier(**params).fit(X, y)
 
+    # One thread's passes are not noted, as no team of one is contended.
     alone = fit(1)
-    # Every epoch of two threads counts as contended: the team shrinks to
-    # one thread after two of them and tries two again after 3, then 6
-    # epochs of one.
-    monkeypatch.setattr(_threads, "CONTENDED", 2.0)
-    monkeypatch.setattr(_threads, "FIRST_PROBE", 3)
-    teams = []
-    epoch_ran = _threads.EpochTeam.epoch_ran
-
-    def noting(self, team, seconds, core_seconds):
-        teams.append(team)
-        return epoch_ran(self, team, seconds, core_seconds)
-
-    monkeypatch.setattr(_threads.EpochTeam, "epoch_ran", noting)
+    assert contended_teams == []
     shrinking = fit(2)
+    teams = contended_teams
     # (L-BFGS's line searches may evaluate more often than once an
     # iteration: its passes go on past the twelfth.)
     assert teams[:12] == [2, 2, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1]
     assert len(teams) == 12 or solver == "lbfgs"
-    for ours, theirs in zip(
-        alone.coefs_ + alone.intercepts_,
-        shrinking.coefs_ + shrinking.intercepts_,
-        strict=True,
-    ):
-        np.testing.assert_array_equal(ours, theirs)
-    assert alone.loss_curve_ == shrinking.loss_curve_
+    assert_same_training(alone, shrinking)
 
 
 @pytest.mark.skipif(
     not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
 )
-def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(monkeypatch):
+def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_teams):
     import pickle
     import warnings
 
     from sklearn.datasets import make_classification
     from sklearn.exceptions import ConvergenceWarning
 
-    from sklearn_twolayer import TwoLayerClassifier, _threads
+    from sklearn_twolayer import TwoLayerClassifier
 
     X, y = make_classification(
         n_samples=1024, n_features=100, n_informative=20, n_classes=5, random_state=0
@@ -328,27 +343,11 @@ def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(monkeypatch):
         return clf
 
     alone = calls(1)
-    # Every epoch of two threads counts as contended: as in a fit, the
-    # calls' one epoch each shrink the team after two of them.
-    monkeypatch.setattr(_threads, "CONTENDED", 2.0)
-    monkeypatch.setattr(_threads, "FIRST_PROBE", 3)
-    teams = []
-    epoch_ran = _threads.EpochTeam.epoch_ran
-
-    def noting(self, team, seconds, core_seconds):
-        teams.append(team)
-        return epoch_ran(self, team, seconds, core_seconds)
-
-    monkeypatch.setattr(_threads.EpochTeam, "epoch_ran", noting)
+    # As in a fit, the calls' one epoch each shrink the team after two.
     shrinking = calls(2)
+    teams = contended_teams
     assert teams == [2, 2, 1, 1, 1, 2, 1, 1, 1]
-    for ours, theirs in zip(
-        alone.coefs_ + alone.intercepts_,
-        shrinking.coefs_ + shrinking.intercepts_,
-        strict=True,
-    ):
-        np.testing.assert_array_equal(ours, theirs)
-    assert alone.loss_curve_ == shrinking.loss_curve_
+    assert_same_training(alone, shrinking)
     # A fit starts with its whole team.
     teams.clear()
     with threadpool_limits(limits=2, user_api="openmp"), warnings.catch_warnings():
