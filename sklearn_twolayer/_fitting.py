@@ -278,7 +278,9 @@ class Fit:
                 self._report_divergence(loss, first_loss, validation is not None)
                 model.loss_ = best_params_loss
                 break
-            if validation is not None and self._score_validation(validation, scorer):
+            if validation is not None and self._score_validation(
+                validation, scorer, team.threads
+            ):
                 best_params = network.params.copy()
                 best_params_loss = loss
             if model.solver == "sgd" and model.learning_rate == "invscaling":
@@ -436,20 +438,21 @@ class Fit:
             ) from error
         return train, held_out
 
-    def _score_validation(self, validation, scorer):
+    def _score_validation(self, validation, scorer, max_threads):
         """Append the validation score and loss; True when the score is the
         best so far (the weights to keep).
 
         The score is ``scorer``'s, the negated validation loss with
         ``scoring="loss"``, or by default the estimator's own
-        (``_validation_score``: accuracy, R²).
+        (``_validation_score``: accuracy, R²). Its passes take at most
+        ``max_threads``, the epochs' team: no more than get their cores.
         """
         model, network = self.model, self.network
         X_val, Y_val, y_val, w_val = validation
         loss = self.trainer.loss_and_gradient(
             X_val,
             Y_val,
-            n_threads=self._threads_for_rows(X_val.shape[0]),
+            n_threads=min(self._threads_for_rows(X_val.shape[0]), max_threads),
             sample_weight=w_val,
             gradient=False,
         )
@@ -466,7 +469,8 @@ class Fit:
                 model.activation,
                 model.out_activation_,
                 threads_for_work(
-                    self.n_threads, forward_flops(X_val.shape[0], network.coefs)
+                    min(self.n_threads, max_threads),
+                    forward_flops(X_val.shape[0], network.coefs),
                 ),
             )
             score = model._validation_score(y_val, output, w_val)

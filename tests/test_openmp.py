@@ -361,3 +361,67 @@ def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_team
         copied.partial_fit(X, y)
     assert teams == [2]
     assert vars(copied).keys() == vars(shrinking).keys()
+
+
+@pytest.mark.skipif(
+    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
+)
+def test_validation_passes_take_no_more_threads_than_the_epochs(
+    contended_teams, monkeypatch
+):
+    from sklearn.datasets import make_classification
+
+    from sklearn_twolayer import TwoLayerClassifier, _fitting
+
+    X, y = make_classification(
+        n_samples=4096, n_features=100, n_informative=20, n_classes=5, random_state=0
+    )
+    params = dict(
+        n_hidden=128,
+        batch_size=256,
+        max_iter=8,
+        tol=0,
+        n_iter_no_change=9,
+        early_stopping=True,
+        validation_fraction=0.5,
+        random_state=0,
+    )
+
+    def fit(n_threads):
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            return TwoLayerClassifier(**params).fit(X, y)
+
+    alone = fit(1)
+    # The threads each validation pass may use: the loss's, and the
+    # prediction's for the accuracy.
+    loss_threads, predict_threads = [], []
+    make_trainer = _fitting.Fit._make_trainer
+
+    def noting_trainer(fit):
+        trainer = make_trainer(fit)
+
+        class Noting:
+            def __getattr__(self, name):
+                return getattr(trainer, name)
+
+            def loss_and_gradient(self, *args, **kwargs):
+                loss_threads.append(kwargs["n_threads"])
+                return trainer.loss_and_gradient(*args, **kwargs)
+
+        return Noting()
+
+    predict_output = _fitting.predict_output
+
+    def noting_predict(*args):
+        predict_threads.append(args[5])
+        return predict_output(*args)
+
+    monkeypatch.setattr(_fitting.Fit, "_make_trainer", noting_trainer)
+    monkeypatch.setattr(_fitting, "predict_output", noting_predict)
+    shrinking = fit(2)
+    assert contended_teams == [2, 2, 1, 1, 1, 2, 1, 1]
+    # After each epoch, its validation takes the next epoch's team.
+    assert loss_threads == [2, 1, 1, 1, 2, 1, 1, 1]
+    assert predict_threads == loss_threads
+    assert_same_training(alone, shrinking)
+    assert alone.validation_scores_ == shrinking.validation_scores_
