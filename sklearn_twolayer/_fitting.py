@@ -329,7 +329,7 @@ class Fit:
         estimators, not in them: they tell how busy this machine's cores
         were, which a saved model should not carry."""
         team = _EPOCH_TEAMS.get(self.owner) if self.incremental else None
-        if team is None or team.full != max(int(n_threads), 1):
+        if team is None or team.full != n_threads:
             team = EpochTeam(n_threads)
         if self.owner is not None:
             _EPOCH_TEAMS[self.owner] = team
