@@ -283,6 +283,28 @@ def assert_same_training(model, other):
     assert model.loss_curve_ == other.loss_curve_
 
 
+def five_classes(n_samples):
+    """A classification problem of 100 features whose batches of 256 rows
+    take two threads."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=n_samples,
+        n_features=100,
+        n_informative=20,
+        n_classes=5,
+        random_state=0,
+    )
+
+
+def fit_on_threads(n_threads, X, y, **params):
+    """A TwoLayerClassifier fitted with OpenMP held to ``n_threads``."""
+    from sklearn_twolayer import TwoLayerClassifier
+
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
+        return TwoLayerClassifier(**params).fit(X, y)
+
+
 @pytest.mark.skipif(
     not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
 )
@@ -291,25 +313,14 @@ def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(
     contended_teams, solver
 ):
     # adam's epochs, and L-BFGS's passes over all the data.
-    from sklearn.datasets import make_classification
-
-    from sklearn_twolayer import TwoLayerClassifier
-
-    X, y = make_classification(
-        n_samples=2048, n_features=100, n_informative=20, n_classes=5, random_state=0
-    )
+    X, y = five_classes(2048)
     params = dict(
         n_hidden=128, batch_size=256, max_iter=12, random_state=0, tol=0, solver=solver
     )
-
-    def fit(n_threads):
-        with threadpool_limits(limits=n_threads, user_api="openmp"):
-            return TwoLayerClassifier(**params).fit(X, y)
-
     # One thread's passes are not noted, as no team of one is contended.
-    alone = fit(1)
+    alone = fit_on_threads(1, X, y, **params)
     assert contended_teams == []
-    shrinking = fit(2)
+    shrinking = fit_on_threads(2, X, y, **params)
     teams = contended_teams
     # (L-BFGS's line searches may evaluate more often than once an
     # iteration: its passes go on past the twelfth.)
@@ -325,14 +336,11 @@ def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_team
     import pickle
     import warnings
 
-    from sklearn.datasets import make_classification
     from sklearn.exceptions import ConvergenceWarning
 
     from sklearn_twolayer import TwoLayerClassifier
 
-    X, y = make_classification(
-        n_samples=1024, n_features=100, n_informative=20, n_classes=5, random_state=0
-    )
+    X, y = five_classes(1024)
     classes = np.unique(y)
 
     def calls(n_threads, n_calls=9):
@@ -369,13 +377,9 @@ def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_team
 def test_validation_passes_take_no_more_threads_than_the_epochs(
     contended_teams, monkeypatch
 ):
-    from sklearn.datasets import make_classification
+    from sklearn_twolayer import _fitting
 
-    from sklearn_twolayer import TwoLayerClassifier, _fitting
-
-    X, y = make_classification(
-        n_samples=4096, n_features=100, n_informative=20, n_classes=5, random_state=0
-    )
+    X, y = five_classes(4096)
     params = dict(
         n_hidden=128,
         batch_size=256,
@@ -386,12 +390,7 @@ def test_validation_passes_take_no_more_threads_than_the_epochs(
         validation_fraction=0.5,
         random_state=0,
     )
-
-    def fit(n_threads):
-        with threadpool_limits(limits=n_threads, user_api="openmp"):
-            return TwoLayerClassifier(**params).fit(X, y)
-
-    alone = fit(1)
+    alone = fit_on_threads(1, X, y, **params)
     # The threads each validation pass may use: the loss's, and the
     # prediction's for the accuracy.
     loss_threads, predict_threads = [], []
@@ -418,7 +417,7 @@ def test_validation_passes_take_no_more_threads_than_the_epochs(
 
     monkeypatch.setattr(_fitting.Fit, "_make_trainer", noting_trainer)
     monkeypatch.setattr(_fitting, "predict_output", noting_predict)
-    shrinking = fit(2)
+    shrinking = fit_on_threads(2, X, y, **params)
     assert contended_teams == [2, 2, 1, 1, 1, 2, 1, 1]
     # After each epoch, its validation takes the next epoch's team.
     assert loss_threads == [2, 1, 1, 1, 2, 1, 1, 1]
