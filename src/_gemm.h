@@ -125,8 +125,12 @@
 
 #if defined(__GNUC__)
 #define GEMM_INLINE static inline __attribute__((always_inline))
+/* Hides the value of an index from the optimiser, so that it cannot see
+   its loop as a copy and replace it with a call or a string move. */
+#define GEMM_OPAQUE(index) __asm__("" : "+r"(index))
 #else
 #define GEMM_INLINE static inline
+#define GEMM_OPAQUE(index) ((void) 0)
 #endif
 
 /* Calls GEMM_TILE(r, v) with the constants r = mr and v = nv, so that

@@ -106,6 +106,25 @@ GEMM_INLINE void GEMM_NAME(gemm_tile)(
             *(GEMM_VEC *) (c + i * ldc + v * GEMM_LANES) = acc[v][i];
 }
 
+/* to[0 .. n) = from[0 .. n), a vector at a time and then the last
+   elements one by one: the rows copied here (a panel's, a tile's) are
+   short, and the compiler would turn a plain loop, or a memcpy of a size
+   it cannot see, into a string move whose start costs more than such a
+   row. */
+GEMM_INLINE void GEMM_NAME(gemm_copy_row)(GEMM_T *to, const GEMM_T *from,
+                                          Py_ssize_t n)
+{
+    Py_ssize_t j = 0;
+    for (; j + GEMM_LANES <= n; j += GEMM_LANES) {
+        *(GEMM_VEC *) (to + j) = *(const GEMM_VEC *) (from + j);
+        GEMM_OPAQUE(j);
+    }
+    for (; j < n; j++) {
+        to[j] = from[j];
+        GEMM_OPAQUE(j);
+    }
+}
+
 /* Copies rows p0 .. p0 + kc of columns j0 .. j0 + nr of op(B) into the
    panel, width values a row, zero beyond nr. */
 static inline void GEMM_NAME(gemm_pack_panel)(
@@ -120,11 +139,7 @@ static inline void GEMM_NAME(gemm_pack_panel)(
             for (j = 0; j < nr; j++)
                 row[j] = b[(j0 + j) * ldb + p0 + p];
         } else {
-            /* An element loop: the rows are short, a call per row costs
-               more than the copy. */
-            const GEMM_T *from = b + (p0 + p) * ldb + j0;
-            for (j = 0; j < nr; j++)
-                row[j] = from[j];
+            GEMM_NAME(gemm_copy_row)(row, b + (p0 + p) * ldb + j0, nr);
         }
         for (j = nr; j < width; j++)
             row[j] = 0;
@@ -372,8 +387,8 @@ static void GEMM_NAME(gemm_tiles)(
                     /* The padding is zeroed only when the tile reads it. */
                     if (load_c)
                         for (i = 0; i < mr; i++) {
-                            memcpy(scratch + i * GEMM_WIDE_NR, c + (i0 + i) * ldc + j0,
-                                   nr * sizeof(GEMM_T));
+                            GEMM_NAME(gemm_copy_row)(scratch + i * GEMM_WIDE_NR,
+                                                     c + (i0 + i) * ldc + j0, nr);
                             memset(scratch + i * GEMM_WIDE_NR + nr, 0,
                                    (width - nr) * sizeof(GEMM_T));
                         }
@@ -394,8 +409,8 @@ static void GEMM_NAME(gemm_tiles)(
 #undef GEMM_TILE
                 if (nr < width)
                     for (i = 0; i < mr; i++)
-                        memcpy(c + (i0 + i) * ldc + j0, scratch + i * GEMM_WIDE_NR,
-                               nr * sizeof(GEMM_T));
+                        GEMM_NAME(gemm_copy_row)(c + (i0 + i) * ldc + j0,
+                                                 scratch + i * GEMM_WIDE_NR, nr);
                 if (epilogue != NULL && p0 + kc == k && fused == NULL)
                     epilogue->apply(epilogue->context, c + i0 * ldc + j0, ldc,
                                     i0, j0, mr, nr);
