@@ -33,6 +33,7 @@ from ._schedules import (
 )
 from ._threads import (
     EpochTeam,
+    at_most_threads,
     effective_n_threads,
     single_threaded_blas,
     threads_for_work,
@@ -445,7 +446,8 @@ class Fit:
         The score is ``scorer``'s, the negated validation loss with
         ``scoring="loss"``, or by default the estimator's own
         (``_validation_score``: accuracy, R²). Its passes take at most
-        ``max_threads``, the epochs' team: no more than get their cores.
+        ``max_threads``, the epochs' team: no more than get their cores;
+        so do the model's predictions that a scorer asks for.
         """
         model, network = self.model, self.network
         X_val, Y_val, y_val, w_val = validation
@@ -460,7 +462,8 @@ class Fit:
         if model.scoring == "loss":
             score = -loss
         elif scorer is not None:
-            score = self._score_snapshot(scorer, X_val, y_val, w_val)
+            with at_most_threads(max_threads):
+                score = self._score_snapshot(scorer, X_val, y_val, w_val)
         else:
             output = predict_output(
                 X_val,

@@ -9,6 +9,8 @@ threads, where
 * the budget is what OpenMP allows (``OMP_NUM_THREADS``,
   ``threadpoolctl.threadpool_limits(n, user_api="openmp")``), or, inside a
   Dask worker, the worker's threads divided among the tasks it is running;
+  a fit holds the code it calls back (a scorer) to its team's threads
+  (``at_most_threads``);
 * the cores available follow the process's CPU affinity and cgroup quota
   (``joblib.cpu_count()``): threads beyond them only take turns on the same
   cores, and every barrier of a pass then waits for a descheduled thread;
@@ -49,6 +51,7 @@ team for the cores.
 import os
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 from joblib import cpu_count
@@ -65,6 +68,7 @@ __all__ = [
     "LAST_PROBE",
     "MIN_FLOPS_PER_THREAD",
     "available_cores",
+    "at_most_threads",
     "effective_n_threads",
     "single_threaded_blas",
     "threads_for_work",
@@ -84,6 +88,11 @@ LAST_PROBE = 32
 
 _controller = None
 _cores = None
+
+# The most threads compiled work may take in the current context (None: no
+# limit beyond the budget), set by at_most_threads. A context variable, so
+# that a limit set in one Python thread leaves the others' work alone.
+_thread_limit = ContextVar("sklearn_twolayer_thread_limit", default=None)
 
 # GNU libgomp is not fork-safe: a child forked after the parent ran a
 # parallel region inherits a thread team whose threads do not exist in the
@@ -119,6 +128,19 @@ def single_threaded_blas():
         yield
 
 
+@contextmanager
+def at_most_threads(n_threads):
+    """Hold the compiled work started meanwhile, in this context, to at
+    most ``n_threads`` threads: a fit's team that has fewer threads than
+    its budget (other work took some cores) lends no more to the code it
+    calls back, such as a scorer predicting with the model."""
+    token = _thread_limit.set(n_threads)
+    try:
+        yield
+    finally:
+        _thread_limit.reset(token)
+
+
 def available_cores():
     """Cores this process may run on (affinity, cgroup quota), as joblib
     counts them; read once per process (it takes tens of microseconds)."""
@@ -134,7 +156,8 @@ def effective_n_threads():
     Inside a Dask worker: the worker's thread count divided among the tasks it
     is executing (at least 1). Elsewhere: what OpenMP allows, following
     ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``. Never more
-    than the cores available to the process. One in a process forked
+    than the cores available to the process, nor than a limit of
+    :func:`at_most_threads` around the call. One in a process forked
     after this one's kernels ran threads (see ``_after_fork_in_child``).
     """
     global _team_may_exist
@@ -142,6 +165,9 @@ def effective_n_threads():
         return 1
     share = dask_worker_share()
     budget = openmp_n_threads() if share is None else share
+    limit = _thread_limit.get()
+    if limit is not None:
+        budget = min(budget, limit)
     n_threads = max(1, min(budget, available_cores()))
     if n_threads > 1:
         _team_may_exist = True

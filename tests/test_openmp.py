@@ -424,3 +424,45 @@ def test_validation_passes_take_no_more_threads_than_the_epochs(
     assert predict_threads == loss_threads
     assert_same_training(alone, shrinking)
     assert alone.validation_scores_ == shrinking.validation_scores_
+
+
+@pytest.mark.skipif(
+    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
+)
+def test_a_scorer_predicts_on_no_more_threads_than_the_epochs(
+    contended_teams, monkeypatch
+):
+    from sklearn_twolayer import _base
+
+    X, y = five_classes(4096)
+    params = dict(
+        n_hidden=128,
+        batch_size=256,
+        max_iter=8,
+        tol=0,
+        n_iter_no_change=9,
+        early_stopping=True,
+        validation_fraction=0.5,
+        scoring="balanced_accuracy",
+        random_state=0,
+    )
+    alone = fit_on_threads(1, X, y, **params)
+    # The threads of the predictions the scorer asks the model for.
+    predict_threads = []
+    predict_output = _base.predict_output
+
+    def noting_predict(*args):
+        predict_threads.append(args[5])
+        return predict_output(*args)
+
+    monkeypatch.setattr(_base, "predict_output", noting_predict)
+    shrinking = fit_on_threads(2, X, y, **params)
+    assert contended_teams == [2, 2, 1, 1, 1, 2, 1, 1]
+    # After each epoch, the scorer's prediction takes the next epoch's
+    # team; the model fitted predicts on the whole budget again.
+    assert predict_threads == [2, 1, 1, 1, 2, 1, 1, 1]
+    with threadpool_limits(limits=2, user_api="openmp"):
+        shrinking.predict(X)
+    assert predict_threads[-1] == 2
+    assert_same_training(alone, shrinking)
+    assert alone.validation_scores_ == shrinking.validation_scores_
