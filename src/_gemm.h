@@ -76,6 +76,11 @@
    Blocking does not change any sum (see above). */
 #define GEMM_KC 256
 
+/* Steps of k between asking memory for a gathered row of A transposed
+   and reading it: long enough for a line to come from main memory while
+   the steps between run (some hundred cycles). */
+#define GEMM_AHEAD 16
+
 /* acc + a * b for vectors of the build's width: one fused multiply-add
    where the build has it, called explicitly so that the result does not
    hang on the compiler contracting (which it does only from -O2 on). */
@@ -128,9 +133,13 @@
 /* Hides the value of an index from the optimiser, so that it cannot see
    its loop as a copy and replace it with a call or a string move. */
 #define GEMM_OPAQUE(index) __asm__("" : "+r"(index))
+/* Asks for the cache line of an address that will be read soon; it reads
+   nothing itself and cannot fault. */
+#define GEMM_PREFETCH(address) __builtin_prefetch(address)
 #else
 #define GEMM_INLINE static inline
 #define GEMM_OPAQUE(index) ((void) 0)
+#define GEMM_PREFETCH(address) ((void) 0)
 #endif
 
 /* Calls GEMM_TILE(r, v) with the constants r = mr and v = nv, so that
