@@ -297,6 +297,20 @@ def five_classes(n_samples):
     )
 
 
+# Eight epochs of two-thread batches (of five_classes(4096)), each scored
+# on half of the samples; never stopped early.
+EIGHT_EPOCHS_EARLY_STOPPING = dict(
+    n_hidden=128,
+    batch_size=256,
+    max_iter=8,
+    tol=0,
+    n_iter_no_change=9,
+    early_stopping=True,
+    validation_fraction=0.5,
+    random_state=0,
+)
+
+
 def fit_on_threads(n_threads, X, y, **params):
     """A TwoLayerClassifier fitted with OpenMP held to ``n_threads``."""
     from sklearn_twolayer import TwoLayerClassifier
@@ -380,16 +394,7 @@ def test_validation_passes_take_no_more_threads_than_the_epochs(
     from sklearn_twolayer import _fitting
 
     X, y = five_classes(4096)
-    params = dict(
-        n_hidden=128,
-        batch_size=256,
-        max_iter=8,
-        tol=0,
-        n_iter_no_change=9,
-        early_stopping=True,
-        validation_fraction=0.5,
-        random_state=0,
-    )
+    params = EIGHT_EPOCHS_EARLY_STOPPING
     alone = fit_on_threads(1, X, y, **params)
     # The threads each validation pass may use: the loss's, and the
     # prediction's for the accuracy.
@@ -435,17 +440,7 @@ def test_a_scorer_predicts_on_no_more_threads_than_the_epochs(
     from sklearn_twolayer import _base
 
     X, y = five_classes(4096)
-    params = dict(
-        n_hidden=128,
-        batch_size=256,
-        max_iter=8,
-        tol=0,
-        n_iter_no_change=9,
-        early_stopping=True,
-        validation_fraction=0.5,
-        scoring="balanced_accuracy",
-        random_state=0,
-    )
+    params = dict(EIGHT_EPOCHS_EARLY_STOPPING, scoring="balanced_accuracy")
     alone = fit_on_threads(1, X, y, **params)
     # The threads of the predictions the scorer asks the model for.
     predict_threads = []
