@@ -65,17 +65,16 @@ GEMM_INLINE void GEMM_NAME(gemm_finish_in_registers)(
    so the loops unroll and the accumulators stay in registers. With
    ``fused`` (NULL: none), the tile, whose first element is (row0, col0)
    of C, is finished in registers as it says (gemm_epilogue_t). With
-   ``trans`` and gathered rows, ``ahead`` > 0 asks memory for the tile's
-   part of the row ``ahead`` steps of k further on at each step: the next
-   row read lies anywhere, where the hardware cannot guess it, and each
-   step reads only MR elements of it. */
+   ``trans`` and gathered rows, each step asks memory for the tile's part
+   of the row GEMM_AHEAD steps of k further on: the next row read lies
+   anywhere, where the hardware cannot guess it, and each step reads only
+   MR elements of it. */
 GEMM_INLINE void GEMM_NAME(gemm_tile)(
     const int mr, const int nv, const int trans, Py_ssize_t kc,
     const GEMM_T *const *a_n, const GEMM_T *a, Py_ssize_t lda,
     const Py_ssize_t *rows, Py_ssize_t first, const GEMM_T *panel,
     Py_ssize_t ldp, GEMM_T *c, Py_ssize_t ldc, int load_c,
-    const gemm_epilogue_t *fused, Py_ssize_t row0, Py_ssize_t col0,
-    Py_ssize_t ahead)
+    const gemm_epilogue_t *fused, Py_ssize_t row0, Py_ssize_t col0)
 {
     GEMM_VEC acc[GEMM_WIDE_NV][GEMM_MR], b[GEMM_WIDE_NV];
     GEMM_VEC zero = {0};
@@ -91,8 +90,8 @@ GEMM_INLINE void GEMM_NAME(gemm_tile)(
     for (p = 0; p < kc; p++) {
         if (trans) {
             x = a + (rows != NULL ? rows[first + p] : first + p) * lda;
-            if (ahead > 0 && p + ahead < kc) {
-                const GEMM_T *later = a + rows[first + p + ahead] * lda;
+            if (rows != NULL && p + GEMM_AHEAD < kc) {
+                const GEMM_T *later = a + rows[first + p + GEMM_AHEAD] * lda;
                 GEMM_PREFETCH(later);
                 GEMM_PREFETCH(later + mr - 1);
             }
@@ -353,14 +352,13 @@ static void GEMM_NAME(gemm_tiles)(
        waiting on each other. */
     const Py_ssize_t step = m <= 2 ? GEMM_WIDE_NR : GEMM_NR;
     const GEMM_T *a_n[GEMM_MR];
-    Py_ssize_t p0, kc, j0, nr, i0, i, ldt, ldp, width, ahead;
+    Py_ssize_t p0, kc, j0, nr, i0, i, ldt, ldp, width;
     const GEMM_T *bp;
     int mr, nv, load_c;
     GEMM_T *tile;
     /* The epilogue done in registers, on the tiles that may take it. */
     const gemm_epilogue_t *fused;
 
-    ahead = trans_a && a_rows != NULL ? GEMM_AHEAD : 0;
     for (p0 = 0; p0 < k; p0 += GEMM_KC) {
         kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
         load_c = accumulate || p0 > 0;
@@ -412,11 +410,10 @@ static void GEMM_NAME(gemm_tiles)(
     do { \
         if (trans_a) \
             GEMM_NAME(gemm_tile)(r, v, 1, kc, NULL, a + i0, lda, a_rows, p0, \
-                                 bp, ldp, tile, ldt, load_c, fused, i0, j0, \
-                                 ahead); \
+                                 bp, ldp, tile, ldt, load_c, fused, i0, j0); \
         else \
             GEMM_NAME(gemm_tile)(r, v, 0, kc, a_n, NULL, 0, NULL, 0, bp, ldp, \
-                                 tile, ldt, load_c, fused, i0, j0, 0); \
+                                 tile, ldt, load_c, fused, i0, j0); \
     } while (0)
                 GEMM_DISPATCH(mr, nv)
 #undef GEMM_TILE
