@@ -283,6 +283,11 @@ def assert_same_training(model, other):
     assert model.loss_curve_ == other.loss_curve_
 
 
+needs_two_threads = pytest.mark.skipif(
+    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
+)
+
+
 def five_classes(n_samples):
     """A classification problem of 100 features whose batches of 256 rows
     take two threads."""
@@ -319,9 +324,7 @@ def fit_on_threads(n_threads, X, y, **params):
         return TwoLayerClassifier(**params).fit(X, y)
 
 
-@pytest.mark.skipif(
-    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
-)
+@needs_two_threads
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(
     contended_teams, solver
@@ -343,9 +346,7 @@ def test_a_fit_whose_team_shrinks_and_grows_keeps_its_weights(
     assert_same_training(alone, shrinking)
 
 
-@pytest.mark.skipif(
-    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
-)
+@needs_two_threads
 def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_teams):
     import pickle
     import warnings
@@ -385,9 +386,7 @@ def test_partial_fit_calls_go_on_with_the_team_of_the_call_before(contended_team
     assert vars(copied).keys() == vars(shrinking).keys()
 
 
-@pytest.mark.skipif(
-    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
-)
+@needs_two_threads
 def test_validation_passes_take_no_more_threads_than_the_epochs(
     contended_teams, monkeypatch
 ):
@@ -431,9 +430,7 @@ def test_validation_passes_take_no_more_threads_than_the_epochs(
     assert alone.validation_scores_ == shrinking.validation_scores_
 
 
-@pytest.mark.skipif(
-    not openmp_enabled() or effective_n_threads() < 2, reason="needs two threads"
-)
+@needs_two_threads
 def test_a_scorer_predicts_on_no_more_threads_than_the_epochs(
     contended_teams, monkeypatch
 ):
