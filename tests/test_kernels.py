@@ -607,12 +607,14 @@ def test_the_gradient_is_divided_to_the_last_bit(dtype, divisor):
         np.testing.assert_array_equal(grad_W, summed / dtype(divisor))
 
 
-@pytest.mark.parametrize("n_out", [31, 32, 45, 100])
+@pytest.mark.parametrize("n_rows", [1, 2, 150])
+@pytest.mark.parametrize("n_out", [1, 5, 10, 31, 32, 45, 100])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bias_gradient_adds_the_rows_in_order(dtype, n_out):
-    # Whole blocks of columns are summed in registers, the rest in place:
-    # either way each column is one chain over the rows, first to last.
-    A_in, delta, W = gradient_data((150, 3, n_out), dtype)
+def test_bias_gradient_adds_the_rows_in_order(dtype, n_out, n_rows):
+    # Blocks of columns are summed in registers, the last few reading on
+    # into the next row: either way each column is one chain over the
+    # rows, first to last.
+    A_in, delta, W = gradient_data((n_rows, 3, n_out), dtype)
     _, grad_b, _ = run_layer_gradients(A_in, delta, W, 0.0, 1.25, 1)
     expected = np.zeros(n_out, dtype)
     for row in delta:
