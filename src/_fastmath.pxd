@@ -14,6 +14,14 @@
 # overflow become inf and results near underflow round once, to a
 # subnormal number or 0, as they should.
 #
+# log(x) of a positive normal number (the log loss's clipped
+# probabilities): x = 2^k z with z in [sqrt(1/2), sqrt(2)), read off the
+# bits; f = z - 1 is exact, and log(z) = 2 atanh(s) with s = f / (2 + f),
+# |s| <= 0.172: 2s + s R(s^2), R the series 2 s^2 / 3 + 2 s^4 / 5 + ...
+# cut after ten terms (the rest is below 1e-18 of the result). Written
+# f - (f^2 / 2 - s (f^2 / 2 + R)), whose last operation adds a small
+# correction to f, and k ln2 in two parts, it is within 1 ulp.
+#
 # Upper tail of the standard normal distribution Q(a) = 1 - Phi(a), a >= 0:
 # Q(a) = exp(-a^2 / 2) * P(a) / D(a), P / D a rational function fitted to
 # Q(a) exp(a^2 / 2) on 0 <= a <= NORMAL_TAIL_END for the smallest absolute
@@ -27,7 +35,7 @@
 # 1).
 
 from cython cimport floating
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.math cimport copysign, copysignf, fabs, fabsf
 from libc.string cimport memcpy
 
@@ -49,6 +57,10 @@ cdef extern from *:
     #define TWOLAYER_ROUND_SHIFT 6755399441055744.0
     #define TWOLAYER_ROUND_SHIFT_F 12582912.0f
     #define TWOLAYER_EXP_BIAS_SHIFT (6755399441055744.0 + 1023.0)
+    /* The bits of sqrt(1/2) rounded: a number with bits b >= these, up
+       to the next power of two times sqrt(1/2), has the exponent
+       (b - these) >> 52 after log's reduction. */
+    #define TWOLAYER_LOG_REDUCTION 0x3fe6a09e667f3bcdULL
     #define TWOLAYER_EXP_BIAS_SHIFT_F (12582912.0f + 127.0f)
     """
     const double NORMAL_TAIL_END "TWOLAYER_NORMAL_TAIL_END"
@@ -59,6 +71,7 @@ cdef extern from *:
     const float ROUND_SHIFT_F "TWOLAYER_ROUND_SHIFT_F"
     const double EXP_BIAS_SHIFT "TWOLAYER_EXP_BIAS_SHIFT"
     const float EXP_BIAS_SHIFT_F "TWOLAYER_EXP_BIAS_SHIFT_F"
+    const uint64_t LOG_REDUCTION "TWOLAYER_LOG_REDUCTION"
 
 
 cdef inline double _power_of_two(double k) noexcept nogil:
@@ -177,6 +190,36 @@ cdef inline floating fast_exp(floating x) noexcept nogil:
         return _exp_float(x, EXP_WIDE)
     else:
         return _exp_double(x, EXP_WIDE)
+
+
+cdef inline double log_of_normal(double x) noexcept nogil:
+    """log(x) within 1 ulp for a positive normal number x (not 0, a
+    subnormal number or inf); NaN for NaN."""
+    cdef uint64_t bits, shifted
+    cdef int64_t k
+    cdef double z, f, s, w, w2, w4, half_square, series
+    memcpy(&bits, &x, 8)
+    # k = floor(log2(x / sqrt(1/2))); z = x / 2^k, by the exponent bits.
+    shifted = bits - LOG_REDUCTION
+    k = (<int64_t> shifted) >> 52
+    bits = bits - (shifted & 0xfff0000000000000ULL)
+    memcpy(&z, &bits, 8)
+    f = z - 1
+    s = f / (2 + f)
+    w = s * s
+    w2 = w * w
+    w4 = w2 * w2
+    # R(w) = sum 2 w^i / (2i + 1), i = 1 .. 10, by Estrin's scheme.
+    series = w * (((2 / 3.0 + 2 / 5.0 * w) + (2 / 7.0 + 2 / 9.0 * w) * w2)
+                  + ((2 / 11.0 + 2 / 13.0 * w) + (2 / 15.0 + 2 / 17.0 * w) * w2)
+                  * w4
+                  + (2 / 19.0 + 2 / 21.0 * w) * (w4 * w4))
+    half_square = 0.5 * f * f
+    w = <double> k
+    w = w * 0.6931471805601177 - (
+        (half_square - (s * (half_square + series)
+                        + w * -1.7239444525614835e-13)) - f)
+    return x if x != x else w
 
 
 cdef inline floating exp_normal_range(floating x) noexcept nogil:

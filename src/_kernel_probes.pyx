@@ -17,6 +17,7 @@ from libc.stdlib cimport free, malloc
 from _activations cimport SOFTMAX, add_bias_activate, derivative_needs_input
 from _blocks cimport FLAT_BLOCK, ROW_BLOCK, UNIT_BLOCK, n_blocks
 from _dropout cimport keeps, rate_threshold, row_key, uint64
+from _fastmath cimport log_of_normal
 from _gemm cimport gemm
 from _layers cimport (
     bias_gradient_columns, exact_reciprocal, finish_gradient, forward_rows,
@@ -242,6 +243,17 @@ def dropout_keep_mask(unsigned long long seed, unsigned long long step,
 # ----------------------------------------------------------------------
 # Backpropagation: output delta with the loss, hidden delta, gradients
 # ----------------------------------------------------------------------
+
+
+def log_of_normals(const double[::1] x, double[::1] out):
+    """out = log(x) by the log loss's own logarithm, for positive normal
+    numbers (and NaN)."""
+    cdef Py_ssize_t i
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("log_of_normals: x and out must have one length")
+    with nogil:
+        for i in range(x.shape[0]):
+            out[i] = log_of_normal(x[i])
 
 
 def output_delta(

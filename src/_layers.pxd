@@ -10,6 +10,7 @@ from _activations cimport (
     LOGISTIC, RELU, SOFTMAX, add_bias_activate, bias_activate_block,
     multiply_by_slope,
 )
+from _fastmath cimport log_of_normal
 from _gemm cimport Epilogue, gemm
 
 
@@ -158,12 +159,106 @@ cdef inline void forward_rows(
 
 
 cdef inline double clipped_log(double p, double eps) noexcept nogil:
-    # Probabilities are clipped to [eps, 1 - eps] as MLPClassifier's losses do.
-    if p < eps:
-        p = eps
-    elif p > 1 - eps:
-        p = 1 - eps
-    return log(p)
+    # Probabilities are clipped to [eps, 1 - eps] as MLPClassifier's losses
+    # do; NaN passes through.
+    p = eps if p < eps else p
+    p = 1 - eps if p > 1 - eps else p
+    return log_of_normal(p)
+
+
+cdef enum:
+    # Terms of the log loss whose logarithms are taken together, a vector
+    # at a time.
+    LOG_TERMS = 64
+
+
+cdef struct LogTerms:
+    # The terms -y log(p) of a block's rows, in the order of the rows and
+    # of their columns, as far as they are listed; ``row_loss`` is the sum
+    # of row ``row``'s terms so far (row -1: none yet), ``total`` that of
+    # the rows before it, each times its weight.
+    double p[LOG_TERMS]
+    double y[LOG_TERMS]
+    double logs[LOG_TERMS]
+    Py_ssize_t row_of[LOG_TERMS]
+    Py_ssize_t n
+    Py_ssize_t row
+    double row_loss
+    double total
+
+
+cdef inline void close_row(LogTerms* terms, const floating* weights) noexcept nogil:
+    """Add the finished row's loss, times its weight, to the total."""
+    if terms.row < 0:
+        return
+    if weights != NULL:
+        terms.row_loss *= weights[terms.row]
+    terms.total += terms.row_loss
+    terms.row_loss = 0
+
+
+cdef inline void add_listed_terms(LogTerms* terms, const floating* weights,
+                                  double eps) noexcept nogil:
+    """Take the listed terms' logarithms (one loop, which vectorises) and
+    add the terms to their rows' losses, in order."""
+    cdef Py_ssize_t t
+    for t in range(terms.n):
+        terms.logs[t] = clipped_log(terms.p[t], eps)
+    for t in range(terms.n):
+        if terms.row_of[t] != terms.row:
+            close_row(terms, weights)
+            terms.row = terms.row_of[t]
+        terms.row_loss -= terms.y[t] * terms.logs[t]
+    terms.n = 0
+
+
+cdef inline double log_loss_rows(
+    const floating* A,
+    const floating* Y,
+    const floating* weights,
+    floating* delta,
+    Py_ssize_t n_rows,
+    Py_ssize_t n_cols,
+    bint logistic,
+    double eps,
+) noexcept nogil:
+    """output_delta_rows for the log loss of a softmax or logistic output.
+
+    dZ2 = A2 - Y, eq. (11) of the algorithm page: the exact gradient of the
+    cross-entropy for a softmax or logistic output. A row's loss is
+    -sum(Y log A), with -(1 - Y) log(1 - A) too for a logistic output, over
+    the terms whose factor is not 0: these are listed without a branch
+    (each is written, and counted only when it is a term), so that a
+    one-hot target costs no mispredicted jump, and their logarithms taken
+    a vector at a time."""
+    cdef Py_ssize_t i, j, e
+    cdef LogTerms terms
+    terms.n = 0
+    terms.row = -1
+    terms.row_loss = 0
+    terms.total = 0
+    for e in range(n_rows * n_cols):
+        delta[e] = A[e] - Y[e]
+    if weights != NULL:
+        for i in range(n_rows):
+            for j in range(i * n_cols, (i + 1) * n_cols):
+                delta[j] *= weights[i]
+    for i in range(n_rows):
+        for j in range(i * n_cols, (i + 1) * n_cols):
+            terms.p[terms.n] = A[j]
+            terms.y[terms.n] = Y[j]
+            terms.row_of[terms.n] = i
+            terms.n += Y[j] != 0
+            if logistic:
+                terms.p[terms.n] = <floating> (1 - A[j])
+                terms.y[terms.n] = <floating> (1 - Y[j])
+                terms.row_of[terms.n] = i
+                terms.n += Y[j] != 1
+            if terms.n > LOG_TERMS - 2:
+                add_listed_terms(&terms, weights, eps)
+    add_listed_terms(&terms, weights, eps)
+    close_row(&terms, weights)
+    return terms.total
 
 
 cdef inline double regression_delta(
@@ -235,6 +330,10 @@ cdef inline double output_delta_rows(
     cdef Py_ssize_t i, j, k
     cdef double total = 0, row_loss
     cdef floating spread
+    if loss == LOG_LOSS and (out_activation == SOFTMAX
+                             or out_activation == LOGISTIC):
+        return log_loss_rows(A, Y, weights, delta, n_rows, n_cols,
+                             out_activation == LOGISTIC, eps)
     for i in range(n_rows):
         k = i * n_cols
         row_loss = 0
@@ -242,15 +341,6 @@ cdef inline double output_delta_rows(
             for j in range(k, k + n_cols):
                 row_loss += regression_delta(A[j], Y[j], loss, loss_parameter,
                                              &delta[j])
-        elif loss == LOG_LOSS:
-            # dZ2 = A2 - Y, eq. (11) of the algorithm page: the exact gradient
-            # of the cross-entropy for a softmax or logistic output.
-            for j in range(k, k + n_cols):
-                delta[j] = A[j] - Y[j]
-                if Y[j] != 0:
-                    row_loss -= Y[j] * clipped_log(A[j], eps)
-                if out_activation == LOGISTIC and Y[j] != 1:
-                    row_loss -= (1 - Y[j]) * clipped_log(1 - A[j], eps)
         else:
             for j in range(k, k + n_cols):
                 row_loss += 0.5 * (A[j] - Y[j]) * (A[j] - Y[j])
