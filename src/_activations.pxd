@@ -149,6 +149,63 @@ cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
         row[j] /= total
 
 
+cdef enum:
+    # Values of a block of short softmax rows computed together.
+    SOFTMAX_GROUP = 256
+
+
+cdef inline void softmax_rows(floating* rows, Py_ssize_t n_rows,
+                              Py_ssize_t n_cols) noexcept nogil:
+    """softmax_row on each of a C-contiguous block of rows, bitwise.
+
+    A short row (an output layer of 10 classes) would leave most of a
+    vector empty, and compute its last values one at a time: instead, the
+    exponentials and divisions of a group of rows run over their values
+    as one array, each with its row's maximum or total spread beside it.
+    The maximum and the total of each row are those of softmax_row, in the
+    same order."""
+    cdef Py_ssize_t group = SOFTMAX_GROUP // n_cols if n_cols > 0 else 0
+    cdef Py_ssize_t i0, i, j, n, rows_in_group
+    cdef floating* row
+    cdef floating row_max, total
+    cdef floating spread[SOFTMAX_GROUP]
+    if group < 2:
+        for i in range(n_rows):
+            softmax_row(rows + i * n_cols, n_cols)
+        return
+    i0 = 0
+    while i0 < n_rows:
+        rows_in_group = min(group, n_rows - i0)
+        row = rows + i0 * n_cols
+        n = rows_in_group * n_cols
+        for i in range(rows_in_group):
+            row_max = row[i * n_cols]
+            for j in range(i * n_cols + 1, (i + 1) * n_cols):
+                if row[j] > row_max:
+                    row_max = row[j]
+            if row_max == INFINITY:
+                break
+            for j in range(i * n_cols, (i + 1) * n_cols):
+                spread[j] = row_max
+        else:
+            for j in range(n):
+                row[j] = fast_exp(row[j] - spread[j])
+            for i in range(rows_in_group):
+                total = 0
+                for j in range(i * n_cols, (i + 1) * n_cols):
+                    total += row[j]
+                for j in range(i * n_cols, (i + 1) * n_cols):
+                    spread[j] = total
+            for j in range(n):
+                row[j] /= spread[j]
+            i0 += rows_in_group
+            continue
+        # A row with an infinite logit: the group row by row.
+        for i in range(rows_in_group):
+            softmax_row(row + i * n_cols, n_cols)
+        i0 += rows_in_group
+
+
 cdef inline void multiply_by_derivative(
     floating* delta,
     const floating* activated,
@@ -250,7 +307,9 @@ cdef inline void bias_activate_block(
             for j in range(n_cols):
                 row[j] = fast_tanh(row[j])
     elif activation == SOFTMAX:
-        if n_cols > 0:
+        if n_cols > 0 and ld == n_cols:
+            softmax_rows(block, n_rows, n_cols)
+        elif n_cols > 0:
             for i in range(n_rows):
                 softmax_row(block + i * ld, n_cols)
     elif activation == EXP:

@@ -459,6 +459,30 @@ def test_output_activation_large_logits_stay_finite(dtype, n_threads, activation
         assert_matches(out.sum(axis=1), np.ones(150), dtype)
 
 
+@pytest.mark.parametrize("n_out", [1, 3, 10, 129, 200])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_of_short_rows_row_by_row(dtype, n_out):
+    # Short rows are computed in groups, as one array: each row is still
+    # what it is alone, bitwise, and a row with an infinite logit (here in
+    # the middle of a group) shares its probability among those logits.
+    Z = (3 * np.random.default_rng(2).standard_normal((203, n_out))).astype(dtype)
+    Z[30, 0] = np.inf
+    Z[31, -1] = np.inf
+    Z[31, 0] = np.inf
+    Z[40] = np.nan
+    out = run_output_activation(Z, "softmax", 1)
+    alone = np.vstack([run_output_activation(z[None], "softmax", 1) for z in Z])
+    np.testing.assert_array_equal(out, alone)
+    with np.errstate(invalid="ignore"):
+        expected = np_activation(Z, "softmax")
+    for i in (30, 31):
+        expected[i] = np.isinf(Z[i]) / np.isinf(Z[i]).sum()
+    finite = np.ones(len(Z), bool)
+    finite[40] = False
+    assert_matches(out[finite], expected[finite], dtype)
+    assert np.all(np.isnan(out[40]))
+
+
 # ----------------------------------------------------------------------------
 # 3. output_delta
 # ----------------------------------------------------------------------------
