@@ -454,9 +454,11 @@ static void GEMM_NAME(gemm)(
         GEMM_NAME(gemm_few)(m, n, k, a, lda, a_rows, b, ldb, c, ldc, accumulate);
 #if GEMM_NAME(GEMM_NARROW)
     } else if (!trans_a && !trans_b && n % GEMM_LANES != 0
+               && n % GEMM_NR < GEMM_LANES
                && m >= GEMM_NAME(GEMM_NARROW_LANES) && k > 0) {
         /* The columns that fill whole vectors take the tiles (and their
-           finish), the last ones rows in vectors. */
+           finish), the last ones rows in vectors; unless the last panel
+           is more than half full (see _gemm.h). */
         Py_ssize_t whole = n - n % GEMM_LANES;
         if (whole > 0)
             GEMM_NAME(gemm_tiles)(0, 0, m, whole, k, a, lda, a_rows, b, ldb,

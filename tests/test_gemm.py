@@ -29,7 +29,9 @@ DTYPES = [np.float32, np.float64]
 # than a vector: (2, 100, 40), (2, 3, 130). In float64 from AVX2 up, the
 # columns of A @ B beyond whole vectors hold rows in their vectors, through
 # transposed blocks of A, with rows and k cut short: (37, 1, 131) (blocks
-# of rows four at a time), (21, 10, 77), (40, 3, 17) (two at a time).
+# of rows four at a time), (21, 18, 77), (40, 3, 17) (two at a time); not
+# when the last panel of tiles is more than half full: (21, 10, 77) in
+# AVX-512 (in AVX2, rows in vectors again).
 SHAPES = [
     (1, 1, 1),
     (2, 100, 40),
@@ -42,6 +44,7 @@ SHAPES = [
     (40, 10, 60),
     (37, 1, 131),
     (21, 10, 77),
+    (21, 18, 77),
     (40, 3, 17),
 ]
 RTOL = {np.float32: 5e-6, np.float64: 1e-14}
