@@ -251,11 +251,10 @@ class Fit:
         first_loss = None
         for _ in range(1 if self.incremental else model.max_iter):
             if model.shuffle:
-                # What sklearn.utils.shuffle does to an index array,
-                # drawing the same numbers as MLPClassifier does.
-                permutation = np.arange(rows.shape[0])
-                self.random_state.shuffle(permutation)
-                rows = rows[permutation]
+                # The draws of sklearn.utils.shuffle, as MLPClassifier makes
+                # them each epoch; shuffling the rows (this fit's own array)
+                # in place permutes them as its index array would.
+                self.random_state.shuffle(rows)
                 order = rows
             self.reporter.epoch_begins()
             loss = self._on_team(
