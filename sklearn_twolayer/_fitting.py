@@ -11,6 +11,7 @@ the fit (``n_iter_``, ``loss_``, ``loss_curve_``, ...) it records on the
 model it trains, a draft that the estimator commits when the fit succeeds.
 """
 
+import math
 import time
 import weakref
 from dataclasses import dataclass
@@ -684,7 +685,11 @@ def _diverged(loss, first_loss):
     """Whether an epoch's loss shows divergence: non-finite, or grown by
     orders of magnitude over the first epoch of the call (and above 1, so
     that the noise of a loss near zero is not taken for it)."""
-    return not np.isfinite(loss) or loss > max(_DIVERGENCE_GROWTH * first_loss, 1.0)
+    # math, not numpy: a call of numpy's ufunc on one float costs a
+    # microsecond, at every epoch.
+    return not math.isfinite(loss) or loss > max(
+        _DIVERGENCE_GROWTH * first_loss, 1.0
+    )
 
 
 def _is_optimizer_state(state, solver, n_params):

@@ -57,8 +57,10 @@ def _report(model, progress):
 
 
 def report_iteration(model, n_iter, loss):
-    """Report the loss of iteration (epoch) ``n_iter``."""
-    _report(model, Progress(n_iter=n_iter, loss=loss))
+    """Report the loss of iteration (epoch) ``n_iter``: made only when
+    something takes it, since it is made at every epoch."""
+    if model.verbose or _listener.get() is not None:
+        _report(model, Progress(n_iter=n_iter, loss=loss))
 
 
 def report_message(model, message):
