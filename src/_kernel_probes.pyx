@@ -376,7 +376,7 @@ def hidden_delta(
                               min(ROW_BLOCK, n_rows - start), n_hidden, n_out,
                               activation,
                               NULL if slopes == NULL else
-                              slopes + start * n_hidden)
+                              slopes + start * n_hidden, n_hidden)
 
 
 def layer_gradients(

@@ -102,10 +102,12 @@ cdef inline void gemm_then_finish(
     const Py_ssize_t* a_rows,
     const floating* b,
     floating* c,
+    Py_ssize_t ldc,
     TileFinish* finish,
 ) noexcept nogil:
-    """C = A[a_rows] @ op(B), all contiguous (C of shape (m, n)), each tile
-    finished as ``finish`` says as soon as its sums are complete."""
+    """C = A[a_rows] @ op(B), A and B contiguous, C of shape (m, n) in rows
+    of ``ldc`` values, each tile finished as ``finish`` says as soon as
+    its sums are complete."""
     cdef Epilogue epilogue
     epilogue.context = finish
     if floating is float:
@@ -121,7 +123,7 @@ cdef inline void gemm_then_finish(
     epilogue.relu = finish.kind == FINISH_LAYER
     epilogue.gate = finish.activated if finish.kind == FINISH_DELTA else NULL
     epilogue.ld_gate = finish.ld
-    gemm(False, trans_b, m, n, k, a, k, a_rows, b, k if trans_b else n, c, n,
+    gemm(False, trans_b, m, n, k, a, k, a_rows, b, k if trans_b else n, c, ldc,
          False, &epilogue)
 
 
@@ -155,7 +157,8 @@ cdef inline void forward_rows(
     finish.activated = NULL
     finish.derivative = derivative
     finish.ld = n_out
-    gemm_then_finish(False, n_rows, n_out, n_in, X, rows, W, out, &finish)
+    gemm_then_finish(False, n_rows, n_out, n_in, X, rows, W, out, n_out,
+                     &finish)
 
 
 cdef inline double clipped_log(double p, double eps) noexcept nogil:
@@ -373,12 +376,14 @@ cdef inline void hidden_delta_rows(
     Py_ssize_t n_out,
     int activation,
     const floating* derivative,
+    Py_ssize_t ld_delta,
 ) noexcept nogil:
     """delta_hidden = (delta_out @ W_out.T) * g'(Z1) for a block of rows
     (eq. (16) of the algorithm page): g'(Z1) is ``derivative`` as the
     forward pass wrote it, or, when that is NULL, read off A_hidden =
     g(Z1); each tile of the product is multiplied as soon as it is
-    finished."""
+    finished. delta_hidden has rows of ``ld_delta`` values, A_hidden and
+    ``derivative`` rows of n_hidden."""
     cdef TileFinish finish
     finish.kind = FINISH_DELTA
     finish.activation = activation
@@ -388,7 +393,7 @@ cdef inline void hidden_delta_rows(
     finish.derivative = <void*> derivative
     finish.ld = n_hidden
     gemm_then_finish(True, n_rows, n_hidden, n_out, delta_out, NULL, W_out,
-                     delta_hidden, &finish)
+                     delta_hidden, ld_delta, &finish)
 
 
 cdef inline void weight_gradient_units(

@@ -87,12 +87,13 @@ cdef inline void sparse_weight_gradient_units(
     Py_ssize_t first_col,
     Py_ssize_t n_cols,
     Py_ssize_t n_out,
+    Py_ssize_t ld_delta,
     bint accumulate,
 ) noexcept nogil:
     """grad_W[u, c] (+)= X[samples][:, u].T @ delta[:, c] for the input units
     u in [first_unit, first_unit + n_units) and the columns c in
-    [first_col, first_col + n_cols), over a block of samples (``grad_W`` and
-    ``delta`` have rows of ``n_out`` entries)."""
+    [first_col, first_col + n_cols), over a block of samples (``grad_W`` has
+    rows of ``n_out`` entries, ``delta`` of ``ld_delta``)."""
     cdef Py_ssize_t i, j, p, r, k
     cdef floating value
     cdef floating* g_row
@@ -103,7 +104,7 @@ cdef inline void sparse_weight_gradient_units(
                 grad_W[k * n_out + j] = 0
     for i in range(n_rows):
         r = sample_of(rows, first, i)
-        d_row = delta + i * n_out + first_col
+        d_row = delta + i * ld_delta + first_col
         for p in range(indptr[r], indptr[r + 1]):
             k = indices[p]
             if k < first_unit or k >= first_unit + n_units:

@@ -97,10 +97,12 @@ def test_forward_layer_sparse_rejects_out_of_range_indices():
     ],
 )
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_sparse_fit_equals_dense_fit(digits, params, fmt):
+# 45 hidden units: the hidden delta's rows are padded to whole cache lines.
+@pytest.mark.parametrize("n_hidden", [16, 45])
+def test_sparse_fit_equals_dense_fit(digits, params, fmt, n_hidden):
     X, y = digits
     weights = np.random.RandomState(0).uniform(0.5, 2, size=y.shape)
-    common = dict(n_hidden=16, max_iter=8, random_state=0, **params)
+    common = dict(n_hidden=n_hidden, max_iter=8, random_state=0, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dense = TwoLayerClassifier(**common).fit(X, y, sample_weight=weights)
