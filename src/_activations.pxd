@@ -123,87 +123,99 @@ cdef inline void silu_block(floating* z, floating* derivative,
         z[j] = (x if x > -bound else -bound) * s
 
 
-cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
-    """Numerically stable softmax: shift by the row maximum first."""
+cdef inline floating row_maximum(const floating* row,
+                                 Py_ssize_t n_cols) noexcept nogil:
+    """The largest of a row's values, the first kept among equals (the
+    softmax's shift)."""
     cdef Py_ssize_t j
     cdef floating row_max = row[0]
-    cdef floating total = 0
     for j in range(1, n_cols):
         if row[j] > row_max:
             row_max = row[j]
+    return row_max
+
+
+cdef inline floating row_total(const floating* row,
+                               Py_ssize_t n_cols) noexcept nogil:
+    """The sum of a row's values, first to last."""
+    cdef Py_ssize_t j
+    cdef floating total = 0
+    for j in range(n_cols):
+        total += row[j]
+    return total
+
+
+cdef inline void softmax_row(floating* row, Py_ssize_t n_cols) noexcept nogil:
+    """Numerically stable softmax: shift by the row maximum first."""
+    cdef Py_ssize_t j
+    cdef floating row_max = row_maximum(row, n_cols)
+    cdef floating total
     if row_max == INFINITY:
         # exp(inf - inf) is NaN: the largest logits share the probability.
         for j in range(n_cols):
             row[j] = 1 if row[j] == row_max else 0
-            total += row[j]
+    else:
+        # Apart from the sum: this loop vectorises, the sum keeps its order.
         for j in range(n_cols):
-            row[j] /= total
-        return
-    # Two loops: the first vectorises, the second keeps the order of the
-    # sum.
-    for j in range(n_cols):
-        row[j] = fast_exp(row[j] - row_max)
-    for j in range(n_cols):
-        total += row[j]
+            row[j] = fast_exp(row[j] - row_max)
+    total = row_total(row, n_cols)
     for j in range(n_cols):
         row[j] /= total
 
 
 cdef enum:
-    # Values of a block of short softmax rows computed together.
+    # Values of a group of short softmax rows computed together.
     SOFTMAX_GROUP = 256
 
 
 cdef inline void softmax_rows(floating* rows, Py_ssize_t n_rows,
-                              Py_ssize_t n_cols) noexcept nogil:
-    """softmax_row on each of a C-contiguous block of rows, bitwise.
+                              Py_ssize_t n_cols, Py_ssize_t ld) noexcept nogil:
+    """softmax_row on each row of a block (rows ``ld`` values apart),
+    bitwise.
 
-    A short row (an output layer of 10 classes) would leave most of a
-    vector empty, and compute its last values one at a time: instead, the
-    exponentials and divisions of a group of rows run over their values
-    as one array, each with its row's maximum or total spread beside it.
-    The maximum and the total of each row are those of softmax_row, in the
-    same order."""
+    Short contiguous rows (an output layer of 10 classes) would leave most
+    of a vector empty and compute their last values one at a time: the
+    exponentials and divisions of a group of them run over their values as
+    one array instead, each value with its row's maximum, then its total,
+    spread beside it. A group with an infinite logit goes row by row."""
     cdef Py_ssize_t group = SOFTMAX_GROUP // n_cols if n_cols > 0 else 0
     cdef Py_ssize_t i0, i, j, n, rows_in_group
     cdef floating* row
     cdef floating row_max, total
     cdef floating spread[SOFTMAX_GROUP]
-    if group < 2:
+    cdef bint finite
+    if n_cols == 0:
+        return
+    if group < 2 or ld != n_cols:
         for i in range(n_rows):
-            softmax_row(rows + i * n_cols, n_cols)
+            softmax_row(rows + i * ld, n_cols)
         return
     i0 = 0
     while i0 < n_rows:
         rows_in_group = min(group, n_rows - i0)
         row = rows + i0 * n_cols
         n = rows_in_group * n_cols
+        i0 += rows_in_group
+        finite = True
         for i in range(rows_in_group):
-            row_max = row[i * n_cols]
-            for j in range(i * n_cols + 1, (i + 1) * n_cols):
-                if row[j] > row_max:
-                    row_max = row[j]
+            row_max = row_maximum(row + i * n_cols, n_cols)
             if row_max == INFINITY:
+                finite = False
                 break
             for j in range(i * n_cols, (i + 1) * n_cols):
                 spread[j] = row_max
-        else:
-            for j in range(n):
-                row[j] = fast_exp(row[j] - spread[j])
+        if not finite:
             for i in range(rows_in_group):
-                total = 0
-                for j in range(i * n_cols, (i + 1) * n_cols):
-                    total += row[j]
-                for j in range(i * n_cols, (i + 1) * n_cols):
-                    spread[j] = total
-            for j in range(n):
-                row[j] /= spread[j]
-            i0 += rows_in_group
+                softmax_row(row + i * n_cols, n_cols)
             continue
-        # A row with an infinite logit: the group row by row.
+        for j in range(n):
+            row[j] = fast_exp(row[j] - spread[j])
         for i in range(rows_in_group):
-            softmax_row(row + i * n_cols, n_cols)
-        i0 += rows_in_group
+            total = row_total(row + i * n_cols, n_cols)
+            for j in range(i * n_cols, (i + 1) * n_cols):
+                spread[j] = total
+        for j in range(n):
+            row[j] /= spread[j]
 
 
 cdef inline void multiply_by_derivative(
@@ -307,11 +319,7 @@ cdef inline void bias_activate_block(
             for j in range(n_cols):
                 row[j] = fast_tanh(row[j])
     elif activation == SOFTMAX:
-        if n_cols > 0 and ld == n_cols:
-            softmax_rows(block, n_rows, n_cols)
-        elif n_cols > 0:
-            for i in range(n_rows):
-                softmax_row(block + i * ld, n_cols)
+        softmax_rows(block, n_rows, n_cols, ld)
     elif activation == EXP:
         for i in range(n_rows):
             row = block + i * ld

@@ -417,8 +417,6 @@ cdef enum:
     # registers over all rows (four AVX-512 vectors of float64): summed in
     # place, each row would store the sums and the next load them back.
     BIAS_BLOCK = 32
-    # The same for the columns left over, a vector of float64 at a time.
-    BIAS_LANES = 8
 
 
 cdef inline void bias_gradient_columns(
@@ -431,44 +429,33 @@ cdef inline void bias_gradient_columns(
     bint accumulate,
 ) noexcept nogil:
     """grad_b[j] (+)= sum_i delta[i, j] for a block of columns j, the rows
-    added in order."""
+    added in order (rows of ``delta`` are ``n_out`` values apart)."""
     cdef Py_ssize_t i, j, j0 = first_col, width, whole_rows
     cdef Py_ssize_t stop = first_col + n_cols
     cdef const floating* row
     cdef floating sums[BIAS_BLOCK]
-    cdef floating lanes[BIAS_LANES]
-    cdef floating last[BIAS_LANES]
-    while j0 + BIAS_BLOCK <= stop:
+    cdef floating last[BIAS_BLOCK]
+    while j0 < stop:
+        width = min(BIAS_BLOCK, stop - j0)
         for j in range(BIAS_BLOCK):
-            sums[j] = grad_b[j0 + j] if accumulate else 0
-        for i in range(n_rows):
+            sums[j] = grad_b[j0 + j] if accumulate and j < width else 0
+        # A row's BIAS_BLOCK values from column j0 on, when fewer columns
+        # are left, run on into the next row: they are summed all the same
+        # (the extra lanes are dropped), so the sums stay in registers; only
+        # the last rows, whose values would run past the block, are summed
+        # column by column.
+        whole_rows = 0
+        if n_rows * n_out >= j0 + BIAS_BLOCK:
+            whole_rows = min(n_rows,
+                             (n_rows * n_out - j0 - BIAS_BLOCK) // n_out + 1)
+        for i in range(whole_rows):
             row = delta + i * n_out + j0
             for j in range(BIAS_BLOCK):
                 sums[j] += row[j]
-        for j in range(BIAS_BLOCK):
-            grad_b[j0 + j] = sums[j]
-        j0 += BIAS_BLOCK
-    while j0 < stop:
-        width = min(BIAS_LANES, stop - j0)
-        for j in range(BIAS_LANES):
-            lanes[j] = grad_b[j0 + j] if accumulate and j < width else 0
-        # A row's BIAS_LANES values from column j0 on, when fewer columns
-        # are left, run on into the next row: they are summed all the same
-        # (the extra lanes are dropped), so the sums stay in a register;
-        # only the last rows, whose values would run past the block, are
-        # summed column by column.
-        whole_rows = 0
-        if n_rows * n_out >= j0 + BIAS_LANES:
-            whole_rows = min(n_rows,
-                             (n_rows * n_out - j0 - BIAS_LANES) // n_out + 1)
-        for i in range(whole_rows):
-            row = delta + i * n_out + j0
-            for j in range(BIAS_LANES):
-                lanes[j] += row[j]
-        # Apart, so that ``lanes`` is never indexed by a variable (which
+        # Apart, so that ``sums`` is never indexed by a variable (which
         # would keep it in memory).
-        for j in range(BIAS_LANES):
-            last[j] = lanes[j]
+        for j in range(BIAS_BLOCK):
+            last[j] = sums[j]
         for i in range(whole_rows, n_rows):
             row = delta + i * n_out + j0
             for j in range(width):
